@@ -1,0 +1,209 @@
+//! The profile and video schema, with exactly the seed's JSON field names.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A count that the source may not know: `None` is serialised as `null`, never a made-up 0.
+pub type Count = Option<u64>;
+
+/// How a profile relates to a video it lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoRelation {
+    /// The person liked the video (`liked_videos`).
+    Liked,
+    /// The person shared or reposted the video (`shared_videos`).
+    Shared,
+}
+
+impl VideoRelation {
+    /// Both relations, liked first.
+    pub const ALL: [VideoRelation; 2] = [VideoRelation::Liked, VideoRelation::Shared];
+
+    /// The lower-case name (`liked`, `shared`), as stored.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            VideoRelation::Liked => "liked",
+            VideoRelation::Shared => "shared",
+        }
+    }
+
+    /// The profile's JSON key that holds videos of this relation.
+    #[must_use]
+    pub const fn list_key(self) -> &'static str {
+        match self {
+            VideoRelation::Liked => "liked_videos",
+            VideoRelation::Shared => "shared_videos",
+        }
+    }
+}
+
+impl fmt::Display for VideoRelation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for VideoRelation {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "liked" => Ok(VideoRelation::Liked),
+            "shared" => Ok(VideoRelation::Shared),
+            other => Err(format!(
+                "unknown video relation {other:?}: expected liked or shared"
+            )),
+        }
+    }
+}
+
+/// A video that a person liked or shared, as the source returned it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Video {
+    /// The platform's id of the video (a string, even when numeric).
+    pub video_id: String,
+    /// Content categories (absent in the input = empty).
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Hashtags (absent in the input = empty).
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+    /// Likes the video received, if known.
+    #[serde(default)]
+    pub likes: Count,
+    /// Comments the video received, if known.
+    #[serde(default)]
+    pub comments: Count,
+    /// Shares the video received, if known.
+    #[serde(default)]
+    pub shares: Count,
+}
+
+impl Video {
+    /// A video with an id and nothing else known.
+    #[must_use]
+    pub fn new(video_id: impl Into<String>) -> Self {
+        Video {
+            video_id: video_id.into(),
+            categories: Vec::new(),
+            hashtags: Vec::new(),
+            likes: None,
+            comments: None,
+            shares: None,
+        }
+    }
+}
+
+/// A person's activity on one platform: the seed's 14 fields, in the seed's order.
+///
+/// The platform is carried beside the profile (see [`crate::PlatformProfile`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// The platform's id of the person.
+    pub user_id: String,
+    /// The person's handle.
+    pub username: String,
+    /// The person's display name, if known.
+    #[serde(default)]
+    pub user_pseudo: Option<String>,
+    /// Whether the platform marks the account as verified, if known.
+    #[serde(default)]
+    pub verified: Option<bool>,
+    /// Followers of the account.
+    #[serde(default)]
+    pub followers_count: Count,
+    /// Accounts the person follows.
+    #[serde(default)]
+    pub following_count: Count,
+    /// Likes received on the profile.
+    #[serde(default)]
+    pub likes_count: Count,
+    /// Videos or posts the account published.
+    #[serde(default)]
+    pub videos_count: Count,
+    /// Comments the person wrote.
+    #[serde(default)]
+    pub number_of_comments: Count,
+    /// Likes received on the person's own videos.
+    #[serde(default)]
+    pub number_of_likes_on_own_videos: Count,
+    /// Likes the person gave (what `toker list` prints as "Likes"). Must be present to store.
+    #[serde(default)]
+    pub number_of_likes: Count,
+    /// Shares or reposts the person made.
+    #[serde(default)]
+    pub number_of_shares: Count,
+    /// The sample of videos the person liked that the source returned.
+    #[serde(default)]
+    pub liked_videos: Vec<Video>,
+    /// The sample of videos the person shared that the source returned.
+    #[serde(default)]
+    pub shared_videos: Vec<Video>,
+}
+
+impl Profile {
+    /// A profile with ids and nothing else known.
+    #[must_use]
+    pub fn new(user_id: impl Into<String>, username: impl Into<String>) -> Self {
+        Profile {
+            user_id: user_id.into(),
+            username: username.into(),
+            user_pseudo: None,
+            verified: None,
+            followers_count: None,
+            following_count: None,
+            likes_count: None,
+            videos_count: None,
+            number_of_comments: None,
+            number_of_likes_on_own_videos: None,
+            number_of_likes: None,
+            number_of_shares: None,
+            liked_videos: Vec::new(),
+            shared_videos: Vec::new(),
+        }
+    }
+
+    /// The videos of one relation.
+    #[must_use]
+    pub fn videos(&self, relation: VideoRelation) -> &[Video] {
+        match relation {
+            VideoRelation::Liked => &self.liked_videos,
+            VideoRelation::Shared => &self.shared_videos,
+        }
+    }
+
+    /// Every (relation, video) pair, liked first.
+    pub fn all_videos(&self) -> impl Iterator<Item = (VideoRelation, &Video)> {
+        self.liked_videos
+            .iter()
+            .map(|v| (VideoRelation::Liked, v))
+            .chain(
+                self.shared_videos
+                    .iter()
+                    .map(|v| (VideoRelation::Shared, v)),
+            )
+    }
+}
+
+/// A profile together with the platform it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlatformProfile {
+    /// The platform.
+    pub platform: Platform,
+    /// The profile.
+    #[serde(flatten)]
+    pub profile: Profile,
+}
+
+use crate::Platform;
+
+impl PlatformProfile {
+    /// `platform:user_id`, the natural key used in messages and references.
+    #[must_use]
+    pub fn key(&self) -> String {
+        format!("{}:{}", self.platform, self.profile.user_id)
+    }
+}

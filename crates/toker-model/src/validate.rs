@@ -1,0 +1,524 @@
+//! Validation: every rule of design.md §3, every violation reported with its field path.
+//!
+//! Two entry points:
+//! - [`parse_profile`] checks untrusted JSON (types *and* rules) and never panics;
+//! - [`Profile::validate`] checks a typed profile against the rules.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::profile::{Count, Profile, Video, VideoRelation};
+
+/// The largest count Toker stores (counts are `BIGINT` in the database).
+pub const MAX_COUNT: u64 = i64::MAX as u64;
+
+/// The tunable limits of validation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationRules {
+    /// The least `number_of_likes` a profile needs to be stored (default 100).
+    pub min_likes: u64,
+    /// The longest `user_id`, `username` or `video_id`, in characters (default 256).
+    pub max_id_len: usize,
+}
+
+/// The default minimum of likes a profile must have given.
+pub const DEFAULT_MIN_LIKES: u64 = 100;
+
+impl Default for ValidationRules {
+    fn default() -> Self {
+        ValidationRules {
+            min_likes: DEFAULT_MIN_LIKES,
+            max_id_len: 256,
+        }
+    }
+}
+
+impl ValidationRules {
+    /// Rules with a different minimum of likes.
+    #[must_use]
+    pub fn with_min_likes(min_likes: u64) -> Self {
+        ValidationRules {
+            min_likes,
+            ..ValidationRules::default()
+        }
+    }
+}
+
+/// One broken rule: where (`liked_videos[3].likes`) and what was expected.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Violation {
+    /// The field path, e.g. `liked_videos[3].likes`; `$` for the whole document.
+    pub path: String,
+    /// What was expected and what was found.
+    pub message: String,
+}
+
+impl Violation {
+    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Violation {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.path, self.message)
+    }
+}
+
+/// Every rule a profile broke (never empty).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub struct ValidationError {
+    /// The violations, in document order.
+    pub violations: Vec<Violation>,
+}
+
+impl ValidationError {
+    /// The violation of one path, if any.
+    #[must_use]
+    pub fn at(&self, path: &str) -> Option<&Violation> {
+        self.violations.iter().find(|v| v.path == path)
+    }
+
+    /// The paths that have violations.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.violations.iter().map(|v| v.path.as_str())
+    }
+}
+
+impl fmt::Display for ValidationError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, v) in self.violations.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Profile {
+    /// Checks the rules of design.md §3 and reports every violation with its path.
+    ///
+    /// # Errors
+    /// A [`ValidationError`] listing every broken rule.
+    pub fn validate(&self, rules: &ValidationRules) -> Result<(), ValidationError> {
+        let mut out = Vec::new();
+        check_rules(self, rules, &mut out);
+        finish(out)
+    }
+}
+
+fn finish(violations: Vec<Violation>) -> Result<(), ValidationError> {
+    if violations.is_empty() {
+        Ok(())
+    } else {
+        Err(ValidationError { violations })
+    }
+}
+
+fn check_rules(p: &Profile, rules: &ValidationRules, out: &mut Vec<Violation>) {
+    check_id("user_id", &p.user_id, rules, out);
+    check_id("username", &p.username, rules, out);
+    let counts: [(&str, Count); 9] = [
+        ("followers_count", p.followers_count),
+        ("following_count", p.following_count),
+        ("likes_count", p.likes_count),
+        ("videos_count", p.videos_count),
+        ("number_of_comments", p.number_of_comments),
+        (
+            "number_of_likes_on_own_videos",
+            p.number_of_likes_on_own_videos,
+        ),
+        ("number_of_likes", p.number_of_likes),
+        ("number_of_shares", p.number_of_shares),
+        ("", None),
+    ];
+    for (name, value) in counts.into_iter().filter(|(n, _)| !n.is_empty()) {
+        check_count_range(name, value, out);
+    }
+    match p.number_of_likes {
+        None => out.push(Violation::new(
+            "number_of_likes",
+            format!(
+                "must be present (at least {}); this source does not report likes given, \
+                 import the platform's data export instead",
+                rules.min_likes
+            ),
+        )),
+        Some(n) if n < rules.min_likes => out.push(Violation::new(
+            "number_of_likes",
+            format!("must be at least {}, got {n}", rules.min_likes),
+        )),
+        Some(_) => {}
+    }
+    for relation in VideoRelation::ALL {
+        check_videos(relation.list_key(), p.videos(relation), rules, out);
+    }
+}
+
+fn check_id(path: &str, value: &str, rules: &ValidationRules, out: &mut Vec<Violation>) {
+    if value.trim().is_empty() {
+        out.push(Violation::new(path, "must be a non-empty string"));
+    } else if value.trim() != value {
+        out.push(Violation::new(
+            path,
+            format!("must not start or end with whitespace, got {value:?}"),
+        ));
+    } else if value.chars().count() > rules.max_id_len {
+        out.push(Violation::new(
+            path,
+            format!(
+                "must be at most {} characters, got {}",
+                rules.max_id_len,
+                value.chars().count()
+            ),
+        ));
+    }
+}
+
+fn check_count_range(path: &str, value: Count, out: &mut Vec<Violation>) {
+    if let Some(n) = value
+        && n > MAX_COUNT
+    {
+        out.push(Violation::new(
+            path,
+            format!("must be at most {MAX_COUNT}, got {n}"),
+        ));
+    }
+}
+
+fn check_videos(list: &str, videos: &[Video], rules: &ValidationRules, out: &mut Vec<Violation>) {
+    let mut seen: HashSet<&str> = HashSet::with_capacity(videos.len());
+    for (i, v) in videos.iter().enumerate() {
+        let path = format!("{list}[{i}].video_id");
+        if v.video_id.trim().is_empty() {
+            out.push(Violation::new(path, "must be a non-empty string"));
+        } else if v.video_id.chars().count() > rules.max_id_len {
+            out.push(Violation::new(
+                path,
+                format!("must be at most {} characters", rules.max_id_len),
+            ));
+        } else if !seen.insert(v.video_id.as_str()) {
+            out.push(Violation::new(
+                path,
+                format!("duplicate video id {:?} within {list}", v.video_id),
+            ));
+        }
+        for (name, value) in [
+            ("likes", v.likes),
+            ("comments", v.comments),
+            ("shares", v.shares),
+        ] {
+            check_count_range(&format!("{list}[{i}].{name}"), value, out);
+        }
+    }
+}
+
+/// Parses untrusted JSON into a [`Profile`], checking types and rules together.
+///
+/// Never panics. Every problem is reported with its path: a count that is negative,
+/// fractional, a string or too large; a list or id of the wrong type; and every rule of
+/// [`Profile::validate`]. Unknown keys are ignored here (callers keep the raw JSON).
+///
+/// # Errors
+/// A [`ValidationError`] listing every violation.
+pub fn parse_profile(value: &Value, rules: &ValidationRules) -> Result<Profile, ValidationError> {
+    let Some(obj) = value.as_object() else {
+        return Err(ValidationError {
+            violations: vec![Violation::new(
+                "$",
+                format!("must be a JSON object, got {}", describe(value)),
+            )],
+        });
+    };
+    let mut typed = Vec::new();
+    let mut p = Profile::new(
+        string_field(obj, "", "user_id", &mut typed),
+        string_field(obj, "", "username", &mut typed),
+    );
+    p.user_pseudo = optional_string(obj, "", "user_pseudo", &mut typed);
+    p.verified = match obj.get("verified") {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(other) => {
+            typed.push(Violation::new(
+                "verified",
+                format!("must be true, false or null, got {}", describe(other)),
+            ));
+            None
+        }
+    };
+    p.followers_count = count_field(obj, "", "followers_count", &mut typed);
+    p.following_count = count_field(obj, "", "following_count", &mut typed);
+    p.likes_count = count_field(obj, "", "likes_count", &mut typed);
+    p.videos_count = count_field(obj, "", "videos_count", &mut typed);
+    p.number_of_comments = count_field(obj, "", "number_of_comments", &mut typed);
+    p.number_of_likes_on_own_videos =
+        count_field(obj, "", "number_of_likes_on_own_videos", &mut typed);
+    p.number_of_likes = count_field(obj, "", "number_of_likes", &mut typed);
+    p.number_of_shares = count_field(obj, "", "number_of_shares", &mut typed);
+    p.liked_videos = video_list(obj, "liked_videos", &mut typed);
+    p.shared_videos = video_list(obj, "shared_videos", &mut typed);
+
+    // Rules run on what parsed; a path that already has a type error is not reported twice.
+    let mut ruled = Vec::new();
+    check_rules(&p, rules, &mut ruled);
+    let broken: Vec<String> = typed.iter().map(|v| v.path.clone()).collect();
+    typed.extend(
+        ruled
+            .into_iter()
+            .filter(|v| !broken.iter().any(|b| is_within(&v.path, b))),
+    );
+    typed.sort_by_key(|v| field_rank(&v.path));
+    finish(typed).map(|()| p)
+}
+
+/// Whether `path` is `base` or a field inside it (`liked_videos[1]` holds `liked_videos[1].likes`).
+fn is_within(path: &str, base: &str) -> bool {
+    path.strip_prefix(base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+}
+
+/// Orders violations as the fields appear in the seed's JSON.
+fn field_rank(path: &str) -> (usize, usize) {
+    const ORDER: [&str; 14] = [
+        "user_id",
+        "username",
+        "user_pseudo",
+        "verified",
+        "followers_count",
+        "following_count",
+        "likes_count",
+        "videos_count",
+        "number_of_comments",
+        "number_of_likes_on_own_videos",
+        "number_of_likes",
+        "number_of_shares",
+        "liked_videos",
+        "shared_videos",
+    ];
+    let head = path.split(['[', '.']).next().unwrap_or(path);
+    let rank = ORDER.iter().position(|k| *k == head).unwrap_or(ORDER.len());
+    let index = path
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or(0);
+    (rank, index)
+}
+
+fn join(prefix: &str, key: &str) -> String {
+    if prefix.is_empty() {
+        key.to_owned()
+    } else {
+        format!("{prefix}.{key}")
+    }
+}
+
+/// A short description of a JSON value for messages, e.g. `string "12"` or `array`.
+#[must_use]
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let short: String = s.chars().take(40).collect();
+            if short.len() < s.len() {
+                format!("string {short:?}…")
+            } else {
+                format!("string {short:?}")
+            }
+        }
+        Value::Array(_) => "an array".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}
+
+fn string_field(
+    obj: &Map<String, Value>,
+    prefix: &str,
+    key: &str,
+    out: &mut Vec<Violation>,
+) -> String {
+    match obj.get(key) {
+        Some(Value::String(s)) => s.clone(),
+        None | Some(Value::Null) => {
+            out.push(Violation::new(
+                join(prefix, key),
+                "is required (a non-empty string)",
+            ));
+            String::new()
+        }
+        Some(other) => {
+            out.push(Violation::new(
+                join(prefix, key),
+                format!("must be a string, got {}", describe(other)),
+            ));
+            String::new()
+        }
+    }
+}
+
+fn optional_string(
+    obj: &Map<String, Value>,
+    prefix: &str,
+    key: &str,
+    out: &mut Vec<Violation>,
+) -> Option<String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(other) => {
+            out.push(Violation::new(
+                join(prefix, key),
+                format!("must be a string or null, got {}", describe(other)),
+            ));
+            None
+        }
+    }
+}
+
+/// Reads a count: absent or `null` is unknown; anything but a non-negative integer that
+/// fits a `BIGINT` is a violation.
+fn count_field(
+    obj: &Map<String, Value>,
+    prefix: &str,
+    key: &str,
+    out: &mut Vec<Violation>,
+) -> Count {
+    let value = obj.get(key)?;
+    match count_value(value) {
+        Ok(c) => c,
+        Err(message) => {
+            out.push(Violation::new(join(prefix, key), message));
+            None
+        }
+    }
+}
+
+fn count_value(value: &Value) -> Result<Count, String> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Number(n) => {
+            if let Some(u) = n.as_u64() {
+                if u > MAX_COUNT {
+                    Err(format!("must be at most {MAX_COUNT}, got {u}"))
+                } else {
+                    Ok(Some(u))
+                }
+            } else if n.is_i64() {
+                Err(format!("must be a non-negative integer, got {n}"))
+            } else {
+                // A float: fractional, or an integer written in float form that may overflow.
+                match n.as_f64() {
+                    Some(f)
+                        if f.is_finite()
+                            && f.fract() == 0.0
+                            && f >= 0.0
+                            && f > MAX_COUNT as f64 =>
+                    {
+                        Err(format!("must be at most {MAX_COUNT}, got {n}"))
+                    }
+                    _ => Err(format!("must be a non-negative integer, got {n}")),
+                }
+            }
+        }
+        other => Err(format!(
+            "must be a non-negative integer, got {}",
+            describe(other)
+        )),
+    }
+}
+
+fn string_list(
+    obj: &Map<String, Value>,
+    prefix: &str,
+    key: &str,
+    out: &mut Vec<Violation>,
+) -> Vec<String> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| match item {
+                Value::String(s) => Some(s.clone()),
+                other => {
+                    out.push(Violation::new(
+                        format!("{}[{i}]", join(prefix, key)),
+                        format!("must be a string, got {}", describe(other)),
+                    ));
+                    None
+                }
+            })
+            .collect(),
+        Some(other) => {
+            out.push(Violation::new(
+                join(prefix, key),
+                format!("must be an array of strings, got {}", describe(other)),
+            ));
+            Vec::new()
+        }
+    }
+}
+
+fn video_list(obj: &Map<String, Value>, key: &str, out: &mut Vec<Violation>) -> Vec<Video> {
+    let items = match obj.get(key) {
+        None | Some(Value::Null) => return Vec::new(),
+        Some(Value::Array(items)) => items,
+        Some(other) => {
+            out.push(Violation::new(
+                key,
+                format!("must be an array of videos, got {}", describe(other)),
+            ));
+            return Vec::new();
+        }
+    };
+    let mut videos = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let prefix = format!("{key}[{i}]");
+        let Some(v) = item.as_object() else {
+            out.push(Violation::new(
+                prefix,
+                format!("must be a video object, got {}", describe(item)),
+            ));
+            // Keep the slot so later indexes stay the input's indexes.
+            videos.push(Video::new(String::new()));
+            continue;
+        };
+        let video_id = match v.get("video_id") {
+            Some(Value::String(s)) => s.clone(),
+            None | Some(Value::Null) => {
+                out.push(Violation::new(
+                    format!("{prefix}.video_id"),
+                    "is required (a non-empty string)",
+                ));
+                String::new()
+            }
+            Some(other) => {
+                out.push(Violation::new(
+                    format!("{prefix}.video_id"),
+                    format!("must be a string, got {}", describe(other)),
+                ));
+                String::new()
+            }
+        };
+        videos.push(Video {
+            video_id,
+            categories: string_list(v, &prefix, "categories", out),
+            hashtags: string_list(v, &prefix, "hashtags", out),
+            likes: count_field(v, &prefix, "likes", out),
+            comments: count_field(v, &prefix, "comments", out),
+            shares: count_field(v, &prefix, "shares", out),
+        });
+    }
+    videos
+}

@@ -1,0 +1,1 @@
+//! The fake-data source: realistic, clustered, deterministic by seed.

@@ -1,0 +1,1 @@
+//! The shared HTTP layer of the API clients: timeouts, retries with backoff, rate limits.

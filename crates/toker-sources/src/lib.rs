@@ -1,0 +1,23 @@
+//! `toker-sources` owns where profiles come from: the [`Source`] trait, one module per
+//! platform behind the cargo features `tiktok`, `instagram` and `x`, a deterministic
+//! fake-data source, the real platform API clients and the data-export importers.
+//!
+//! It must not touch the database: it hands raw profiles to its caller.
+
+mod error;
+mod registry;
+mod source;
+
+pub mod fake;
+pub mod http;
+
+#[cfg(feature = "instagram")]
+pub mod instagram;
+#[cfg(feature = "tiktok")]
+pub mod tiktok;
+#[cfg(feature = "x")]
+pub mod x;
+
+pub use error::SourceError;
+pub use registry::{Registry, ensure_enabled, feature_of, is_enabled};
+pub use source::{RawProfile, Source, SourceKind, UserRef};

@@ -1,0 +1,4 @@
+//! tiktok support: the official API client (`api`) and the data-export importer (`export`).
+
+pub mod api;
+pub mod export;

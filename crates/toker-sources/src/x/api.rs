@@ -1,0 +1,1 @@
+//! The x API client.

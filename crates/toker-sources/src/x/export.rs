@@ -1,0 +1,1 @@
+//! The x data-export importer.

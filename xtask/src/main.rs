@@ -1,0 +1,46 @@
+//! `cargo xtask`: Toker's automation — CI, migrations, benchmarks and releases.
+//!
+//! It is a development tool only: nothing at run time needs it, and it is never published.
+//! Each command lives in its own module; this file only dispatches.
+
+mod ci;
+mod migrate;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [args]
+
+commands:
+  ci                         fmt --check, clippy -D warnings, tests (all features, both backends)
+  migrate <run|revert|redo|status|new NAME> [--database URL]
+                             manage the store's migrations (DATABASE_URL honoured)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some((command, rest)) = args.split_first() else {
+        eprint!("{USAGE}");
+        return ExitCode::from(2);
+    };
+    let result = match command.as_str() {
+        "ci" => ci::run(rest),
+        "migrate" => migrate::run(rest),
+        "help" | "--help" | "-h" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => {
+            eprintln!("xtask: unknown command {other:?}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask {command}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
