@@ -10,11 +10,11 @@
 //! ```
 //! use toker_model::{parse_profile_str, Platform, ValidationRules};
 //!
-//! let json = r#"{ "user_id": "123456", "username": "example_user",
+//! let json = r##"{ "user_id": "123456", "username": "example_user",
 //!   "number_of_likes": 6000,
 //!   "liked_videos": [{ "video_id": "967235098701", "categories": ["Technology"],
 //!                      "hashtags": ["#fun"], "likes": 300, "comments": 20, "shares": 15 }],
-//!   "shared_videos": [] }"#;
+//!   "shared_videos": [] }"##;
 //! let (profile, raw) = parse_profile_str(json, &ValidationRules::default()).unwrap();
 //! assert_eq!(profile.liked_videos[0].likes, Some(300));
 //! assert_eq!(raw["username"], "example_user");
