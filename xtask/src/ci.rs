@@ -1,0 +1,206 @@
+//! `cargo xtask ci`: everything CI checks, in the order that fails fastest.
+//!
+//! fmt → layering by absence → clippy (all targets, all features, `-D warnings`) →
+//! tests (all features; PostgreSQL started if installed and down) → the sources' feature
+//! matrix → docs without warnings.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+#[cfg(test)]
+use crate::util::workspace_root;
+use crate::util::{cargo, in_ci, output, run as sh};
+
+/// The local PostgreSQL every developer machine and CI has.
+const PG_ADDR: &str = "127.0.0.1:5432";
+
+/// Runs the whole CI (`cargo xtask ci [--quick]`).
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let quick = args.iter().any(|a| a == "--quick");
+    let postgres = prepare_postgres()?;
+    let features: Vec<String> = if postgres {
+        vec!["--all-features".to_owned()]
+    } else {
+        all_features_but_postgres()
+    };
+
+    sh(cargo().args(["fmt", "--all", "--", "--check"]))?;
+    check_layering()?;
+    sh(cargo()
+        .args(["clippy", "--workspace", "--all-targets"])
+        .args(&features)
+        .args(["--", "-D", "warnings"]))?;
+    sh(cargo().args(["test", "--workspace"]).args(&features))?;
+    if !quick {
+        source_feature_matrix()?;
+        sh(cargo()
+            .args(["doc", "--workspace", "--no-deps"])
+            .env("RUSTDOCFLAGS", "-D warnings"))?;
+    }
+    eprintln!("\nxtask ci: all checks passed");
+    Ok(())
+}
+
+/// Makes sure PostgreSQL is reachable and libpq is there to build the `postgres` feature.
+///
+/// Returns whether the PostgreSQL backend is tested. Outside CI a machine without a server
+/// or without libpq skips it with a loud warning; with `CI=true` that is a failure.
+fn prepare_postgres() -> Result<bool, String> {
+    if !libpq_available() {
+        return skip_or_fail("libpq (the PostgreSQL client library) is not installed");
+    }
+    if !pg_reachable() {
+        start_postgres();
+    }
+    if pg_reachable() {
+        Ok(true)
+    } else {
+        skip_or_fail(&format!("no PostgreSQL server answers on {PG_ADDR}"))
+    }
+}
+
+fn skip_or_fail(why: &str) -> Result<bool, String> {
+    if in_ci() {
+        return Err(format!(
+            "{why}; CI=true requires the PostgreSQL backend to be tested"
+        ));
+    }
+    eprintln!(
+        "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+         WARNING: {why}.\n\
+         The PostgreSQL backend is NOT built or tested in this run.\n\
+         !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+    );
+    Ok(false)
+}
+
+fn pg_reachable() -> bool {
+    PG_ADDR
+        .parse::<SocketAddr>()
+        .ok()
+        .and_then(|addr| TcpStream::connect_timeout(&addr, Duration::from_secs(2)).ok())
+        .is_some()
+}
+
+fn libpq_available() -> bool {
+    Command::new("pkg-config")
+        .args(["--exists", "libpq"])
+        .status()
+        .is_ok_and(|s| s.success())
+        || Path::new("/usr/include/postgresql/libpq-fe.h").exists()
+}
+
+/// Starts the local cluster the way the machine's docs say, if it is installed.
+fn start_postgres() {
+    let Ok(versions) = std::fs::read_dir("/etc/postgresql") else {
+        return;
+    };
+    for version in versions.flatten() {
+        let version = version.file_name().to_string_lossy().into_owned();
+        eprintln!("starting PostgreSQL {version} (it was down)");
+        let _ = Command::new("pg_ctlcluster")
+            .args(["--skip-systemctl-redirect", &version, "main", "start"])
+            .status();
+    }
+    for _ in 0..20 {
+        if pg_reachable() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// `--features a,b,…` naming every feature of every package except `postgres`.
+fn all_features_but_postgres() -> Vec<String> {
+    vec![
+        "--features".to_owned(),
+        "toker-cli/tiktok,toker-cli/instagram,toker-cli/x".to_owned(),
+    ]
+}
+
+/// Each platform feature alone, and none, must build and pass its tests.
+fn source_feature_matrix() -> Result<(), String> {
+    for features in ["", "tiktok", "instagram", "x"] {
+        let mut cmd = cargo();
+        cmd.args(["test", "-p", "toker-sources", "--no-default-features"]);
+        if !features.is_empty() {
+            cmd.args(["--features", features]);
+        }
+        sh(&mut cmd)?;
+    }
+    Ok(())
+}
+
+/// Layering by absence: lower crates must not pull in what belongs higher up.
+fn check_layering() -> Result<(), String> {
+    let rules: [(&str, &[&str]); 3] = [
+        ("toker-model", &["diesel", "reqwest", "tokio", "ndarray"]),
+        ("toker-processing", &["diesel", "reqwest"]),
+        ("toker-sources", &["diesel"]),
+    ];
+    for (krate, banned) in rules {
+        let tree = output(cargo().args([
+            "tree",
+            "-p",
+            krate,
+            "--edges",
+            "normal",
+            "--prefix",
+            "none",
+            "--all-features",
+        ]))?;
+        for dep in banned {
+            if tree.lines().any(|l| l.split(' ').next() == Some(dep)) {
+                return Err(format!(
+                    "layering: {krate} depends on {dep}, which it must not (docs/ARCHITECTURE.md)"
+                ));
+            }
+        }
+    }
+    eprintln!("layering: ok (model, processing and sources keep their dependencies down)");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// style.md: every crate's root file starts with a `//!` doc saying what it owns.
+    #[test]
+    fn every_crate_root_starts_with_a_crate_doc() {
+        let root = workspace_root();
+        let mut roots = vec![root.join("xtask/src/main.rs")];
+        for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+            let dir = entry.unwrap().path();
+            for file in ["src/lib.rs", "src/main.rs"] {
+                if dir.join(file).exists() {
+                    roots.push(dir.join(file));
+                }
+            }
+        }
+        assert!(roots.len() >= 6, "found only {roots:?}");
+        for file in roots {
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert!(
+                text.starts_with("//!"),
+                "{} lacks a //! crate doc",
+                file.display()
+            );
+        }
+    }
+
+    #[test]
+    fn architecture_doc_names_every_crate() {
+        let root = workspace_root();
+        let doc = std::fs::read_to_string(root.join("docs/ARCHITECTURE.md")).unwrap();
+        for entry in std::fs::read_dir(root.join("crates")).unwrap() {
+            let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+            assert!(
+                doc.contains(&name),
+                "docs/ARCHITECTURE.md does not describe {name}"
+            );
+        }
+    }
+}
