@@ -3,6 +3,7 @@
 //! It is a development tool only: nothing at run time needs it, and it is never published.
 //! Each command lives in its own module; this file only dispatches.
 
+mod bench;
 mod ci;
 mod migrate;
 mod util;
@@ -16,6 +17,8 @@ commands:
   ci                         fmt --check, clippy -D warnings, tests (all features, both backends)
   migrate <run|revert|redo|status|new NAME> [--database URL]
                              manage the store's migrations (DATABASE_URL honoured)
+  bench [--profiles 10000,100000] [--backend sqlite|postgres] [--json FILE]
+                             end-to-end benchmark, each figure beside a same-run baseline
 ";
 
 fn main() -> ExitCode {
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "ci" => ci::run(rest),
         "migrate" => migrate::run(rest),
+        "bench" => bench::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

@@ -1,0 +1,410 @@
+//! `cargo xtask bench`: the end-to-end benchmark. Every figure stands beside a baseline
+//! measured in the same run, on the same machine, so ratios are comparable across machines.
+//!
+//! Steps, per size: generate fake profiles (fixed seed) to JSONL with the release `toker`;
+//! ingest them with `toker import` (profiles/s, peak RSS) beside the store's hand-written
+//! prepared-statement loop (the ceiling); `toker vectorize`; `toker match` end to end; and
+//! the processing benchmark (in-process fit/transform, single-query top-10 against a naive
+//! per-pair loop, all-pairs top-10).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::util::{cargo, run as sh, workspace_root};
+
+const USAGE: &str =
+    "usage: cargo xtask bench [--profiles 10000,100000] [--backend sqlite|postgres] [--json FILE]";
+
+struct Options {
+    sizes: Vec<u64>,
+    postgres: bool,
+    json: Option<PathBuf>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        sizes: vec![10_000],
+        postgres: false,
+        json: None,
+    };
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let mut value = || {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("{arg} needs a value\n{USAGE}"))
+        };
+        match arg.as_str() {
+            "--profiles" => {
+                options.sizes = value()?
+                    .split(',')
+                    .map(|s| {
+                        s.trim()
+                            .replace('_', "")
+                            .parse::<u64>()
+                            .ok()
+                            .filter(|n| *n >= 100)
+                            .ok_or_else(|| format!("--profiles: {s:?} is not a count ≥ 100"))
+                    })
+                    .collect::<Result<_, _>>()?;
+            }
+            "--backend" => {
+                options.postgres = match value()?.as_str() {
+                    "sqlite" => false,
+                    "postgres" => true,
+                    other => {
+                        return Err(format!("--backend: {other:?}: expected sqlite or postgres"));
+                    }
+                }
+            }
+            "--json" => options.json = Some(PathBuf::from(value()?)),
+            other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
+        }
+    }
+    Ok(options)
+}
+
+/// One measured figure (with its unit) and, where there is one, its baseline.
+struct Row {
+    size: u64,
+    what: &'static str,
+    value: f64,
+    unit: &'static str,
+    baseline: Option<(&'static str, f64)>,
+    target: Option<String>,
+}
+
+/// Runs the benchmark.
+pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    let options = parse(args)?;
+    let root = workspace_root();
+    let features = if options.postgres { "postgres" } else { "" };
+    sh(cargo()
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "toker-cli",
+            "--features",
+            features,
+        ])
+        .args(["--example", "ingest_ceiling", "-p", "toker-store"])
+        .args(["--example", "bench_processing", "-p", "toker-processing"]))?;
+    let bin = root.join("target/release");
+    let toker = bin.join("toker");
+    let scratch = tempdir()?;
+    let mut rows = Vec::new();
+    for &size in &options.sizes {
+        eprintln!("\n== {size} profiles ==");
+        let data = scratch.join(format!("profiles-{size}.jsonl"));
+        generate(&toker, &scratch, size, &data)?;
+
+        let database = database_url(&scratch, "import", size, options.postgres)?;
+        let ingest = timed(
+            Command::new(&toker)
+                .args(["-q", "--database", &database, "import"])
+                .arg(&data),
+        )?;
+        let ceiling_db = database_url(&scratch, "ceiling", size, options.postgres)?;
+        let ceiling = timed(
+            Command::new(bin.join("examples/ingest_ceiling"))
+                .args(["--database", &ceiling_db])
+                .arg(&data),
+        )?;
+        let rate = size as f64 / ingest.seconds;
+        let ceiling_rate = size as f64 / ceiling.seconds;
+        rows.push(Row {
+            size,
+            what: "ingest (toker import)",
+            value: rate,
+            unit: "profiles/s",
+            baseline: Some(("prepared-statement loop", ceiling_rate)),
+            target: Some(format!(
+                "≥ 20000/s and ≥ 0.5× ceiling: {}",
+                verdict(rate >= 20_000.0 && rate >= 0.5 * ceiling_rate)
+            )),
+        });
+        if let Some(kib) = ingest.peak_kib {
+            let mib = kib as f64 / 1024.0;
+            rows.push(Row {
+                size,
+                what: "ingest peak RSS",
+                value: mib,
+                unit: "MiB",
+                baseline: None,
+                target: Some(format!("< 300 MiB: {}", verdict(mib < 300.0))),
+            });
+        }
+        let vectorize =
+            timed(Command::new(&toker).args(["-q", "--database", &database, "vectorize"]))?;
+        rows.push(Row {
+            size,
+            what: "vectorize (toker vectorize, end to end)",
+            value: vectorize.seconds,
+            unit: "s",
+            baseline: None,
+            target: None,
+        });
+        let mut cli_match = Vec::new();
+        for id in [1, size / 2, size] {
+            let t = timed(Command::new(&toker).args([
+                "-q",
+                "--database",
+                &database,
+                "match",
+                &id.to_string(),
+                "--top",
+                "10",
+            ]))?;
+            cli_match.push(t.seconds * 1000.0);
+        }
+        rows.push(Row {
+            size,
+            what: "toker match --top 10 (process start to exit)",
+            value: median(&mut cli_match),
+            unit: "ms",
+            baseline: None,
+            target: None,
+        });
+        let processing = processing_bench(&bin.join("examples/bench_processing"), size)?;
+        rows.extend(
+            processing
+                .into_iter()
+                .map(|(what, value, unit, baseline)| Row {
+                    size,
+                    what,
+                    value,
+                    unit,
+                    baseline,
+                    target: None,
+                }),
+        );
+    }
+    print_table(&rows);
+    if let Some(path) = &options.json {
+        std::fs::write(path, to_json(&rows, options.postgres))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+/// Fake profiles over the three platforms, fixed seeds, as JSON Lines.
+fn generate(toker: &Path, scratch: &Path, size: u64, out: &Path) -> Result<(), String> {
+    let db = scratch.join(format!("generate-{size}.db"));
+    let db = db.display().to_string();
+    let third = size / 3;
+    for (platform, count, seed) in [
+        ("tiktok", size - 2 * third, "1"),
+        ("instagram", third, "2"),
+        ("x", third, "3"),
+    ] {
+        sh(Command::new(toker)
+            .args(["-q", "--database", &db, "create", platform, "--count"])
+            .arg(count.to_string())
+            .args(["--seed", seed]))?;
+    }
+    sh(Command::new(toker)
+        .args(["-q", "--database", &db, "export", "--format", "jsonl", "-o"])
+        .arg(out))
+}
+
+fn database_url(scratch: &Path, name: &str, size: u64, postgres: bool) -> Result<String, String> {
+    if !postgres {
+        return Ok(scratch
+            .join(format!("{name}-{size}.db"))
+            .display()
+            .to_string());
+    }
+    let admin = std::env::var("TOKER_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| crate::util::PG_TEST_URL.to_owned());
+    let database = format!("toker_bench_{name}_{size}");
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {database}"),
+        format!("CREATE DATABASE {database}"),
+    ] {
+        sh(Command::new("psql").args([admin.as_str(), "-q", "-c", &sql]))?;
+    }
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
+    Ok(format!("{base}/{database}"))
+}
+
+struct Timing {
+    seconds: f64,
+    peak_kib: Option<u64>,
+}
+
+/// Runs a command to completion, measuring wall time and (with GNU time) peak RSS.
+fn timed(cmd: &mut Command) -> Result<Timing, String> {
+    let gnu_time = Path::new("/usr/bin/time");
+    let mut run = if gnu_time.exists() {
+        let mut wrapped = Command::new(gnu_time);
+        wrapped
+            .args(["-f", "TOKER_PEAK_KIB=%M"])
+            .arg(cmd.get_program())
+            .args(cmd.get_args());
+        wrapped
+    } else {
+        let mut plain = Command::new(cmd.get_program());
+        plain.args(cmd.get_args());
+        plain
+    };
+    let line = format!("{cmd:?}");
+    eprintln!("$ {line}");
+    let started = Instant::now();
+    let out = run
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .output()
+        .map_err(|e| format!("could not start {line}: {e}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("{line} failed ({}): {}", out.status, stderr.trim()));
+    }
+    let peak_kib = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("TOKER_PEAK_KIB="))
+        .and_then(|v| v.trim().parse().ok());
+    Ok(Timing { seconds, peak_kib })
+}
+
+type Measured = (&'static str, f64, &'static str, Option<(&'static str, f64)>);
+
+/// Runs the processing benchmark and reads its JSON figures.
+fn processing_bench(exe: &Path, size: u64) -> Result<Vec<Measured>, String> {
+    let out =
+        crate::util::output(Command::new(exe).args(["--profiles", &size.to_string(), "--json"]))?;
+    let number = |key: &str| -> Option<f64> { json_number(&out, key) };
+    let mut rows = Vec::new();
+    if let Some(v) = number("vectorize_seconds") {
+        rows.push(("vectorize in-process (fit + transform)", v, "s", None));
+    }
+    if let Some(v) = number("query_top10_median_ms") {
+        rows.push((
+            "single query top-10 (median)",
+            v,
+            "ms",
+            number("naive_query_median_ms").map(|b| ("naive per-pair loop", b)),
+        ));
+    }
+    if let Some(v) = number("all_pairs_top10_seconds") {
+        rows.push(("all-pairs top-10", v, "s", None));
+    }
+    if let Some(v) = number("peak_rss_mib") {
+        rows.push(("processing peak RSS", v, "MiB", None));
+    }
+    if rows.is_empty() {
+        return Err(format!(
+            "{}: no figures in its output: {out}",
+            exe.display()
+        ));
+    }
+    Ok(rows)
+}
+
+/// The number after `"key":` in a flat JSON object (xtask stays free of dependencies).
+fn json_number(json: &str, key: &str) -> Option<f64> {
+    let start = json.find(&format!("\"{key}\""))? + key.len() + 2;
+    let rest = json[start..].trim_start().strip_prefix(':')?.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+')))
+        .unwrap_or(rest.len());
+    rest[..end].parse().ok()
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn verdict(met: bool) -> &'static str {
+    if met { "met" } else { "MISSED" }
+}
+
+fn print_table(rows: &[Row]) {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{:>8}  {:<46} {:>14}  {:<32} {}",
+        "profiles", "measure", "value", "baseline (same run)", "target"
+    );
+    for r in rows {
+        let baseline = r.baseline.map_or_else(String::new, |(name, b)| {
+            format!("{name}: {b:.2} ({:.2}×)", r.value / b)
+        });
+        let _ = writeln!(
+            out,
+            "{:>8}  {:<46} {:>9.2} {:<4}  {:<32} {}",
+            r.size,
+            r.what,
+            r.value,
+            r.unit,
+            baseline,
+            r.target.as_deref().unwrap_or("")
+        );
+    }
+    print!("{out}");
+}
+
+fn to_json(rows: &[Row], postgres: bool) -> String {
+    let items: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            let baseline = r.baseline.map_or_else(
+                || "null".to_owned(),
+                |(name, b)| format!("{{\"name\":{name:?},\"value\":{b},\"ratio\":{}}}", r.value / b),
+            );
+            format!(
+                "{{\"profiles\":{},\"measure\":{:?},\"value\":{},\"unit\":{:?},\"baseline\":{baseline},\"target\":{}}}",
+                r.size,
+                r.what,
+                r.value,
+                r.unit,
+                r.target.as_ref().map_or_else(|| "null".to_owned(), |t| format!("{t:?}"))
+            )
+        })
+        .collect();
+    format!(
+        "{{\"backend\":\"{}\",\"rows\":[{}]}}\n",
+        if postgres { "postgres" } else { "sqlite" },
+        items.join(",")
+    )
+}
+
+fn tempdir() -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!("toker-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_numbers_are_read_from_flat_objects() {
+        let json = r#"{"a": 1.5, "query_top10_median_ms":0.25e1,"b":-3}"#;
+        assert_eq!(json_number(json, "a"), Some(1.5));
+        assert_eq!(json_number(json, "query_top10_median_ms"), Some(2.5));
+        assert_eq!(json_number(json, "b"), Some(-3.0));
+        assert_eq!(json_number(json, "missing"), None);
+    }
+
+    #[test]
+    fn sizes_and_backend_are_parsed_and_checked() {
+        let args = |s: &str| s.split_whitespace().map(str::to_owned).collect::<Vec<_>>();
+        let o = parse(&args("--profiles 10_000,100000 --backend postgres"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(o.sizes, [10_000, 100_000]);
+        assert!(o.postgres);
+        assert!(parse(&args("--profiles 5")).is_err());
+        assert!(parse(&args("--backend mysql")).is_err());
+        assert!(parse(&args("--json")).is_err());
+    }
+}
