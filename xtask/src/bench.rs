@@ -331,8 +331,8 @@ fn print_table(rows: &[Row]) {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\n{:>8}  {:<46} {:>14}  {:<32} {}",
-        "profiles", "measure", "value", "baseline (same run)", "target"
+        "\n{:>8}  {:<46} {:>14}  {:<32} target",
+        "profiles", "measure", "value", "baseline (same run)"
     );
     for r in rows {
         let baseline = r.baseline.map_or_else(String::new, |(name, b)| {
