@@ -6,6 +6,7 @@
 mod bench;
 mod ci;
 mod migrate;
+mod release;
 mod util;
 
 use std::process::ExitCode;
@@ -19,6 +20,8 @@ commands:
                              manage the store's migrations (DATABASE_URL honoured)
   bench [--profiles 10000,100000] [--backend sqlite|postgres] [--json FILE]
                              end-to-end benchmark, each figure beside a same-run baseline
+  release <major|minor|patch|X.Y.Z> [--dry-run] [--skip-ci]
+                             bump, changelog, package, dist tarball + SHA-256, tag (no push)
 ";
 
 fn main() -> ExitCode {
@@ -31,6 +34,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "migrate" => migrate::run(rest),
         "bench" => bench::run(rest),
+        "release" => release::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())
