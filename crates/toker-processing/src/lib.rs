@@ -2,4 +2,55 @@
 //! summaries, the TF-IDF vocabulary and vectorizer (ndarray), and similarity matching.
 //!
 //! It must not touch the database or the network: callers hand it profiles and store
-//! what it returns.
+//! what it returns (vectors as `indices`/`values`, the vocabulary as JSON with its
+//! version).
+//!
+//! # Example
+//! ```
+//! use toker_model::{Platform, Profile, Video};
+//! use toker_processing::{MatchIndex, VectorizerConfig, Vocabulary, clean_profile, summarize};
+//!
+//! let person = |id: &str, tags: &[&str]| {
+//!     let mut p = Profile::new(id, id);
+//!     p.liked_videos = vec![Video {
+//!         categories: vec!["music ".into()],
+//!         hashtags: tags.iter().map(|t| t.to_string()).collect(),
+//!         ..Video::new("v1")
+//!     }];
+//!     clean_profile(p)
+//! };
+//! let people = [person("a", &["#Dance", "Fun"]), person("b", &["dance"]), person("c", &["#chess"])];
+//! assert_eq!(people[0].liked_videos[0].hashtags, ["#dance", "#fun"]);
+//! assert_eq!(summarize(&people[0]).top_categories, [("Music".to_owned(), 1)]);
+//!
+//! let vocabulary = Vocabulary::fit(&people, VectorizerConfig::default()).unwrap();
+//! let vectors = vocabulary.transform_all(&people);
+//! let entries = (1..).zip(vectors).map(|(id, v)| (id, Platform::TikTok, v)).collect();
+//! let index = MatchIndex::new(&vocabulary, entries).unwrap();
+//! let matches = index.top_k(1, 2, None).unwrap();
+//! assert_eq!(matches[0].id, 2); // shares #dance and Music with "a"
+//! assert_eq!(matches[0].features[0].0, "h:#dance");
+//! ```
+
+mod clean;
+mod error;
+mod matching;
+pub mod prepare;
+pub mod records;
+mod summary;
+#[cfg(test)]
+mod test_support;
+pub mod vectorize;
+mod vocab;
+
+pub use clean::{clean_category, clean_hashtag, clean_profile};
+pub use error::ProcessingError;
+pub use matching::{MATCH_FEATURES, Match, MatchIndex};
+pub use prepare::{Prepared, Rejected, prepare, prepare_profile, resolve_platform};
+pub use records::{Position, RecordError, RecordReader};
+pub use summary::{LIKED_WEIGHT, SHARED_WEIGHT, Summary, TOP_N, relation_weight, summarize};
+pub use vectorize::{SparseVector, engagement};
+pub use vocab::{
+    CATEGORY_PREFIX, HASHTAG_PREFIX, VOCABULARY_FORMAT, VectorizerConfig, Vocabulary,
+    VocabularyBuilder,
+};
