@@ -378,3 +378,232 @@ impl Scratch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::VectorizerConfig;
+    use crate::test_support::video;
+    use proptest::prelude::*;
+    use toker_model::Profile;
+
+    /// A vocabulary of `n` hashtag features `h:#t00`, `h:#t01`, … (index = number).
+    fn vocabulary(n: usize) -> Vocabulary {
+        let mut p = Profile::new("v", "v");
+        let tags: Vec<String> = (0..n).map(|i| format!("#t{i:02}")).collect();
+        let tags: Vec<&str> = tags.iter().map(String::as_str).collect();
+        p.liked_videos = vec![video("1", &[], &tags)];
+        let config = VectorizerConfig {
+            min_df: 1,
+            ..VectorizerConfig::default()
+        };
+        Vocabulary::fit([p], config).unwrap()
+    }
+
+    fn sparse(pairs: &[(u32, f32)]) -> SparseVector {
+        let (indices, values) = pairs.iter().copied().unzip();
+        SparseVector::from_parts(indices, values).unwrap()
+    }
+
+    fn ids(matches: &[Match]) -> Vec<i64> {
+        matches.iter().map(|m| m.id).collect()
+    }
+
+    /// Hand-made vectors over 3 features; the index normalises them:
+    /// 1 tiktok    [3, 4, 0] → [0.6, 0.8, 0]
+    /// 2 tiktok    [1, 0, 0] → [1, 0, 0]
+    /// 3 instagram [0, 1, 0] → [0, 1, 0]
+    /// 4 x         [4, 3, 0] → [0.8, 0.6, 0]
+    /// 5 tiktok    [0, 0, 7] → [0, 0, 1]
+    /// 6 tiktok    []        (no feature: never matches, never matched)
+    /// 7 x         [2, 0, 0] → [1, 0, 0]
+    fn index() -> MatchIndex {
+        let entries = vec![
+            (1, Platform::TikTok, sparse(&[(0, 3.0), (1, 4.0)])),
+            (2, Platform::TikTok, sparse(&[(0, 1.0)])),
+            (3, Platform::Instagram, sparse(&[(1, 1.0)])),
+            (4, Platform::X, sparse(&[(0, 4.0), (1, 3.0)])),
+            (5, Platform::TikTok, sparse(&[(2, 7.0)])),
+            (6, Platform::TikTok, SparseVector::default()),
+            (7, Platform::X, sparse(&[(0, 2.0)])),
+        ];
+        MatchIndex::new(&vocabulary(3), entries).unwrap()
+    }
+
+    #[test]
+    fn top_k_ranks_by_hand_computed_cosine() {
+        let index = index();
+        // From 1 = [0.6, 0.8, 0]:
+        //   4: 0.6×0.8 + 0.8×0.6 = 0.96   (contributions 0.48 and 0.48: a tie, by name)
+        //   3: 0.8×1             = 0.8
+        //   2: 0.6×1             = 0.6    and 7 the same: ties go by id, 2 before 7
+        //   5: 0 (nothing shared), 6: empty, 1: itself → none of them match.
+        let m = index.top_k(1, 10, None).unwrap();
+        assert_eq!(ids(&m), [4, 3, 2, 7]);
+        let scores: Vec<f32> = m.iter().map(|m| m.score).collect();
+        for (got, want) in scores.iter().zip([0.96, 0.8, 0.6, 0.6]) {
+            assert!((got - want).abs() < 1e-6, "{scores:?}");
+        }
+        assert_eq!(m[0].platform, Platform::X);
+        let names: Vec<&str> = m[0].features.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["h:#t00", "h:#t01"]);
+        assert!((m[0].features[0].1 - 0.48).abs() < 1e-6);
+        assert_eq!(m[1].features.len(), 1);
+        assert_eq!(m[1].features[0].0, "h:#t01");
+        // The contributions add up to the score.
+        let sum: f32 = m[0].features.iter().map(|(_, c)| c).sum();
+        assert!((sum - m[0].score).abs() < 1e-6);
+    }
+
+    #[test]
+    fn k_and_platform_restrict_the_matches() {
+        let index = index();
+        assert_eq!(ids(&index.top_k(1, 2, None).unwrap()), [4, 3]);
+        assert_eq!(
+            ids(&index.top_k(1, 10, Some(Platform::TikTok)).unwrap()),
+            [2]
+        );
+        assert_eq!(ids(&index.top_k(1, 10, Some(Platform::X)).unwrap()), [4, 7]);
+        assert!(index.top_k(1, 0, None).unwrap().is_empty());
+        // 2 and 7 are the same direction: cosine 1 (up to rounding).
+        let m = index.top_k(2, 1, None).unwrap();
+        assert_eq!(ids(&m), [7]);
+        assert!((m[0].score - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn featureless_and_unknown_profiles() {
+        let index = index();
+        assert!(index.top_k(6, 5, None).unwrap().is_empty());
+        assert!(index.top_k(5, 5, None).unwrap().is_empty());
+        assert_eq!(
+            index.top_k(99, 5, None).unwrap_err(),
+            ProcessingError::UnknownProfile { id: 99 }
+        );
+        assert_eq!(index.len(), 7);
+    }
+
+    #[test]
+    fn a_vector_not_in_the_index_can_be_matched() {
+        let index = index();
+        // [0, 5, 0] → [0, 1, 0]: 1 scores 0.8, 3 scores 1, 4 scores 0.6.
+        let m = index.top_k_vector(&sparse(&[(1, 5.0)]), 10, None);
+        assert_eq!(ids(&m), [3, 1, 4]);
+        // Features beyond the vocabulary are ignored rather than read out of bounds.
+        let m = index.top_k_vector(&sparse(&[(1, 1.0), (40, 1.0)]), 10, None);
+        assert_eq!(ids(&m), [3, 1, 4]);
+        assert!(
+            index
+                .top_k_vector(&SparseVector::default(), 10, None)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn all_top_k_equals_one_query_per_profile() {
+        let index = index();
+        let all = index.all_top_k(2, None);
+        assert_eq!(ids_of(&all), [1, 2, 3, 4, 5, 6, 7]);
+        for (id, matches) in &all {
+            assert_eq!(matches, &index.top_k(*id, 2, None).unwrap(), "profile {id}");
+        }
+        // With a platform, only that platform's profiles are queried, matched within it.
+        let x = index.all_top_k(2, Some(Platform::X));
+        assert_eq!(ids_of(&x), [4, 7]);
+        assert_eq!(ids(&x[0].1), [7]);
+    }
+
+    fn ids_of(all: &[(i64, Vec<Match>)]) -> Vec<i64> {
+        all.iter().map(|(id, _)| *id).collect()
+    }
+
+    #[test]
+    fn bad_entries_are_refused_by_name() {
+        let err = MatchIndex::new(
+            &vocabulary(3),
+            vec![
+                (1, Platform::X, sparse(&[(0, 1.0)])),
+                (1, Platform::X, sparse(&[(1, 1.0)])),
+            ],
+        )
+        .unwrap_err();
+        assert_eq!(err, ProcessingError::DuplicateProfile { id: 1 });
+        let err = MatchIndex::new(
+            &vocabulary(3),
+            vec![(8, Platform::X, sparse(&[(0, 1.0), (3, 1.0)]))],
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            ProcessingError::FeatureOutOfRange {
+                id: 8,
+                index: 3,
+                features: 3
+            }
+        );
+        assert!(err.to_string().contains("profile 8"), "{err}");
+    }
+
+    /// What the index must compute, the slow way: every pair, with the same normalisation
+    /// and the same order of additions, so scores agree to the bit.
+    fn brute_force(
+        entries: &[(i64, Platform, SparseVector)],
+        query: usize,
+        k: usize,
+        platform: Option<Platform>,
+    ) -> Vec<(i64, f32)> {
+        let unit = |v: &SparseVector| {
+            let n = v.norm();
+            let values = v.values().iter().map(|x| x / n).collect();
+            SparseVector::from_parts(v.indices().to_vec(), values).unwrap()
+        };
+        let q = unit(&entries[query].2);
+        let mut scored: Vec<(i64, f32)> = entries
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, p, v))| {
+                *i != query && !v.is_empty() && platform.is_none_or(|want| *p == want)
+            })
+            .map(|(_, (id, _, v))| (*id, q.dot(&unit(v))))
+            .filter(|(_, s)| *s > 0.0)
+            .collect();
+        scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        scored.truncate(k);
+        scored
+    }
+
+    fn arb_entries() -> impl Strategy<Value = Vec<(i64, Platform, SparseVector)>> {
+        let vector = proptest::collection::btree_map(0u32..12, 0.01f32..10.0, 0..5).prop_map(|m| {
+            let (indices, values) = m.into_iter().unzip();
+            SparseVector::from_parts(indices, values).unwrap()
+        });
+        let platform = proptest::sample::select(Platform::ALL.to_vec());
+        proptest::collection::vec((platform, vector), 1..40).prop_map(|rows| {
+            // Ids out of order, so that ties by id are not ties by position.
+            (0..)
+                .zip(rows)
+                .map(|(i, (p, v))| ((i * 37) % 101, p, v))
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn the_index_agrees_with_a_pairwise_loop(
+            entries in arb_entries(),
+            k in 1usize..8,
+            platform in proptest::option::of(proptest::sample::select(Platform::ALL.to_vec())),
+        ) {
+            let index = MatchIndex::new(&vocabulary(12), entries.clone()).unwrap();
+            for (query, (id, _, _)) in entries.iter().enumerate() {
+                let got: Vec<(i64, f32)> = index
+                    .top_k(*id, k, platform)
+                    .unwrap()
+                    .into_iter()
+                    .map(|m| (m.id, m.score))
+                    .collect();
+                prop_assert_eq!(got, brute_force(&entries, query, k, platform));
+            }
+        }
+    }
+}
