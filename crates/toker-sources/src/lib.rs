@@ -4,7 +4,9 @@
 //!
 //! It must not touch the database: it hands raw profiles to its caller.
 
+mod archive;
 mod error;
+mod export;
 mod registry;
 mod source;
 
@@ -18,6 +20,8 @@ pub mod tiktok;
 #[cfg(feature = "x")]
 pub mod x;
 
+pub use archive::{ArchiveEntry, ArchiveLimits, ExportArchive};
 pub use error::SourceError;
+pub use export::{ExportSource, import_export};
 pub use registry::{Registry, ensure_enabled, feature_of, is_enabled};
 pub use source::{RawProfile, Source, SourceKind, UserRef};

@@ -1,0 +1,98 @@
+//! Helpers shared by the `export_*` tests: fixture paths, zips built at test time, and the
+//! comparison with the expected profiles.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use toker_model::Profile;
+use zip::write::SimpleFileOptions;
+
+/// `tests/fixtures/<platform>/export/<rel>`.
+pub fn fixture(platform: &str, rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(platform)
+        .join("export")
+        .join(rel)
+}
+
+/// The expected (stored) profile `tests/fixtures/<platform>/export/expected/<name>`.
+pub fn expected(platform: &str, name: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(platform, &format!("expected/{name}"))).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// Asserts that `profile` serialises to exactly `expected`, naming the first differing
+/// field (and video) rather than dumping two large documents.
+pub fn assert_profile_eq(profile: &Profile, expected: &Value) {
+    let actual = serde_json::to_value(profile).unwrap();
+    let (Value::Object(a), Value::Object(e)) = (&actual, expected) else {
+        panic!("profiles must be objects");
+    };
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        e.keys().collect::<Vec<_>>(),
+        "field names/order differ"
+    );
+    for (key, want) in e {
+        let got = &a[key];
+        if let (Value::Array(got), Value::Array(want)) = (got, want) {
+            assert_eq!(got.len(), want.len(), "{key}: number of videos");
+            for (i, (g, w)) in got.iter().zip(want).enumerate() {
+                assert_eq!(g, w, "{key}[{i}]");
+            }
+        } else {
+            assert_eq!(got, want, "{key}");
+        }
+    }
+    assert_eq!(&actual, expected);
+}
+
+/// Zips the folder `dir` into `<tmp>/<name>`, every file under `top/` when given, plus the
+/// junk macOS adds (`__MACOSX/…/._name`, `.DS_Store`) so the reader must skip it.
+pub fn zip_folder(dir: &Path, tmp: &Path, name: &str, top: Option<&str>) -> PathBuf {
+    let out = tmp.join(name);
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&out).unwrap());
+    let options = SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    let prefix = top.map(|t| format!("{t}/")).unwrap_or_default();
+    if !prefix.is_empty() {
+        zip.add_directory(prefix.clone(), options).unwrap();
+    }
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files);
+    files.sort();
+    for (rel, path) in files {
+        let bytes = std::fs::read(path).unwrap();
+        zip.start_file(format!("{prefix}{rel}"), options).unwrap();
+        zip.write_all(&bytes).unwrap();
+        let junk = match rel.rsplit_once('/') {
+            Some((dir, file)) => format!("__MACOSX/{prefix}{dir}/._{file}"),
+            None => format!("__MACOSX/{prefix}._{rel}"),
+        };
+        zip.start_file(junk, options).unwrap();
+        zip.write_all(b"\x00\x05\x16\x07 not json").unwrap();
+    }
+    zip.start_file(format!("{prefix}.DS_Store"), options)
+        .unwrap();
+    zip.write_all(b"\x00\x00\x00\x01Bud1").unwrap();
+    zip.finish().unwrap();
+    out
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect(root, &path, out);
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((rel, path));
+        }
+    }
+}
