@@ -305,8 +305,14 @@ impl ExportArchive {
         text: &str,
         what: &str,
     ) -> Result<Value, SourceError> {
-        serde_json::from_str(text)
-            .map_err(|e| self.invalid(path, None, format!("not valid JSON{what}: {e}")))
+        serde_json::from_str(text).map_err(|e| {
+            let cut = if e.is_eof() {
+                " (the file is cut short: download the export again)"
+            } else {
+                ""
+            };
+            self.invalid(path, None, format!("not valid JSON{what}: {e}{cut}"))
+        })
     }
 
     /// An error about the file at `path` (and, when given, the JSON key to blame).

@@ -48,6 +48,8 @@ fn importer(platform: Platform) -> Option<Importer> {
     match platform {
         #[cfg(feature = "tiktok")]
         Platform::TikTok => Some(crate::tiktok::export::import),
+        #[cfg(feature = "x")]
+        Platform::X => Some(crate::x::export::import),
         #[allow(unreachable_patterns)]
         _ => None,
     }
@@ -136,6 +138,13 @@ pub(crate) fn parse_count(value: &Value) -> Result<Option<u64>, String> {
     }
 }
 
+/// A hashtag as Toker stores it: `#` + the tag, trimmed and lower-cased. `None` when empty.
+#[cfg(feature = "x")]
+pub(crate) fn normalize_hashtag(tag: &str) -> Option<String> {
+    let tag = tag.trim().trim_start_matches(['#', '＃']).trim();
+    (!tag.is_empty()).then(|| format!("#{}", tag.to_lowercase()))
+}
+
 /// Videos keyed by id in first-seen order; a repeated id is merged into the first.
 #[derive(Debug, Default)]
 pub(crate) struct VideoSet {
@@ -219,5 +228,19 @@ mod tests {
         assert!(parse_count(&json!(-3)).is_err());
         assert!(parse_count(&json!("many")).is_err());
         assert!(parse_count(&json!([1])).is_err());
+    }
+
+    #[cfg(feature = "x")]
+    #[test]
+    fn hashtags_are_prefixed_and_lower_cased() {
+        assert_eq!(
+            normalize_hashtag(" #RustLang ").as_deref(),
+            Some("#rustlang")
+        );
+        assert_eq!(
+            normalize_hashtag("100DaysOfCode").as_deref(),
+            Some("#100daysofcode")
+        );
+        assert_eq!(normalize_hashtag("#"), None);
     }
 }

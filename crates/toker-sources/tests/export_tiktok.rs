@@ -6,7 +6,10 @@ mod export_support;
 
 use std::path::Path;
 
-use export_support::{assert_profile_eq, expected, fixture, zip_folder};
+use export_support::{
+    assert_file_missing, assert_profile_eq, error_text, expected, fixture, import_folder_and_zip,
+    import_ok, zip_folder,
+};
 use serde_json::json;
 use toker_model::{Platform, ValidationRules, parse_profile};
 use toker_sources::{
@@ -16,37 +19,16 @@ use toker_sources::{
 const P: &str = "tiktok";
 
 fn import(path: &Path) -> RawProfile {
-    let raw =
-        import_export(Platform::TikTok, path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert_eq!(raw.platform, Platform::TikTok);
-    raw
+    import_ok(Platform::TikTok, path)
 }
 
 /// The folder, a zip of it with a top folder (as TikTok ships it), and the bare JSON file
 /// all give the same profile and the same raw JSON, with no warnings.
 fn import_every_way(variant: &str, data_file: &str) -> RawProfile {
-    let tmp = tempfile::tempdir().unwrap();
-    let folder = fixture(P, variant);
-    let from_folder = import(&folder);
-    let zip = zip_folder(
-        &folder,
-        tmp.path(),
-        "export.zip",
-        Some("TikTok_Data_1795430000"),
-    );
-    let from_zip = import(&zip);
-    let from_file = import(&folder.join(data_file));
-    assert_eq!(from_zip, from_folder, "{variant}: zip and folder differ");
-    assert_eq!(
-        from_file, from_folder,
-        "{variant}: bare file and folder differ"
-    );
-    assert!(
-        from_folder.warnings.is_empty(),
-        "{:?}",
-        from_folder.warnings
-    );
-    from_folder
+    let raw = import_folder_and_zip(Platform::TikTok, variant, "TikTok_Data_1795430000");
+    let from_file = import(&fixture(P, variant).join(data_file));
+    assert_eq!(from_file, raw, "{variant}: bare file and folder differ");
+    raw
 }
 
 #[test]
@@ -126,9 +108,7 @@ fn favorite_videos_are_not_taken_as_likes_when_the_like_list_is_missing() {
     // The same error, with the path inside the zip, from a zip.
     let tmp = tempfile::tempdir().unwrap();
     let zip = zip_folder(&path, tmp.path(), "broken.zip", Some("TikTok_Data_1"));
-    let err = import_export(Platform::TikTok, &zip)
-        .unwrap_err()
-        .to_string();
+    let err = error_text(Platform::TikTok, &zip);
     assert!(
         err.contains("broken.zip: TikTok_Data_1/user_data.json: key `Like List`"),
         "{err}"
@@ -150,9 +130,7 @@ fn doc_with_likes(likes: serde_json::Value) -> serde_json::Value {
 fn a_like_list_that_is_not_an_array_names_its_key() {
     let tmp = tempfile::tempdir().unwrap();
     write_doc(tmp.path(), &doc_with_likes(json!("oops")));
-    let err = import_export(Platform::TikTok, tmp.path())
-        .unwrap_err()
-        .to_string();
+    let err = error_text(Platform::TikTok, tmp.path());
     assert!(
         err.ends_with(
             "user_data_tiktok.json: key `Your Activity.Like List.ItemFavoriteList`: expected an array, found a string"
@@ -167,9 +145,7 @@ fn a_profile_without_a_username_names_the_key() {
     let mut doc = doc_with_likes(json!([]));
     doc["Profile"]["Profile Information"]["ProfileMap"] = json!({"likesReceived": "3"});
     write_doc(tmp.path(), &doc);
-    let err = import_export(Platform::TikTok, tmp.path())
-        .unwrap_err()
-        .to_string();
+    let err = error_text(Platform::TikTok, tmp.path());
     assert!(
         err.contains("key `Profile.Profile Information.ProfileMap.userName`: missing"),
         "{err}"
@@ -216,17 +192,14 @@ fn repeated_and_unreadable_like_rows_are_merged_or_reported() {
 fn a_txt_export_is_recognised_and_json_is_asked_for() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("Likelijst.txt"), "Date: 2026-01-01\n").unwrap();
-    let err = import_export(Platform::TikTok, tmp.path()).unwrap_err();
-    assert!(
-        matches!(err, SourceError::ExportFileMissing { .. }),
-        "{err:?}"
+    assert_file_missing(
+        Platform::TikTok,
+        tmp.path(),
+        &[
+            "no `user_data_tiktok.json` or `user_data.json` in it",
+            "JSON format",
+        ],
     );
-    let err = err.to_string();
-    assert!(
-        err.contains("no `user_data_tiktok.json` or `user_data.json` in it"),
-        "{err}"
-    );
-    assert!(err.contains("JSON format"), "{err}");
 }
 
 #[test]

@@ -6,7 +6,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use toker_model::Profile;
+use toker_model::{Platform, Profile};
+use toker_sources::{RawProfile, SourceError, import_export};
 use zip::write::SimpleFileOptions;
 
 /// `tests/fixtures/<platform>/export/<rel>`.
@@ -95,4 +96,62 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
             out.push((rel, path));
         }
     }
+}
+
+/// Copies the folder `src` into `dst` (created), for tests that alter a fixture.
+pub fn copy_folder(src: &Path, dst: &Path) {
+    let mut files = Vec::new();
+    collect(src, src, &mut files);
+    for (rel, path) in files {
+        let to = dst.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(path, to).unwrap();
+    }
+}
+
+/// Imports `path`, which must fail with [`SourceError::ExportFileMissing`]; returns the
+/// message after checking that it contains every one of `needles`.
+pub fn assert_file_missing(platform: Platform, path: &Path, needles: &[&str]) -> String {
+    let err = import_export(platform, path).unwrap_err();
+    assert!(
+        matches!(err, SourceError::ExportFileMissing { .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    for needle in needles {
+        assert!(message.contains(needle), "{message:?} lacks {needle:?}");
+    }
+    message
+}
+
+/// Imports `path`, which must fail; the error as the person would read it.
+pub fn error_text(platform: Platform, path: &Path) -> String {
+    import_export(platform, path).unwrap_err().to_string()
+}
+
+/// Imports `path`, which must succeed for `platform`.
+pub fn import_ok(platform: Platform, path: &Path) -> RawProfile {
+    let raw = import_export(platform, path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(raw.platform, platform);
+    raw
+}
+
+/// Imports the fixture folder `variant` and a zip of it (inside the folder `top`, as the
+/// platform ships it): both must give the same profile and raw JSON, without warnings.
+pub fn import_folder_and_zip(platform: Platform, variant: &str, top: &str) -> RawProfile {
+    let tmp = tempfile::tempdir().unwrap();
+    let folder = fixture(platform.as_str(), variant);
+    let from_folder = import_ok(platform, &folder);
+    let zip = zip_folder(&folder, tmp.path(), "export.zip", Some(top));
+    assert_eq!(
+        import_ok(platform, &zip),
+        from_folder,
+        "{variant}: zip and folder differ"
+    );
+    assert!(
+        from_folder.warnings.is_empty(),
+        "{:?}",
+        from_folder.warnings
+    );
+    from_folder
 }
