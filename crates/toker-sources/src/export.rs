@@ -48,6 +48,8 @@ fn importer(platform: Platform) -> Option<Importer> {
     match platform {
         #[cfg(feature = "tiktok")]
         Platform::TikTok => Some(crate::tiktok::export::import),
+        #[cfg(feature = "instagram")]
+        Platform::Instagram => Some(crate::instagram::export::import),
         #[cfg(feature = "x")]
         Platform::X => Some(crate::x::export::import),
         #[allow(unreachable_patterns)]
@@ -108,6 +110,19 @@ pub(crate) fn kind_of(value: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// The keys of a JSON object for a message: `a, b, c`, or `none`.
+#[cfg(any(feature = "tiktok", feature = "instagram"))]
+pub(crate) fn key_list(map: &serde_json::Map<String, Value>) -> String {
+    if map.is_empty() {
+        "none".to_owned()
+    } else {
+        map.keys()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -7,8 +7,8 @@ mod export_support;
 use std::path::Path;
 
 use export_support::{
-    assert_file_missing, assert_profile_eq, error_text, expected, fixture, import_folder_and_zip,
-    import_ok, zip_folder,
+    assert_file_missing, assert_profile_eq, assert_warnings, error_text, expected, fixture,
+    import_folder_and_zip, import_ok, liked_ids, zip_folder,
 };
 use serde_json::json;
 use toker_model::{Platform, ValidationRules, parse_profile};
@@ -167,21 +167,13 @@ fn repeated_and_unreadable_like_rows_are_merged_or_reported() {
         ])),
     );
     let raw = import_export(Platform::TikTok, tmp.path()).unwrap();
-    let ids: Vec<&str> = raw
-        .profile
-        .liked_videos
-        .iter()
-        .map(|v| v.video_id.as_str())
-        .collect();
-    assert_eq!(ids, ["7000000000000000002", "7000000000000000001"]);
+    assert_eq!(
+        liked_ids(&raw.profile),
+        ["7000000000000000002", "7000000000000000001"]
+    );
     // The repeat is one like; the two rows without a video id are likes all the same.
     assert_eq!(raw.profile.number_of_likes, Some(4));
-    assert_eq!(raw.warnings.len(), 2, "{:?}", raw.warnings);
-    assert!(
-        raw.warnings[0].contains("ItemFavoriteList[3]`: no video id"),
-        "{:?}",
-        raw.warnings
-    );
+    assert_warnings(&raw, 2, "ItemFavoriteList[3]`: no video id");
     assert_eq!(raw.profile.likes_count, Some(12));
     // No share or comment section, no summary: unknown, not zero.
     assert_eq!(raw.profile.number_of_shares, None);

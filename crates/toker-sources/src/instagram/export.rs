@@ -1,1 +1,396 @@
-//! The instagram data-export importer.
+//! The Instagram data-export importer ("Download your information", JSON format):
+//! `liked_posts.json` in its older shape (`{"likes_media_likes": [{title,
+//! string_list_data}]}`) and its newer one (a top-level list of `{timestamp, label_values}`),
+//! plus `personal_information.json` for the username and name. Files are found by name
+//! anywhere, since their folders moved between years (`platforms.md` §5.3).
+//!
+//! Meta writes each UTF-8 byte of non-ASCII text as its own `\u00XX` escape
+//! (`L\u00c3\u00a9a` for "Léa"): every string and key is repaired after decoding.
+//! Labels are localised, so the post URL is taken from whichever `href`/`value` looks like
+//! `instagram.com/p/<code>/` or `/reel/<code>/`, never by label.
+//!
+//! Mapping (`platforms.md` §6): `user_id` = `username` = `Username`; `user_pseudo` = `Name`;
+//! `number_of_likes` = the liked posts (a repeated post counted once); `liked_videos` = their
+//! shortcodes, nothing else (the export has no captions, hashtags or counts). Everything
+//! else is unknown: `None`, and `shared_videos` is empty.
+//!
+//! The raw JSON keeps the (repaired) liked posts and the username and name, not the rest
+//! of the personal information (e-mail, phone, birth date).
+
+use std::path::Path;
+
+use serde_json::{Map, Value, json};
+use toker_model::{Platform, Profile, Video};
+
+use crate::archive::{ExportArchive, file_name};
+use crate::error::SourceError;
+use crate::export::{VideoSet, key_list, kind_of};
+use crate::source::RawProfile;
+
+const LIKES_KEY: &str = "likes_media_likes";
+/// `string_map_data` keys for the username, in the export languages seen so far.
+const USERNAME_KEYS: [&str; 7] = [
+    "Username",
+    "Nome utente",
+    "Gebruikersnaam",
+    "Nom d'utilisateur",
+    "Benutzername",
+    "Nombre de usuario",
+    "Nome de usuário",
+];
+/// `string_map_data` keys for the display name.
+const NAME_KEYS: [&str; 5] = ["Name", "Nome", "Naam", "Nom", "Nombre"];
+
+/// Imports the Instagram export at `path` (zip or folder).
+///
+/// # Errors
+/// A [`SourceError`] naming the export, the file inside it and the key that is missing or
+/// malformed (e.g. `likes_media_likes` that is not a list).
+pub fn import(path: &Path) -> Result<RawProfile, SourceError> {
+    let mut archive = ExportArchive::open(Platform::Instagram, path)?;
+    import_archive(&mut archive)
+}
+
+/// Imports from an opened export.
+///
+/// # Errors
+/// As [`import`].
+pub fn import_archive(archive: &mut ExportArchive) -> Result<RawProfile, SourceError> {
+    let mut warnings = Vec::new();
+    let likes_file = locate(archive, "likes/liked_posts.json", &mut warnings).ok_or_else(|| {
+        let html = !archive.find_named("liked_posts.html").is_empty();
+        archive.missing(
+            "`liked_posts.json` (your_instagram_activity/likes/)",
+            if html {
+                "this is the HTML export: request your information again in JSON format"
+            } else {
+                "request \"Download your information\" in JSON format, with your likes included"
+            },
+        )
+    })?;
+    let likes_doc = repair_value(archive.read_json(&likes_file)?);
+    let liked = liked_posts(archive, &likes_file, &likes_doc, &mut warnings)?;
+
+    let identity = identity(archive, &mut warnings)?;
+    let mut profile = Profile::new(identity.username.clone(), identity.username.clone());
+    profile.user_pseudo = identity.name.clone();
+    profile.number_of_likes = Some(liked.likes);
+    profile.liked_videos = liked.videos;
+
+    let raw = json!({
+        "source": "export",
+        "file": file_name(&likes_file),
+        "profile": {"Username": identity.username, "Name": identity.name},
+        "liked_posts": likes_doc,
+    });
+    Ok(RawProfile {
+        platform: Platform::Instagram,
+        profile,
+        raw,
+        warnings,
+    })
+}
+
+/// The file ending with `suffix`, else any file with its name; the first of several.
+fn locate(archive: &ExportArchive, suffix: &str, warnings: &mut Vec<String>) -> Option<String> {
+    let mut found = archive.find_suffix(suffix);
+    if found.is_empty() {
+        found = archive.find_named(file_name(suffix));
+    }
+    let first = found.first()?.clone();
+    if found.len() > 1 {
+        warnings.push(format!(
+            "several {} in the export; read {first}, ignored {}",
+            file_name(suffix),
+            found[1..].join(", ")
+        ));
+    }
+    Some(first)
+}
+
+struct Liked {
+    videos: Vec<Video>,
+    likes: u64,
+}
+
+fn liked_posts(
+    archive: &ExportArchive,
+    file: &str,
+    doc: &Value,
+    warnings: &mut Vec<String>,
+) -> Result<Liked, SourceError> {
+    let invalid = |key: String, message: String| archive.invalid(file, Some(key), message);
+    let (prefix, items) = match doc {
+        // The newer shape: a list of liked posts.
+        Value::Array(items) => ("", items),
+        Value::Object(map) => match map.get(LIKES_KEY) {
+            Some(Value::Array(items)) => (LIKES_KEY, items),
+            Some(other) => {
+                return Err(invalid(
+                    LIKES_KEY.to_owned(),
+                    format!("expected an array, found {}", kind_of(other)),
+                ));
+            }
+            None => {
+                return Err(invalid(
+                    LIKES_KEY.to_owned(),
+                    format!(
+                        "missing, and the file is not a list of liked posts either; keys found: {}",
+                        key_list(map)
+                    ),
+                ));
+            }
+        },
+        other => {
+            return Err(archive.invalid(
+                file,
+                None,
+                format!(
+                    "expected an object with `{LIKES_KEY}` or a list of liked posts, found {}",
+                    kind_of(other)
+                ),
+            ));
+        }
+    };
+
+    let mut videos = VideoSet::default();
+    let (mut likes, mut repeats) = (0, 0);
+    let mut like = |at: String, url: Option<&str>, warnings: &mut Vec<String>| {
+        likes += 1;
+        match url.and_then(shortcode) {
+            Some(code) => repeats += u64::from(!videos.insert(Video::new(code))),
+            None => warnings.push(format!(
+                "{file}: key `{at}`: no post URL (instagram.com/p/… or /reel/…); like counted, \
+                 but no post recorded"
+            )),
+        }
+    };
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("{prefix}[{i}]");
+        match item.get("string_list_data") {
+            // The older shape: one item per owner, one entry per liked post.
+            Some(Value::Array(entries)) => {
+                for (j, entry) in entries.iter().enumerate() {
+                    let url = ["href", "value"]
+                        .iter()
+                        .filter_map(|k| entry.get(*k)?.as_str())
+                        .find(|u| shortcode(u).is_some());
+                    like(format!("{at}.string_list_data[{j}]"), url, warnings);
+                }
+            }
+            Some(other) => {
+                return Err(invalid(
+                    format!("{at}.string_list_data"),
+                    format!("expected an array, found {}", kind_of(other)),
+                ));
+            }
+            None => like(at, find_post_url(item), warnings),
+        }
+    }
+    Ok(Liked {
+        videos: videos.into_vec(),
+        likes: likes - repeats,
+    })
+}
+
+/// The first `href`/`value` string anywhere in `value` that is a post URL.
+fn find_post_url(value: &Value) -> Option<&str> {
+    match value {
+        Value::Object(map) => ["href", "value"]
+            .iter()
+            .filter_map(|k| map.get(*k)?.as_str())
+            .find(|u| shortcode(u).is_some())
+            .or_else(|| map.values().find_map(find_post_url)),
+        Value::Array(items) => items.iter().find_map(find_post_url),
+        _ => None,
+    }
+}
+
+/// The post id in `https://www.instagram.com/p/<code>/` (also `/reel/`, `/reels/`, `/tv/`,
+/// and `instagram.com/<user>/p/<code>/`).
+fn shortcode(url: &str) -> Option<String> {
+    let (_, path) = url.split_once("instagram.com/")?;
+    let path = path.split(['?', '#']).next().unwrap_or_default();
+    let mut segments = path.split('/');
+    while let Some(segment) = segments.next() {
+        if matches!(segment, "p" | "reel" | "reels" | "tv") {
+            let code = segments.next()?;
+            let valid = !code.is_empty()
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'));
+            return valid.then(|| code.to_owned());
+        }
+    }
+    None
+}
+
+struct Identity {
+    username: String,
+    name: Option<String>,
+}
+
+/// The username and name from `personal_information.json`, else the username from the
+/// export's own name (`instagram-<username>-<date>-<random>.zip`).
+fn identity(
+    archive: &mut ExportArchive,
+    warnings: &mut Vec<String>,
+) -> Result<Identity, SourceError> {
+    let Some(file) = locate(
+        archive,
+        "personal_information/personal_information.json",
+        warnings,
+    ) else {
+        let from_name = archive
+            .path()
+            .file_name()
+            .and_then(|n| username_from_export_name(&n.to_string_lossy()));
+        return match from_name {
+            Some(username) => {
+                warnings.push(format!(
+                    "no personal_information.json: username {username:?} taken from the \
+                     export's name, display name unknown"
+                ));
+                Ok(Identity {
+                    username,
+                    name: None,
+                })
+            }
+            None => Err(archive.missing(
+                "`personal_information.json` (personal_information/)",
+                "it holds the username: give the whole export",
+            )),
+        };
+    };
+    let doc = repair_value(archive.read_json(&file)?);
+    let key = "profile_user[0].string_map_data";
+    let Some(map) = doc
+        .get("profile_user")
+        .and_then(|p| p.get(0))
+        .and_then(|p| p.get("string_map_data"))
+        .and_then(Value::as_object)
+    else {
+        return Err(archive.invalid(
+            &file,
+            Some(key.to_owned()),
+            "missing or not an object".to_owned(),
+        ));
+    };
+    let username = entry_value(map, &USERNAME_KEYS).ok_or_else(|| {
+        archive.invalid(
+            &file,
+            Some(format!("{key}.Username")),
+            format!(
+                "missing or empty (looked for: {})",
+                USERNAME_KEYS.join(", ")
+            ),
+        )
+    })?;
+    Ok(Identity {
+        username,
+        name: entry_value(map, &NAME_KEYS),
+    })
+}
+
+/// `map[<one of keys>].value`, trimmed, when non-empty.
+fn entry_value(map: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+    keys.iter()
+        .find_map(|k| map.get(*k)?.get("value")?.as_str())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+}
+
+/// `lea.cooks` from `instagram-lea.cooks-2026-11-20-AbCdEf.zip` (usernames have no `-`).
+fn username_from_export_name(name: &str) -> Option<String> {
+    let rest = name.strip_prefix("instagram-")?;
+    let username = rest.split('-').next()?;
+    let valid = !username.is_empty()
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_'));
+    valid.then(|| username.to_owned())
+}
+
+/// Repairs Meta's mis-encoding in every string and key of `value`.
+fn repair_value(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(repair_text(s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(repair_value).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (repair_text(k), repair_value(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}
+
+/// Text whose every char is ≤ U+00FF is read back as the Latin-1 bytes of UTF-8 text;
+/// when those bytes are not UTF-8 the text was fine and is kept.
+fn repair_text(text: String) -> String {
+    if text.is_ascii() || text.chars().any(|c| u32::from(c) > 0xFF) {
+        return text;
+    }
+    let bytes: Vec<u8> = text
+        .chars()
+        .filter_map(|c| u8::try_from(u32::from(c)).ok())
+        .collect();
+    String::from_utf8(bytes).unwrap_or(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mis_encoded_text_is_repaired_and_good_text_kept() {
+        assert_eq!(
+            repair_text("L\u{00c3}\u{00a9}a Martin".to_owned()),
+            "Léa Martin"
+        );
+        assert_eq!(
+            repair_text("\u{00f0}\u{009f}\u{0091}\u{008d}".to_owned()),
+            "👍"
+        );
+        // Real Latin-1 text is not valid UTF-8 once re-encoded: kept as it was.
+        assert_eq!(repair_text("café".to_owned()), "café");
+        assert_eq!(repair_text("Léa 👍".to_owned()), "Léa 👍");
+        assert_eq!(repair_text("plain".to_owned()), "plain");
+    }
+
+    #[test]
+    fn keys_are_repaired_too() {
+        let v = repair_value(json!({"Nome utente \u{00c3}\u{00a9}": ["Mu\u{00c3}\u{00b1}oz"]}));
+        assert_eq!(v, json!({"Nome utente é": ["Muñoz"]}));
+    }
+
+    #[test]
+    fn shortcodes_come_from_post_and_reel_urls_only() {
+        let code = |u: &str| shortcode(u);
+        assert_eq!(
+            code("https://www.instagram.com/p/C7Fw3-m65D0/").as_deref(),
+            Some("C7Fw3-m65D0")
+        );
+        assert_eq!(
+            code("https://www.instagram.com/reel/CH8096YDUrN/?igsh=x").as_deref(),
+            Some("CH8096YDUrN")
+        );
+        assert_eq!(
+            code("https://instagram.com/lea.cooks/p/Abc_1/").as_deref(),
+            Some("Abc_1")
+        );
+        assert_eq!(code("https://www.instagram.com/sourdough.sam"), None);
+        assert_eq!(code("https://www.instagram.com/p//"), None);
+        assert_eq!(code("https://example.com/p/abc/"), None);
+    }
+
+    #[test]
+    fn the_username_can_come_from_the_export_name() {
+        assert_eq!(
+            username_from_export_name("instagram-lea.cooks-2026-11-20-AbCdEf.zip").as_deref(),
+            Some("lea.cooks")
+        );
+        assert_eq!(username_from_export_name("export.zip"), None);
+    }
+}

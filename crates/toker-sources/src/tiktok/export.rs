@@ -23,7 +23,7 @@ use toker_model::{Platform, Profile, Video};
 
 use crate::archive::{ExportArchive, file_name};
 use crate::error::SourceError;
-use crate::export::{VideoSet, kind_of, parse_count};
+use crate::export::{VideoSet, key_list, kind_of, parse_count};
 use crate::source::RawProfile;
 
 /// The data file's names, newest first.
@@ -196,7 +196,6 @@ impl Reader<'_> {
         name: &str,
     ) -> Result<(String, &'d Map<String, Value>), SourceError> {
         find_section(root, name).ok_or_else(|| {
-            let top: Vec<&str> = root.keys().map(String::as_str).collect();
             let bookmarks =
                 if name == "Like List" && find_section(root, "Favorite Videos").is_some() {
                     " (`Favorite Videos` holds bookmarks, not likes)"
@@ -207,11 +206,7 @@ impl Reader<'_> {
                 name,
                 format!(
                     "not found in any section{bookmarks}; top-level keys: {}",
-                    if top.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        top.join(", ")
-                    }
+                    key_list(root)
                 ),
             )
         })

@@ -155,3 +155,22 @@ pub fn import_folder_and_zip(platform: Platform, variant: &str, top: &str) -> Ra
     );
     from_folder
 }
+
+/// The ids of the liked videos, in order.
+pub fn liked_ids(profile: &Profile) -> Vec<&str> {
+    profile
+        .liked_videos
+        .iter()
+        .map(|v| v.video_id.as_str())
+        .collect()
+}
+
+/// Asserts that there are exactly `count` warnings and that the first contains `needle`.
+pub fn assert_warnings(raw: &RawProfile, count: usize, needle: &str) {
+    assert_eq!(raw.warnings.len(), count, "{:?}", raw.warnings);
+    assert!(
+        raw.warnings[0].contains(needle),
+        "{:?} lacks {needle:?}",
+        raw.warnings
+    );
+}
