@@ -1,4 +1,49 @@
 //! `toker-store` owns persistence: the Diesel schema, the embedded migrations for SQLite and
-//! PostgreSQL, and the `Store` with CRUD, bulk ingest and vector persistence.
+//! PostgreSQL, and the [`Store`] with CRUD, bulk ingest and vector persistence.
 //!
 //! It must not contain business rules beyond the database's constraints.
+//!
+//! One [`Store`] API serves both backends, chosen by URL (`./toker.db`, `sqlite://…`,
+//! `:memory:`, or `postgres://…` with feature `postgres`). Every write is one transaction;
+//! a profile read back equals the one stored (videos in order, unknown counts `None`).
+//!
+//! # Example
+//! ```
+//! use toker_model::{Platform, Profile};
+//! use toker_store::{ListQuery, Store, StoreError};
+//!
+//! let mut store = Store::open(":memory:").unwrap();
+//! let mut profile = Profile::new("123", "example_user");
+//! profile.number_of_likes = Some(6000);
+//! let raw = serde_json::json!({ "user_id": "123", "username": "example_user" });
+//! let id = store.create_profile(Platform::TikTok, &profile, &raw, None).unwrap();
+//! assert_eq!(store.get_profile(id).unwrap().profile, profile);
+//!
+//! let again = store.create_profile(Platform::TikTok, &profile, &raw, None).unwrap_err();
+//! assert!(matches!(again, StoreError::Duplicate { id: same, .. } if same == id));
+//! assert_eq!(again.to_string(), format!("profile tiktok:123 already exists (id {id})"));
+//! assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 1);
+//! ```
+
+mod apikeys;
+mod connection;
+mod error;
+mod ingest;
+mod migrate;
+mod models;
+mod queries;
+mod rows;
+mod schema;
+mod store;
+#[cfg(feature = "test-support")]
+pub mod testing;
+mod vectors;
+
+pub use apikeys::{ApiKeyRecord, NewApiKey};
+pub use connection::Backend;
+pub use error::StoreError;
+pub use ingest::{IngestItem, IngestOptions, IngestOutcome, IngestReport, IngestResult};
+pub use migrate::{MigrationState, Migrator};
+pub use models::{ListQuery, ProfileRow, Stats, StoredProfile, Upserted};
+pub use store::Store;
+pub use vectors::{StoredVector, VocabularyRecord};

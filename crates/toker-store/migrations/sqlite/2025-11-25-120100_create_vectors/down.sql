@@ -1,0 +1,2 @@
+DROP TABLE profile_vectors;
+DROP TABLE vocabularies;

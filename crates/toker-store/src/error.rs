@@ -1,0 +1,178 @@
+//! The store's error type: every message names the record it is about.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The record does not exist; `what` names it (`profile 42`, `profile tiktok:123`).
+    #[error("{what} not found")]
+    NotFound {
+        /// The record that was looked for.
+        what: String,
+    },
+    /// A profile with this `platform:user_id` is already stored.
+    #[error("profile {key} already exists (id {id})")]
+    Duplicate {
+        /// `platform:user_id`.
+        key: String,
+        /// The id of the stored profile.
+        id: i64,
+    },
+    /// A record other than a profile already exists (e.g. `api key ab12`).
+    #[error("{what} already exists")]
+    AlreadyExists {
+        /// The record, e.g. `api key ab12`.
+        what: String,
+    },
+    /// The record cannot be stored as it is (e.g. a count above `i64::MAX`).
+    #[error("{record}: {message}")]
+    Invalid {
+        /// The record, e.g. `profile tiktok:123 (line 12)`.
+        record: String,
+        /// What is wrong and what was expected.
+        message: String,
+    },
+    /// Another writer held the database for longer than the busy timeout.
+    #[error("{message}")]
+    Busy {
+        /// What was locked, for how long, and what to do.
+        message: String,
+    },
+    /// The database could not be opened or reached.
+    #[error("cannot open database {url}: {message}")]
+    Connection {
+        /// The database URL, password hidden.
+        url: String,
+        /// Why.
+        message: String,
+    },
+    /// The URL needs a backend this build does not include.
+    #[error(
+        "this build of toker has no support for this database: rebuild with the `{feature}` \
+         feature (cargo build --features {feature})"
+    )]
+    FeatureDisabled {
+        /// The cargo feature to enable.
+        feature: &'static str,
+    },
+    /// Applying or reverting migrations failed.
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    /// Any other database error, with what the store was doing.
+    #[error("{context}: {source}")]
+    Database {
+        /// What the store was doing, naming the record (`creating profile tiktok:123`).
+        context: String,
+        /// Diesel's error.
+        #[source]
+        source: DieselError,
+    },
+}
+
+/// How long SQLite waits for another writer before giving up with [`StoreError::Busy`].
+pub(crate) const BUSY_TIMEOUT_MS: u64 = 5_000;
+
+impl StoreError {
+    /// Wraps a Diesel error with what the store was doing; a locked SQLite database
+    /// becomes [`StoreError::Busy`].
+    pub(crate) fn db(context: impl Into<String>, source: DieselError) -> StoreError {
+        let context = context.into();
+        if is_sqlite_busy(&source) {
+            return StoreError::Busy {
+                message: format!(
+                    "{context}: the database is locked by another writer and stayed locked for \
+                     {} s; try again when the other toker process has finished",
+                    BUSY_TIMEOUT_MS / 1000
+                ),
+            };
+        }
+        StoreError::Database { context, source }
+    }
+
+    /// Adds context to an error raised without it (inside a transaction closure).
+    pub(crate) fn in_context(self, context: &str) -> StoreError {
+        match self {
+            StoreError::Database {
+                context: inner,
+                source,
+            } if inner == UNTOLD => StoreError::db(context, source),
+            StoreError::Busy { message } if message.starts_with(UNTOLD) => {
+                StoreError::Busy {
+                    message: message.replacen(UNTOLD, context, 1),
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Whether retrying the whole transaction may succeed (PostgreSQL serialization
+    /// failure or deadlock).
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+    pub(crate) fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Database { source, .. } => is_transient(source),
+            _ => false,
+        }
+    }
+}
+
+/// The context of errors converted by `?` inside transactions, replaced by
+/// [`StoreError::in_context`].
+const UNTOLD: &str = "database operation";
+
+impl From<DieselError> for StoreError {
+    fn from(source: DieselError) -> Self {
+        StoreError::db(UNTOLD, source)
+    }
+}
+
+fn is_sqlite_busy(e: &DieselError) -> bool {
+    // Diesel reports SQLITE_BUSY as an unknown database error with SQLite's message.
+    matches!(e, DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+        if info.message().contains("database is locked")
+            || info.message().contains("database table is locked"))
+}
+
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+fn is_transient(e: &DieselError) -> bool {
+    match e {
+        DieselError::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => true,
+        // libpq exposes no SQLSTATE through Diesel; 40P01's message is stable in English.
+        DieselError::DatabaseError(_, info) => info.message().contains("deadlock detected"),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_record() {
+        let e = StoreError::Duplicate {
+            key: "tiktok:123".into(),
+            id: 7,
+        };
+        assert_eq!(e.to_string(), "profile tiktok:123 already exists (id 7)");
+        let e = StoreError::NotFound {
+            what: "profile 42".into(),
+        };
+        assert_eq!(e.to_string(), "profile 42 not found");
+        let e = StoreError::FeatureDisabled {
+            feature: "postgres",
+        };
+        assert!(e.to_string().contains("--features postgres"), "{e}");
+    }
+
+    #[test]
+    fn untold_context_is_replaced() {
+        let e: StoreError = DieselError::NotFound.into();
+        let e = e.in_context("loading profile 3");
+        assert!(
+            e.to_string().starts_with("loading profile 3: "),
+            "{e}"
+        );
+    }
+}

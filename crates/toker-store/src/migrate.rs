@@ -1,0 +1,223 @@
+//! The embedded migrations: applied when a store opens, and managed by hand with
+//! [`Migrator`] (what `cargo xtask migrate` drives).
+
+use diesel::migration::MigrationSource;
+use diesel::prelude::*;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::connection::{Backend, Conn, connect};
+use crate::error::StoreError;
+
+/// The SQLite schema, embedded at build time.
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// The PostgreSQL schema, embedded at build time.
+#[cfg(feature = "postgres")]
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+diesel::table! {
+    /// Diesel's record of the applied migrations.
+    __diesel_schema_migrations (version) {
+        version -> Text,
+    }
+}
+
+/// Runs `$body` with `$c` bound to the concrete connection, `$src()` to its migrations and
+/// `$locked` to its way of keeping concurrent migrators apart.
+macro_rules! with_migrations {
+    ($conn:expr, |$c:ident, $src:ident, $locked:ident| $body:expr) => {
+        match $conn {
+            Conn::Sqlite($c) => {
+                let $src = || SQLITE_MIGRATIONS;
+                #[allow(unused_imports)]
+                use self::sqlite_locked as $locked;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Conn::Postgres($c) => {
+                let $src = || POSTGRES_MIGRATIONS;
+                #[allow(unused_imports)]
+                use self::postgres_locked as $locked;
+                $body
+            }
+        }
+    };
+}
+
+/// One embedded migration and whether the database has it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct MigrationState {
+    /// The migration's folder name, e.g. `2025-11-25-120000_create_profiles_and_videos`.
+    pub name: String,
+    /// Whether it is applied.
+    pub applied: bool,
+}
+
+/// Applies, reverts and lists the embedded migrations of one database by hand.
+///
+/// [`crate::Store::open`] applies pending migrations by itself; this is for developers.
+pub struct Migrator {
+    conn: Conn,
+    url: String,
+}
+
+impl std::fmt::Debug for Migrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migrator")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Migrator {
+    /// Opens the database without applying anything.
+    ///
+    /// # Errors
+    /// As [`crate::Store::open`].
+    pub fn connect(url: &str) -> Result<Migrator, StoreError> {
+        let (conn, url) = connect(url)?;
+        Ok(Migrator { conn, url })
+    }
+
+    /// The backend.
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.conn.backend()
+    }
+
+    /// The database URL, password hidden.
+    #[must_use]
+    pub fn url_redacted(&self) -> &str {
+        &self.url
+    }
+
+    /// Every embedded migration, oldest first, and whether it is applied.
+    ///
+    /// # Errors
+    /// [`StoreError::Migration`] if the applied ones cannot be read.
+    pub fn status(&mut self) -> Result<Vec<MigrationState>, StoreError> {
+        let pending = pending(&mut self.conn)?;
+        let mut all = with_migrations!(&self.conn, |c, src, _locked| names(c, &src())?);
+        all.sort();
+        Ok(all
+            .into_iter()
+            .map(|name| MigrationState {
+                applied: !pending.contains(&name),
+                name,
+            })
+            .collect())
+    }
+
+    /// Applies every pending migration; returns their versions.
+    ///
+    /// # Errors
+    /// [`StoreError::Migration`] naming the migration that failed (nothing of it is kept).
+    pub fn run(&mut self) -> Result<Vec<String>, StoreError> {
+        with_migrations!(&mut self.conn, |c, src, locked| locked(c, |c| {
+            let done = c.run_pending_migrations(src()).map_err(migration_error)?;
+            Ok(done.iter().map(ToString::to_string).collect())
+        }))
+    }
+
+    /// Reverts the last applied migration; returns its version.
+    ///
+    /// # Errors
+    /// [`StoreError::Migration`] if none is applied or its `down.sql` fails.
+    pub fn revert(&mut self) -> Result<String, StoreError> {
+        with_migrations!(&mut self.conn, |c, src, locked| locked(c, |c| {
+            c.revert_last_migration(src())
+                .map(|v| v.to_string())
+                .map_err(migration_error)
+        }))
+    }
+
+    /// Reverts the last applied migration and applies it again; returns its version.
+    ///
+    /// # Errors
+    /// As [`Migrator::revert`] and [`Migrator::run`].
+    pub fn redo(&mut self) -> Result<String, StoreError> {
+        with_migrations!(&mut self.conn, |c, src, locked| locked(c, |c| {
+            c.revert_last_migration(src()).map_err(migration_error)?;
+            c.run_next_migration(src())
+                .map(|v| v.to_string())
+                .map_err(migration_error)
+        }))
+    }
+}
+
+fn migration_error(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Migration(e.to_string())
+}
+
+/// The names of a backend's migrations (`_conn` only fixes the backend).
+fn names<C: Connection>(
+    _conn: &C,
+    source: &impl MigrationSource<C::Backend>,
+) -> Result<Vec<String>, StoreError> {
+    Ok(source
+        .migrations()
+        .map_err(migration_error)?
+        .iter()
+        .map(|m| m.name().to_string())
+        .collect())
+}
+
+/// The embedded migrations the database lacks, read without taking a write lock
+/// (Diesel's harness would first `CREATE TABLE IF NOT EXISTS` its bookkeeping table).
+fn pending(conn: &mut Conn) -> Result<Vec<String>, StoreError> {
+    with_migrations!(conn, |c, src, _locked| {
+        // A database never migrated has no such table: then everything is pending.
+        let applied: Vec<String> = __diesel_schema_migrations::table
+            .select(__diesel_schema_migrations::version)
+            .load(c)
+            .unwrap_or_default();
+        Ok(names(c, &src())?
+            .into_iter()
+            .filter(|name| {
+                let version = name.split('_').next().unwrap_or_default().replace('-', "");
+                !applied.contains(&version)
+            })
+            .collect())
+    })
+}
+
+/// Applies pending migrations when a store opens; an up-to-date database is only read.
+pub(crate) fn migrate_on_open(conn: &mut Conn) -> Result<(), StoreError> {
+    if pending(conn)?.is_empty() {
+        return Ok(());
+    }
+    with_migrations!(conn, |c, src, locked| locked(c, |c| {
+        c.run_pending_migrations(src())
+            .map(|_| ())
+            .map_err(migration_error)
+    }))
+}
+
+const CONTEXT: &str = "migrating the database";
+
+/// SQLite: migrate inside `BEGIN IMMEDIATE`, so concurrent openers wait for each other
+/// (Diesel's per-migration transactions nest as savepoints).
+fn sqlite_locked<T>(
+    c: &mut SqliteConnection,
+    f: impl FnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    c.immediate_transaction(f).map_err(|e| e.in_context(CONTEXT))
+}
+
+/// PostgreSQL: migrate under a session advisory lock that every toker process shares.
+#[cfg(feature = "postgres")]
+fn postgres_locked<T>(
+    c: &mut diesel::PgConnection,
+    f: impl FnOnce(&mut diesel::PgConnection) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    use diesel::connection::SimpleConnection;
+    c.batch_execute("SELECT pg_advisory_lock(7236276171)")
+        .map_err(|e| StoreError::db(CONTEXT, e))?;
+    let result = f(c);
+    let unlocked = c
+        .batch_execute("SELECT pg_advisory_unlock(7236276171)")
+        .map_err(|e| StoreError::db(CONTEXT, e));
+    let value = result?;
+    unlocked?;
+    Ok(value)
+}

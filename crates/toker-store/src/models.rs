@@ -1,0 +1,126 @@
+//! The records the store hands out and the queries it takes.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use toker_model::{Platform, Profile};
+
+/// Which profiles to list, count or load. `Default` is every profile, no limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ListQuery {
+    /// Only this platform's profiles.
+    pub platform: Option<Platform>,
+    /// Only profiles of this owner.
+    pub owner: Option<String>,
+    /// At most this many rows.
+    pub limit: Option<u64>,
+    /// Skip this many rows (after `after_id` is applied).
+    pub offset: u64,
+    /// Only rows with an id greater than this (keyset pagination: pass the last id seen).
+    pub after_id: Option<i64>,
+}
+
+impl ListQuery {
+    /// Every profile of one platform.
+    #[must_use]
+    pub fn platform(platform: Platform) -> Self {
+        ListQuery {
+            platform: Some(platform),
+            ..ListQuery::default()
+        }
+    }
+
+    /// Every profile of one owner.
+    #[must_use]
+    pub fn owner(owner: impl Into<String>) -> Self {
+        ListQuery {
+            owner: Some(owner.into()),
+            ..ListQuery::default()
+        }
+    }
+}
+
+/// A stored profile, whole: read back, it equals the profile that was stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredProfile {
+    /// The row id.
+    pub id: i64,
+    /// The platform.
+    pub platform: Platform,
+    /// The profile, videos in their stored order.
+    pub profile: Profile,
+    /// The JSON the profile was parsed from (unknown keys kept).
+    pub raw_json: serde_json::Value,
+    /// Who stored it (an API key's owner), if anyone.
+    pub owner: Option<String>,
+    /// When it was first stored (UTC).
+    pub created_at: DateTime<Utc>,
+    /// When it was last replaced (UTC).
+    pub updated_at: DateTime<Utc>,
+}
+
+impl StoredProfile {
+    /// `platform:user_id`.
+    #[must_use]
+    pub fn key(&self) -> String {
+        profile_key(self.platform, &self.profile.user_id)
+    }
+}
+
+/// One line of `toker list`: a profile's summary, without its videos.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProfileRow {
+    /// The row id.
+    pub id: i64,
+    /// The platform.
+    pub platform: Platform,
+    /// The platform's id of the person.
+    pub user_id: String,
+    /// The person's handle.
+    pub username: String,
+    /// Likes the person gave.
+    pub number_of_likes: Option<u64>,
+    /// How many liked videos are stored for the profile.
+    pub liked_count: u64,
+    /// How many shared videos are stored for the profile.
+    pub shared_count: u64,
+    /// Who stored it, if anyone.
+    pub owner: Option<String>,
+    /// When it was first stored (UTC).
+    pub created_at: DateTime<Utc>,
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Upserted {
+    /// The profile was new.
+    Created,
+    /// An existing profile (same platform and user id) was replaced.
+    Updated,
+}
+
+/// What the database holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Stored profiles.
+    pub profiles: u64,
+    /// Profiles per platform, every platform listed (in [`Platform::ALL`] order).
+    pub by_platform: Vec<(Platform, u64)>,
+    /// Distinct videos.
+    pub videos: u64,
+    /// Profile→video links of relation liked.
+    pub liked_links: u64,
+    /// Profile→video links of relation shared.
+    pub shared_links: u64,
+    /// Video tags (categories and hashtags).
+    pub tags: u64,
+    /// Stored profile vectors.
+    pub vectors: u64,
+    /// The vocabulary version of the stored vectors, if any.
+    pub vocabulary_version: Option<String>,
+}
+
+/// `platform:user_id`, the natural key used in messages.
+pub(crate) fn profile_key(platform: Platform, user_id: &str) -> String {
+    format!("{platform}:{user_id}")
+}

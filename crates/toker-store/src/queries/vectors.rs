@@ -1,0 +1,167 @@
+// Profile vectors and the vocabulary that produced them.
+//
+// Included once per backend by `queries.rs`; `super::Conn` is that backend's connection.
+
+use std::collections::HashSet;
+
+use diesel::prelude::*;
+use toker_model::Platform;
+
+use super::Conn;
+use crate::error::StoreError;
+use crate::rows::{DbPlatform, DbTime};
+use crate::schema::{profile_vectors, profiles, vocabularies};
+use crate::vectors::{StoredVector, VocabularyRecord, decode_vector, encode_vector};
+
+/// Vectors per insert statement.
+const CHUNK: usize = 1000;
+
+fn db(context: impl Into<String>) -> impl FnOnce(diesel::result::Error) -> StoreError {
+    move |e| StoreError::db(context, e)
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = profile_vectors)]
+struct NewVectorRow<'a> {
+    profile_id: i64,
+    platform: &'static str,
+    vocabulary_version: &'a str,
+    indices: Vec<u8>,
+    vals: Vec<u8>,
+}
+
+/// Replaces every vector and the vocabulary, in the caller's transaction.
+pub(crate) fn save_vectors(
+    c: &mut Conn,
+    vocabulary: &VocabularyRecord,
+    vectors: &mut dyn Iterator<Item = StoredVector>,
+) -> Result<u64, StoreError> {
+    diesel::delete(profile_vectors::table)
+        .execute(c)
+        .map_err(db("removing the old vectors"))?;
+    diesel::delete(vocabularies::table)
+        .execute(c)
+        .map_err(db("removing the old vocabulary"))?;
+    diesel::insert_into(vocabularies::table)
+        .values((
+            vocabularies::version.eq(&vocabulary.version),
+            vocabularies::json.eq(&vocabulary.json),
+            vocabularies::created_at.eq(DbTime::now()),
+        ))
+        .execute(c)
+        .map_err(db(format!("storing vocabulary {}", vocabulary.version)))?;
+    let mut saved = 0u64;
+    let mut chunk: Vec<StoredVector> = Vec::with_capacity(CHUNK);
+    loop {
+        chunk.clear();
+        chunk.extend((&mut *vectors).take(CHUNK));
+        if chunk.is_empty() {
+            return Ok(saved);
+        }
+        check_profiles_exist(c, &chunk)?;
+        let rows = chunk
+            .iter()
+            .map(|v| {
+                let (indices, vals) = encode_vector(v)?;
+                Ok(NewVectorRow {
+                    profile_id: v.profile_id,
+                    platform: v.platform.as_str(),
+                    vocabulary_version: &vocabulary.version,
+                    indices,
+                    vals,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let n = diesel::insert_into(profile_vectors::table)
+            .values(rows)
+            .execute(c)
+            .map_err(|e| match e {
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => StoreError::Invalid {
+                    record: "vectors".to_owned(),
+                    message: "two vectors name the same profile".to_owned(),
+                },
+                e => StoreError::db(format!("storing {} vectors", chunk.len()), e),
+            })?;
+        saved += u64::try_from(n).unwrap_or(u64::MAX);
+    }
+}
+
+fn check_profiles_exist(c: &mut Conn, chunk: &[StoredVector]) -> Result<(), StoreError> {
+    let ids: Vec<i64> = chunk.iter().map(|v| v.profile_id).collect();
+    let found: HashSet<i64> = profiles::table
+        .filter(profiles::id.eq_any(&ids))
+        .select(profiles::id)
+        .load::<i64>(c)
+        .map_err(db("checking the vectors' profiles"))?
+        .into_iter()
+        .collect();
+    match ids.iter().find(|id| !found.contains(id)) {
+        Some(missing) => Err(StoreError::NotFound {
+            what: format!("profile {missing} (named by a vector)"),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The vocabulary of the stored vectors.
+pub(crate) fn load_vocabulary(c: &mut Conn) -> Result<Option<VocabularyRecord>, StoreError> {
+    let row: Option<(String, String)> = vocabularies::table
+        .order(vocabularies::created_at.desc())
+        .select((vocabularies::version, vocabularies::json))
+        .first(c)
+        .optional()
+        .map_err(db("loading the vocabulary"))?;
+    Ok(row.map(|(version, json)| VocabularyRecord { version, json }))
+}
+
+type VectorDbRow = (i64, DbPlatform, Vec<u8>, Vec<u8>);
+
+fn vector_columns() -> (
+    profile_vectors::profile_id,
+    profile_vectors::platform,
+    profile_vectors::indices,
+    profile_vectors::vals,
+) {
+    (
+        profile_vectors::profile_id,
+        profile_vectors::platform,
+        profile_vectors::indices,
+        profile_vectors::vals,
+    )
+}
+
+/// Every stored vector (of one platform), by profile id.
+pub(crate) fn load_vectors(
+    c: &mut Conn,
+    platform: Option<Platform>,
+) -> Result<Vec<StoredVector>, StoreError> {
+    let mut query = profile_vectors::table
+        .select(vector_columns())
+        .order(profile_vectors::profile_id)
+        .into_boxed();
+    if let Some(p) = platform {
+        query = query.filter(profile_vectors::platform.eq(p.as_str()));
+    }
+    let rows: Vec<VectorDbRow> = query.load(c).map_err(db("loading vectors"))?;
+    rows.into_iter()
+        .map(|(id, p, indices, vals)| decode_vector(id, p.0, &indices, &vals))
+        .collect()
+}
+
+/// One profile's vector.
+pub(crate) fn load_vector(
+    c: &mut Conn,
+    profile_id: i64,
+) -> Result<Option<StoredVector>, StoreError> {
+    let row: Option<VectorDbRow> = profile_vectors::table
+        .find(profile_id)
+        .select(vector_columns())
+        .first(c)
+        .optional()
+        .map_err(db(format!("loading the vector of profile {profile_id}")))?;
+    row.map(|(id, p, indices, vals)| decode_vector(id, p.0, &indices, &vals))
+        .transpose()
+}

@@ -1,0 +1,421 @@
+//! Diesel's view of the rows: insertable and queryable structs, and the column types
+//! (`DbTime`, `DbPlatform`) that both backends share.
+
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, SubsecRound, Utc};
+use diesel::backend::Backend;
+use diesel::deserialize::{self, FromSql};
+use diesel::serialize::{self, IsNull, Output, ToSql};
+use diesel::sql_types::Text;
+use diesel::sqlite::Sqlite;
+use diesel::{AsExpression, FromSqlRow, Insertable, Queryable, Selectable};
+use toker_model::{Platform, Profile, Video};
+
+use crate::error::StoreError;
+use crate::schema::sql_types::UtcTime;
+use crate::schema::{api_keys, profile_videos, profiles, video_tags, videos};
+
+/// A UTC instant with microsecond precision (what both backends keep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, AsExpression, FromSqlRow)]
+#[diesel(sql_type = UtcTime)]
+pub(crate) struct DbTime(pub(crate) DateTime<Utc>);
+
+impl DbTime {
+    /// Now, cut to microseconds so that the value read back equals the one written.
+    pub(crate) fn now() -> DbTime {
+        DbTime(Utc::now().trunc_subsecs(6))
+    }
+}
+
+impl ToSql<UtcTime, Sqlite> for DbTime {
+    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
+        out.set_value(self.0.to_rfc3339_opts(SecondsFormat::Micros, true));
+        Ok(IsNull::No)
+    }
+}
+
+impl FromSql<UtcTime, Sqlite> for DbTime {
+    fn from_sql(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+        let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
+        parse_sqlite_time(&text)
+            .map(DbTime)
+            .ok_or_else(|| format!("not a UTC timestamp: {text:?}").into())
+    }
+}
+
+/// RFC 3339 (what we write), or SQLite's own `YYYY-MM-DD HH:MM:SS[.fff]` taken as UTC.
+fn parse_sqlite_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+                .ok()
+                .map(|t| t.and_utc())
+        })
+}
+
+#[cfg(feature = "postgres")]
+mod pg_time {
+    use chrono::{DateTime, Utc};
+    use diesel::deserialize::{self, FromSql};
+    use diesel::pg::{Pg, PgValue};
+    use diesel::serialize::{self, Output, ToSql};
+    use diesel::sql_types::Timestamptz;
+
+    use super::{DbTime, UtcTime};
+
+    impl ToSql<UtcTime, Pg> for DbTime {
+        fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
+            <DateTime<Utc> as ToSql<Timestamptz, Pg>>::to_sql(&self.0, out)
+        }
+    }
+
+    impl FromSql<UtcTime, Pg> for DbTime {
+        fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
+            <DateTime<Utc> as FromSql<Timestamptz, Pg>>::from_sql(value).map(DbTime)
+        }
+    }
+}
+
+/// A platform stored as its canonical name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow)]
+pub(crate) struct DbPlatform(pub(crate) Platform);
+
+impl<DB: Backend> FromSql<Text, DB> for DbPlatform
+where
+    String: FromSql<Text, DB>,
+{
+    fn from_sql(value: DB::RawValue<'_>) -> deserialize::Result<Self> {
+        let name = String::from_sql(value)?;
+        Ok(DbPlatform(name.parse()?))
+    }
+}
+
+/// Tag kinds as stored in `video_tags.kind`.
+pub(crate) const CATEGORY: &str = "category";
+/// See [`CATEGORY`].
+pub(crate) const HASHTAG: &str = "hashtag";
+
+/// A count as stored: `BIGINT`, so at most `i64::MAX`.
+fn count_in(record: &str, field: &str, value: Option<u64>) -> Result<Option<i64>, StoreError> {
+    value
+        .map(|n| {
+            i64::try_from(n).map_err(|_| StoreError::Invalid {
+                record: record.to_owned(),
+                message: format!(
+                    "{field}: {n} is larger than the largest storable count {}",
+                    i64::MAX
+                ),
+            })
+        })
+        .transpose()
+}
+
+/// A stored count read back (the schema's `CHECK (… >= 0)` keeps it non-negative).
+pub(crate) fn count_out(value: Option<i64>) -> Option<u64> {
+    value.map(|n| u64::try_from(n).unwrap_or_default())
+}
+
+/// A list length as a stored count.
+fn len_in(len: usize) -> i64 {
+    i64::try_from(len).unwrap_or(i64::MAX)
+}
+
+/// A position in a list as stored (`INTEGER`).
+pub(crate) fn position_in(record: &str, index: usize) -> Result<i32, StoreError> {
+    i32::try_from(index).map_err(|_| StoreError::Invalid {
+        record: record.to_owned(),
+        message: format!("a list of more than {} items cannot be stored", i32::MAX),
+    })
+}
+
+/// The `profiles` row of a profile to write.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = profiles, treat_none_as_default_value = false)]
+pub(crate) struct NewProfileRow<'a> {
+    pub(crate) platform: &'static str,
+    pub(crate) user_id: &'a str,
+    pub(crate) username: &'a str,
+    pub(crate) user_pseudo: Option<&'a str>,
+    pub(crate) verified: Option<bool>,
+    pub(crate) followers_count: Option<i64>,
+    pub(crate) following_count: Option<i64>,
+    pub(crate) likes_count: Option<i64>,
+    pub(crate) videos_count: Option<i64>,
+    pub(crate) number_of_comments: Option<i64>,
+    pub(crate) number_of_likes_on_own_videos: Option<i64>,
+    pub(crate) number_of_likes: Option<i64>,
+    pub(crate) number_of_shares: Option<i64>,
+    pub(crate) liked_count: i64,
+    pub(crate) shared_count: i64,
+    pub(crate) raw_json: String,
+    pub(crate) owner: Option<&'a str>,
+    pub(crate) created_at: DbTime,
+    pub(crate) updated_at: DbTime,
+}
+
+/// The `videos` row of a video to write.
+#[derive(Debug, Clone, Copy, Insertable)]
+#[diesel(table_name = videos, treat_none_as_default_value = false)]
+pub(crate) struct NewVideoRow<'a> {
+    pub(crate) platform: &'static str,
+    pub(crate) video_id: &'a str,
+    pub(crate) likes: Option<i64>,
+    pub(crate) comments: Option<i64>,
+    pub(crate) shares: Option<i64>,
+}
+
+/// A `video_tags` row to write.
+#[derive(Debug, Clone, Copy, Insertable)]
+#[diesel(table_name = video_tags)]
+pub(crate) struct NewTagRow<'a> {
+    pub(crate) video_ref: i64,
+    pub(crate) kind: &'static str,
+    pub(crate) position: i32,
+    pub(crate) tag: &'a str,
+}
+
+/// A `profile_videos` row to write.
+#[derive(Debug, Clone, Copy, Insertable)]
+#[diesel(table_name = profile_videos)]
+pub(crate) struct NewLinkRow {
+    pub(crate) profile_id: i64,
+    pub(crate) relation: &'static str,
+    pub(crate) position: i32,
+    pub(crate) video_ref: i64,
+}
+
+/// A video of a profile to write, with its tags.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedVideo<'a> {
+    pub(crate) row: NewVideoRow<'a>,
+    pub(crate) categories: &'a [String],
+    pub(crate) hashtags: &'a [String],
+}
+
+/// A profile checked and converted for writing; borrows from the caller's profile.
+#[derive(Debug, Clone)]
+pub(crate) struct PreparedProfile<'a> {
+    /// `platform:user_id`.
+    pub(crate) key: String,
+    /// The record for messages: `profile tiktok:123 (line 12)`.
+    pub(crate) record: String,
+    pub(crate) row: NewProfileRow<'a>,
+    pub(crate) liked: Vec<PreparedVideo<'a>>,
+    pub(crate) shared: Vec<PreparedVideo<'a>>,
+}
+
+impl<'a> PreparedProfile<'a> {
+    /// Converts a profile, rejecting counts the database cannot hold.
+    ///
+    /// `label` says where the profile came from (`line 12`); `now` stamps both times.
+    pub(crate) fn new(
+        platform: Platform,
+        profile: &'a Profile,
+        raw: &serde_json::Value,
+        owner: Option<&'a str>,
+        label: Option<&str>,
+        now: DbTime,
+    ) -> Result<Self, StoreError> {
+        let key = crate::models::profile_key(platform, &profile.user_id);
+        let record = match label {
+            Some(label) if !label.is_empty() => format!("profile {key} ({label})"),
+            _ => format!("profile {key}"),
+        };
+        let p = profile;
+        let count = |field: &str, value| count_in(&record, field, value);
+        let row = NewProfileRow {
+            platform: platform.as_str(),
+            user_id: &p.user_id,
+            username: &p.username,
+            user_pseudo: p.user_pseudo.as_deref(),
+            verified: p.verified,
+            followers_count: count("followers_count", p.followers_count)?,
+            following_count: count("following_count", p.following_count)?,
+            likes_count: count("likes_count", p.likes_count)?,
+            videos_count: count("videos_count", p.videos_count)?,
+            number_of_comments: count("number_of_comments", p.number_of_comments)?,
+            number_of_likes_on_own_videos: count(
+                "number_of_likes_on_own_videos",
+                p.number_of_likes_on_own_videos,
+            )?,
+            number_of_likes: count("number_of_likes", p.number_of_likes)?,
+            number_of_shares: count("number_of_shares", p.number_of_shares)?,
+            liked_count: len_in(p.liked_videos.len()),
+            shared_count: len_in(p.shared_videos.len()),
+            raw_json: serde_json::to_string(raw).map_err(|e| StoreError::Invalid {
+                record: record.clone(),
+                message: format!("raw JSON cannot be serialized: {e}"),
+            })?,
+            owner,
+            created_at: now,
+            updated_at: now,
+        };
+        let liked = prepare_videos(platform, &record, "liked_videos", &p.liked_videos)?;
+        let shared = prepare_videos(platform, &record, "shared_videos", &p.shared_videos)?;
+        Ok(PreparedProfile {
+            key,
+            record,
+            row,
+            liked,
+            shared,
+        })
+    }
+
+    /// The videos with their relation name and position, liked first.
+    pub(crate) fn links(&self) -> impl Iterator<Item = (&'static str, usize, &PreparedVideo<'a>)> {
+        let liked = self.liked.iter().enumerate().map(|(i, v)| ("liked", i, v));
+        let shared = self.shared.iter().enumerate().map(|(i, v)| ("shared", i, v));
+        liked.chain(shared)
+    }
+}
+
+fn prepare_videos<'a>(
+    platform: Platform,
+    record: &str,
+    list: &str,
+    videos: &'a [Video],
+) -> Result<Vec<PreparedVideo<'a>>, StoreError> {
+    videos
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let field = |name: &str| format!("{list}[{i}].{name}");
+            position_in(record, i)?;
+            Ok(PreparedVideo {
+                row: NewVideoRow {
+                    platform: platform.as_str(),
+                    video_id: &v.video_id,
+                    likes: count_in(record, &field("likes"), v.likes)?,
+                    comments: count_in(record, &field("comments"), v.comments)?,
+                    shares: count_in(record, &field("shares"), v.shares)?,
+                },
+                categories: &v.categories,
+                hashtags: &v.hashtags,
+            })
+        })
+        .collect()
+}
+
+/// A whole `profiles` row.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = profiles)]
+pub(crate) struct ProfileDbRow {
+    pub(crate) id: i64,
+    pub(crate) platform: DbPlatform,
+    pub(crate) user_id: String,
+    pub(crate) username: String,
+    pub(crate) user_pseudo: Option<String>,
+    pub(crate) verified: Option<bool>,
+    pub(crate) followers_count: Option<i64>,
+    pub(crate) following_count: Option<i64>,
+    pub(crate) likes_count: Option<i64>,
+    pub(crate) videos_count: Option<i64>,
+    pub(crate) number_of_comments: Option<i64>,
+    pub(crate) number_of_likes_on_own_videos: Option<i64>,
+    pub(crate) number_of_likes: Option<i64>,
+    pub(crate) number_of_shares: Option<i64>,
+    pub(crate) raw_json: String,
+    pub(crate) owner: Option<String>,
+    pub(crate) created_at: DbTime,
+    pub(crate) updated_at: DbTime,
+}
+
+impl ProfileDbRow {
+    /// The profile without its videos (filled in by the caller).
+    pub(crate) fn profile(&self) -> Profile {
+        Profile {
+            user_id: self.user_id.clone(),
+            username: self.username.clone(),
+            user_pseudo: self.user_pseudo.clone(),
+            verified: self.verified,
+            followers_count: count_out(self.followers_count),
+            following_count: count_out(self.following_count),
+            likes_count: count_out(self.likes_count),
+            videos_count: count_out(self.videos_count),
+            number_of_comments: count_out(self.number_of_comments),
+            number_of_likes_on_own_videos: count_out(self.number_of_likes_on_own_videos),
+            number_of_likes: count_out(self.number_of_likes),
+            number_of_shares: count_out(self.number_of_shares),
+            liked_videos: Vec::new(),
+            shared_videos: Vec::new(),
+        }
+    }
+}
+
+/// The columns `toker list` shows.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = profiles)]
+pub(crate) struct ListDbRow {
+    pub(crate) id: i64,
+    pub(crate) platform: DbPlatform,
+    pub(crate) user_id: String,
+    pub(crate) username: String,
+    pub(crate) number_of_likes: Option<i64>,
+    pub(crate) liked_count: i64,
+    pub(crate) shared_count: i64,
+    pub(crate) owner: Option<String>,
+    pub(crate) created_at: DbTime,
+}
+
+/// One link of a profile with its video, as loaded.
+#[derive(Debug, Clone, Queryable)]
+pub(crate) struct LinkDbRow {
+    pub(crate) profile_id: i64,
+    pub(crate) relation: String,
+    pub(crate) video_ref: i64,
+    pub(crate) video_id: String,
+    pub(crate) likes: Option<i64>,
+    pub(crate) comments: Option<i64>,
+    pub(crate) shares: Option<i64>,
+}
+
+/// One tag as loaded.
+#[derive(Debug, Clone, Queryable)]
+pub(crate) struct TagDbRow {
+    pub(crate) video_ref: i64,
+    pub(crate) kind: String,
+    pub(crate) tag: String,
+}
+
+/// An `api_keys` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys, treat_none_as_default_value = false)]
+pub(crate) struct ApiKeyDbRow {
+    pub(crate) key_id: String,
+    pub(crate) secret_hash: String,
+    pub(crate) role: String,
+    pub(crate) label: Option<String>,
+    pub(crate) created_at: DbTime,
+    pub(crate) revoked_at: Option<DbTime>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_times_parse_both_formats() {
+        let t = parse_sqlite_time("2025-11-25T12:00:00.123456Z").unwrap();
+        assert_eq!(t.to_rfc3339(), "2025-11-25T12:00:00.123456+00:00");
+        let t = parse_sqlite_time("2025-11-25 12:00:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2025-11-25T12:00:00+00:00");
+        assert!(parse_sqlite_time("yesterday").is_none());
+    }
+
+    #[test]
+    fn counts_above_bigint_are_rejected_naming_the_field() {
+        let mut p = Profile::new("1", "u");
+        p.liked_videos.push(Video::new("v"));
+        p.liked_videos[0].shares = Some(u64::MAX);
+        let raw = serde_json::json!({});
+        let err =
+            PreparedProfile::new(Platform::X, &p, &raw, None, Some("line 3"), DbTime::now())
+                .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("profile x:1 (line 3): liked_videos[0].shares: 18446744073709551615"),
+            "{msg}"
+        );
+    }
+}

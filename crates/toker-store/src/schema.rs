@@ -1,0 +1,119 @@
+//! The Diesel schema, shared by both backends (the migrations under `migrations/sqlite`
+//! and `migrations/postgres` create the same tables with each backend's column types).
+
+/// SQL types of our own, mapped to each backend's column type.
+pub(crate) mod sql_types {
+    /// A UTC instant: `TIMESTAMPTZ` on PostgreSQL, RFC 3339 `TEXT` on SQLite.
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(oid = 1184, array_oid = 1185))]
+    #[diesel(sqlite_type(name = "Text"))]
+    #[allow(unreachable_pub)] // `table!` makes it part of its (crate-private) columns' types
+    pub struct UtcTime;
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    profiles (id) {
+        id -> BigInt,
+        platform -> Text,
+        user_id -> Text,
+        username -> Text,
+        user_pseudo -> Nullable<Text>,
+        verified -> Nullable<Bool>,
+        followers_count -> Nullable<BigInt>,
+        following_count -> Nullable<BigInt>,
+        likes_count -> Nullable<BigInt>,
+        videos_count -> Nullable<BigInt>,
+        number_of_comments -> Nullable<BigInt>,
+        number_of_likes_on_own_videos -> Nullable<BigInt>,
+        number_of_likes -> Nullable<BigInt>,
+        number_of_shares -> Nullable<BigInt>,
+        liked_count -> BigInt,
+        shared_count -> BigInt,
+        raw_json -> Text,
+        owner -> Nullable<Text>,
+        created_at -> UtcTime,
+        updated_at -> UtcTime,
+    }
+}
+
+diesel::table! {
+    videos (id) {
+        id -> BigInt,
+        platform -> Text,
+        video_id -> Text,
+        likes -> Nullable<BigInt>,
+        comments -> Nullable<BigInt>,
+        shares -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    video_tags (video_ref, kind, position) {
+        video_ref -> BigInt,
+        kind -> Text,
+        position -> Integer,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    profile_videos (profile_id, relation, position) {
+        profile_id -> BigInt,
+        relation -> Text,
+        position -> Integer,
+        video_ref -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    vocabularies (version) {
+        version -> Text,
+        json -> Text,
+        created_at -> UtcTime,
+    }
+}
+
+diesel::table! {
+    profile_vectors (profile_id) {
+        profile_id -> BigInt,
+        platform -> Text,
+        vocabulary_version -> Text,
+        indices -> Binary,
+        vals -> Binary,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    api_keys (key_id) {
+        key_id -> Text,
+        secret_hash -> Text,
+        role -> Text,
+        label -> Nullable<Text>,
+        created_at -> UtcTime,
+        revoked_at -> Nullable<UtcTime>,
+    }
+}
+
+diesel::joinable!(profile_videos -> profiles (profile_id));
+diesel::joinable!(profile_videos -> videos (video_ref));
+diesel::joinable!(video_tags -> videos (video_ref));
+diesel::joinable!(profile_vectors -> profiles (profile_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    profiles,
+    videos,
+    video_tags,
+    profile_videos,
+    vocabularies,
+    profile_vectors,
+    api_keys,
+);
