@@ -300,7 +300,9 @@ mod tests {
             Location::parse("postgresql://u@h/db").unwrap(),
             Location::Postgres(_)
         ));
-        let err = Location::parse("mysql://u:secret@h/db").unwrap_err().to_string();
+        let err = Location::parse("mysql://u:secret@h/db")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("mysql") && !err.contains("secret"), "{err}");
     }
 
@@ -321,6 +323,11 @@ mod tests {
     #[test]
     fn postgres_without_the_feature_names_it() {
         let err = connect("postgres://u@h/db").err().unwrap();
-        assert!(matches!(err, StoreError::FeatureDisabled { feature: "postgres" }));
+        assert!(matches!(
+            err,
+            StoreError::FeatureDisabled {
+                feature: "postgres"
+            }
+        ));
     }
 }

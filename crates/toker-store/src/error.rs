@@ -98,11 +98,9 @@ impl StoreError {
                 context: inner,
                 source,
             } if inner == UNTOLD => StoreError::db(context, source),
-            StoreError::Busy { message } if message.starts_with(UNTOLD) => {
-                StoreError::Busy {
-                    message: message.replacen(UNTOLD, context, 1),
-                }
-            }
+            StoreError::Busy { message } if message.starts_with(UNTOLD) => StoreError::Busy {
+                message: message.replacen(UNTOLD, context, 1),
+            },
             other => other,
         }
     }
@@ -170,9 +168,6 @@ mod tests {
     fn untold_context_is_replaced() {
         let e: StoreError = DieselError::NotFound.into();
         let e = e.in_context("loading profile 3");
-        assert!(
-            e.to_string().starts_with("loading profile 3: "),
-            "{e}"
-        );
+        assert!(e.to_string().starts_with("loading profile 3: "), "{e}");
     }
 }

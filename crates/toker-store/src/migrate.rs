@@ -201,7 +201,8 @@ fn sqlite_locked<T>(
     c: &mut SqliteConnection,
     f: impl FnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
-    c.immediate_transaction(f).map_err(|e| e.in_context(CONTEXT))
+    c.immediate_transaction(f)
+        .map_err(|e| e.in_context(CONTEXT))
 }
 
 /// PostgreSQL: migrate under a session advisory lock that every toker process shares.

@@ -265,7 +265,11 @@ impl<'a> PreparedProfile<'a> {
     /// The videos with their relation name and position, liked first.
     pub(crate) fn links(&self) -> impl Iterator<Item = (&'static str, usize, &PreparedVideo<'a>)> {
         let liked = self.liked.iter().enumerate().map(|(i, v)| ("liked", i, v));
-        let shared = self.shared.iter().enumerate().map(|(i, v)| ("shared", i, v));
+        let shared = self
+            .shared
+            .iter()
+            .enumerate()
+            .map(|(i, v)| ("shared", i, v));
         liked.chain(shared)
     }
 }
@@ -409,9 +413,8 @@ mod tests {
         p.liked_videos.push(Video::new("v"));
         p.liked_videos[0].shares = Some(u64::MAX);
         let raw = serde_json::json!({});
-        let err =
-            PreparedProfile::new(Platform::X, &p, &raw, None, Some("line 3"), DbTime::now())
-                .unwrap_err();
+        let err = PreparedProfile::new(Platform::X, &p, &raw, None, Some("line 3"), DbTime::now())
+            .unwrap_err();
         let msg = err.to_string();
         assert!(
             msg.starts_with("profile x:1 (line 3): liked_videos[0].shares: 18446744073709551615"),

@@ -158,9 +158,8 @@ impl Store {
     /// [`StoreError::NotFound`].
     pub fn get_profile(&mut self, id: i64) -> Result<StoredProfile, StoreError> {
         let context = format!("loading profile {id}");
-        dispatch!(&mut self.conn, |c, q| c.read(&context, |c| {
-            q::profiles::get_profile(c, id)
-        }))?
+        dispatch!(&mut self.conn, |c, q| c
+            .read(&context, |c| { q::profiles::get_profile(c, id) }))?
         .ok_or_else(|| StoreError::NotFound {
             what: format!("profile {id}"),
         })
@@ -256,9 +255,8 @@ impl Store {
     /// [`StoreError::NotFound`].
     pub fn delete_profile(&mut self, id: i64) -> Result<(), StoreError> {
         let context = format!("deleting profile {id}");
-        dispatch!(&mut self.conn, |c, q| c.write(&context, |c| {
-            q::profiles::delete_profile(c, id)
-        }))
+        dispatch!(&mut self.conn, |c, q| c
+            .write(&context, |c| { q::profiles::delete_profile(c, id) }))
     }
 
     /// Deletes every profile of an owner (links, vectors and orphaned videos too) in one
@@ -268,9 +266,8 @@ impl Store {
     /// [`StoreError::Database`], [`StoreError::Busy`].
     pub fn delete_owner(&mut self, owner: &str) -> Result<u64, StoreError> {
         let context = format!("deleting the profiles of owner {owner}");
-        dispatch!(&mut self.conn, |c, q| c.write(&context, |c| {
-            q::profiles::delete_owner(c, owner)
-        }))
+        dispatch!(&mut self.conn, |c, q| c
+            .write(&context, |c| { q::profiles::delete_owner(c, owner) }))
     }
 
     /// Counts of what is stored.
@@ -278,9 +275,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`].
     pub fn stats(&mut self) -> Result<Stats, StoreError> {
-        dispatch!(&mut self.conn, |c, q| c.read("reading statistics", |c| {
-            q::profiles::stats(c)
-        }))
+        dispatch!(&mut self.conn, |c, q| c
+            .read("reading statistics", |c| { q::profiles::stats(c) }))
     }
 
     /// Replaces every stored vector and the vocabulary, in one transaction; returns how
@@ -334,7 +330,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`], or [`StoreError::Invalid`] for a corrupt vector.
     pub fn load_vector(&mut self, profile_id: i64) -> Result<Option<StoredVector>, StoreError> {
-        dispatch!(&mut self.conn, |c, q| q::vectors::load_vector(c, profile_id))
+        dispatch!(&mut self.conn, |c, q| q::vectors::load_vector(
+            c, profile_id
+        ))
     }
 
     /// Stores a new API key (only its secret's hash).
@@ -343,9 +341,8 @@ impl Store {
     /// [`StoreError::AlreadyExists`] if the key id is taken.
     pub fn create_api_key(&mut self, key: &NewApiKey) -> Result<(), StoreError> {
         let context = format!("creating api key {}", key.key_id);
-        dispatch!(&mut self.conn, |c, q| c.write(&context, |c| {
-            q::apikeys::create_api_key(c, key)
-        }))
+        dispatch!(&mut self.conn, |c, q| c
+            .write(&context, |c| { q::apikeys::create_api_key(c, key) }))
     }
 
     /// The API key with this id, revoked or not.
@@ -370,9 +367,8 @@ impl Store {
     /// [`StoreError::NotFound`].
     pub fn revoke_api_key(&mut self, key_id: &str) -> Result<(), StoreError> {
         let context = format!("revoking api key {key_id}");
-        dispatch!(&mut self.conn, |c, q| c.write(&context, |c| {
-            q::apikeys::revoke_api_key(c, key_id)
-        }))
+        dispatch!(&mut self.conn, |c, q| c
+            .write(&context, |c| { q::apikeys::revoke_api_key(c, key_id) }))
     }
 
     /// Checks that the database answers.

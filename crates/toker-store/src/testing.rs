@@ -103,6 +103,7 @@ fn in_ci() -> bool {
 }
 
 /// `url` with its database name replaced.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
 fn with_database(url: &str, name: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((base, query)) => (base, Some(query)),

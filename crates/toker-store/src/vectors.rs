@@ -51,7 +51,9 @@ pub(crate) fn decode_vector(
 ) -> Result<StoredVector, crate::StoreError> {
     let corrupt = |what: &str| crate::StoreError::Invalid {
         record: format!("vector of profile {profile_id}"),
-        message: format!("the stored {what} are corrupt (length not a multiple of 4 bytes or unequal)"),
+        message: format!(
+            "the stored {what} are corrupt (length not a multiple of 4 bytes or unequal)"
+        ),
     };
     if indices.len() % 4 != 0 || values.len() != indices.len() {
         return Err(corrupt("indices or values"));
@@ -98,7 +100,10 @@ mod tests {
             values: vec![1.0],
         };
         let msg = encode_vector(&v).unwrap_err().to_string();
-        assert!(msg.starts_with("vector of profile 9: 2 indices but 1 values"), "{msg}");
+        assert!(
+            msg.starts_with("vector of profile 9: 2 indices but 1 values"),
+            "{msg}"
+        );
         assert!(decode_vector(9, Platform::X, &[1, 2, 3], &[1, 2, 3]).is_err());
     }
 }

@@ -39,7 +39,10 @@ pub(crate) fn create_api_key(c: &mut Conn, key: &NewApiKey) -> Result<(), StoreE
                 what: format!("api key {}", key.key_id),
             })
         }
-        Err(e) => Err(StoreError::db(format!("creating api key {}", key.key_id), e)),
+        Err(e) => Err(StoreError::db(
+            format!("creating api key {}", key.key_id),
+            e,
+        )),
     }
 }
 

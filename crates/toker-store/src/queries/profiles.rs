@@ -56,8 +56,8 @@ pub(crate) fn write_profiles(
     for chunk in order.chunks(MAX_BINDS / PROFILE_COLUMNS) {
         let rows: Vec<&NewProfileRow<'_>> = chunk.iter().map(|&i| &batch[i].row).collect();
         if upsert {
-            let written: Vec<(i64, String, String, DbTime)> = upsert_profile_rows(c, &rows)
-                .map_err(db(format!("upserting {}", context())))?;
+            let written: Vec<(i64, String, String, DbTime)> =
+                upsert_profile_rows(c, &rows).map_err(db(format!("upserting {}", context())))?;
             for (id, platform, user_id, created_at) in written {
                 if let Some(&i) = index.get(&(platform.as_str(), user_id.as_str())) {
                     results[i] = Some(if created_at == batch[i].row.created_at {
@@ -288,7 +288,12 @@ fn upsert_videos<'v>(
         let rows: Vec<NewVideoRow<'v>> = chunk.iter().map(|v| v.row).collect();
         let keys: HashMap<(&str, &str), (&'static str, &'v str)> = chunk
             .iter()
-            .map(|v| ((v.row.platform, v.row.video_id), (v.row.platform, v.row.video_id)))
+            .map(|v| {
+                (
+                    (v.row.platform, v.row.video_id),
+                    (v.row.platform, v.row.video_id),
+                )
+            })
             .collect();
         let stored: Vec<(i64, String, String)> = diesel::insert_into(videos::table)
             .values(rows)
@@ -379,7 +384,10 @@ pub(crate) fn replace_profile<'a>(
             .optional()
             .map_err(db(format!("checking {}", p.record)))?;
         if let Some(other) = taken {
-            return Err(StoreError::Duplicate { key: p.key, id: other });
+            return Err(StoreError::Duplicate {
+                key: p.key,
+                id: other,
+            });
         }
     }
     let r = &p.row;
@@ -472,10 +480,7 @@ pub(crate) fn count_profiles(c: &mut Conn, q: &ListQuery) -> Result<u64, StoreEr
 }
 
 /// One page of whole profiles, in three queries whatever the page size.
-pub(crate) fn load_profiles(
-    c: &mut Conn,
-    q: &ListQuery,
-) -> Result<Vec<StoredProfile>, StoreError> {
+pub(crate) fn load_profiles(c: &mut Conn, q: &ListQuery) -> Result<Vec<StoredProfile>, StoreError> {
     let rows: Vec<ProfileDbRow> = page(q)
         .select(ProfileDbRow::as_select())
         .load(c)
@@ -543,7 +548,11 @@ fn assemble(c: &mut Conn, rows: Vec<ProfileDbRow>) -> Result<Vec<StoredProfile>,
     for chunk in refs.chunks(IN_LIST) {
         let loaded: Vec<TagDbRow> = video_tags::table
             .filter(video_tags::video_ref.eq_any(chunk))
-            .order((video_tags::video_ref, video_tags::kind, video_tags::position))
+            .order((
+                video_tags::video_ref,
+                video_tags::kind,
+                video_tags::position,
+            ))
             .select((video_tags::video_ref, video_tags::kind, video_tags::tag))
             .load(c)
             .map_err(db("loading the videos' tags"))?;
