@@ -70,6 +70,16 @@ pub enum SourceError {
         message: String,
     },
     // -- fake source errors go below this line --
+    /// A user reference that no profile can be made for (empty, with spaces, too long).
+    #[error("{platform}: {user:?} is not a usable user reference: expected {expected}")]
+    InvalidUserRef {
+        /// The platform.
+        platform: Platform,
+        /// The reference as given.
+        user: String,
+        /// What a usable reference looks like.
+        expected: &'static str,
+    },
 }
 
 /// "key `a.b`: " for an error message, or nothing.

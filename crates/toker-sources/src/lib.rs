@@ -23,5 +23,5 @@ pub mod x;
 pub use archive::{ArchiveEntry, ArchiveLimits, ExportArchive};
 pub use error::SourceError;
 pub use export::{ExportSource, import_export};
-pub use registry::{Registry, ensure_enabled, feature_of, is_enabled};
+pub use registry::{Registry, enabled_platforms, ensure_enabled, feature_of, is_enabled};
 pub use source::{RawProfile, Source, SourceKind, UserRef};

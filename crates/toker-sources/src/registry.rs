@@ -6,6 +6,7 @@ use std::sync::Arc;
 use toker_model::Platform;
 
 use crate::error::SourceError;
+use crate::fake::FakeSource;
 use crate::source::Source;
 
 /// The cargo feature that compiles in a platform's module.
@@ -26,6 +27,15 @@ pub const fn is_enabled(platform: Platform) -> bool {
         Platform::Instagram => cfg!(feature = "instagram"),
         Platform::X => cfg!(feature = "x"),
     }
+}
+
+/// The platforms whose modules are compiled in, in [`Platform::ALL`] order.
+#[must_use]
+pub fn enabled_platforms() -> Vec<Platform> {
+    Platform::ALL
+        .into_iter()
+        .filter(|p| is_enabled(*p))
+        .collect()
 }
 
 /// Checks that a platform's module is compiled in.
@@ -54,6 +64,18 @@ impl Registry {
     #[must_use]
     pub fn new() -> Self {
         Registry::default()
+    }
+
+    /// A registry with a [`FakeSource`] of `seed` for every platform compiled in.
+    #[must_use]
+    pub fn fake(seed: u64) -> Self {
+        let mut registry = Registry::new();
+        for platform in enabled_platforms() {
+            if let Ok(source) = FakeSource::new(platform, seed) {
+                registry.sources.insert(platform, Arc::new(source));
+            }
+        }
+        registry
     }
 
     /// Registers `source` for its platform, replacing any earlier one.

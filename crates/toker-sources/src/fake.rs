@@ -1,1 +1,0 @@
-//! The fake-data source: realistic, clustered, deterministic by seed.
