@@ -1,0 +1,199 @@
+//! The command line: every command, flag and help text (clap derive).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use toker_model::Platform;
+
+/// Collect, validate, store and match people's social-media activity.
+#[derive(Debug, Parser)]
+#[command(name = "toker", version, about, long_about = None, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Database: a SQLite path (`./toker.db`), `sqlite://PATH` or `postgres://…`.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        default_value = "./toker.db",
+        hide_env_values = true
+    )]
+    pub(crate) database: String,
+    /// Print machine-readable JSON on stdout.
+    #[arg(long, global = true)]
+    pub(crate) json: bool,
+    /// More log output on stderr (-v debug, -vv trace).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub(crate) verbose: u8,
+    /// Only errors on stderr; no progress bars.
+    #[arg(short, long, global = true)]
+    pub(crate) quiet: bool,
+    /// The least number of likes given (`number_of_likes`) a profile needs to be stored.
+    #[arg(long, global = true, default_value_t = toker_model::DEFAULT_MIN_LIKES, value_name = "N")]
+    pub(crate) min_likes: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Create profiles from the fake-data source, validate, clean and store them.
+    Create(CreateArgs),
+    /// List stored profiles (one summary line each).
+    List(ListArgs),
+    /// Show every stored profile in full.
+    Listfull(ListArgs),
+    /// Show one profile in full: `toker show 12` or `toker show tiktok:123456`.
+    Show(ShowArgs),
+    /// Delete profiles (their links and vectors; videos liked by others stay).
+    Delete(DeleteArgs),
+    /// Import profiles from a JSON array or JSON Lines file (`-` for stdin).
+    Import(ImportArgs),
+    /// Import a platform's "download your data" archive (the .zip or its folder).
+    ImportExport(ImportExportArgs),
+    /// Export stored profiles as JSON, JSON Lines or CSV.
+    Export(ExportArgs),
+    /// Fit the vocabulary over all stored profiles and store every profile's vector.
+    Vectorize(VectorizeArgs),
+    /// Find the profiles most similar to one profile.
+    Match(MatchArgs),
+    /// Counts of what is stored.
+    Stats,
+    /// Print shell completions.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CreateArgs {
+    /// The platform: tiktok, instagram or x (alias twitter).
+    pub(crate) platform: Platform,
+    /// The user id to create (default: a generated one).
+    #[arg(long, conflicts_with = "count")]
+    pub(crate) user_id: Option<String>,
+    /// How many profiles to create in one batched ingest.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) count: Option<u64>,
+    /// Seed of the fake data (same seed, same profiles; default: random).
+    #[arg(long, value_name = "S")]
+    pub(crate) seed: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    /// Only this platform.
+    #[arg(long)]
+    pub(crate) platform: Option<Platform>,
+    /// At most this many profiles.
+    #[arg(long, value_name = "N")]
+    pub(crate) limit: Option<u64>,
+    /// Skip this many profiles first.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub(crate) offset: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ShowArgs {
+    /// A row id (`12`) or `platform:user_id` (`tiktok:123456`).
+    pub(crate) profile: String,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DeleteArgs {
+    /// Row ids or `platform:user_id` references.
+    #[arg(required = true)]
+    pub(crate) profiles: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The file to read, or `-` for standard input.
+    pub(crate) input: PathBuf,
+    /// The platform of records that carry no `"platform"` key.
+    #[arg(long)]
+    pub(crate) platform: Option<Platform>,
+    /// Replace profiles that already exist instead of reporting them as duplicates.
+    #[arg(long)]
+    pub(crate) upsert: bool,
+    /// Store the valid records even when others are rejected (default: all or nothing).
+    #[arg(long)]
+    pub(crate) keep_going: bool,
+    /// Profiles per transaction.
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    pub(crate) batch_size: u64,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportExportArgs {
+    /// The platform the archive comes from: tiktok, instagram or x.
+    pub(crate) platform: Platform,
+    /// The archive as downloaded (`.zip`), its unpacked folder, or its main data file.
+    pub(crate) path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum ExportFormat {
+    /// One JSON array.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+    /// One row per profile (counts and video counts; lists are summarised).
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+    pub(crate) format: ExportFormat,
+    /// Only this platform.
+    #[arg(long)]
+    pub(crate) platform: Option<Platform>,
+    /// Write to this file instead of stdout.
+    #[arg(long, short)]
+    pub(crate) output: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct VectorizeArgs {
+    /// Ignore features that occur in fewer profiles than this.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub(crate) min_df: u32,
+    /// Keep at most this many features (the most frequent).
+    #[arg(long, default_value_t = 20_000, value_name = "N")]
+    pub(crate) max_features: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct MatchArgs {
+    /// A row id or `platform:user_id`.
+    pub(crate) profile: String,
+    /// How many matches.
+    #[arg(long, default_value_t = 10, value_name = "K", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub(crate) top: u64,
+    /// Only match profiles of this platform.
+    #[arg(long)]
+    pub(crate) platform: Option<Platform>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell.
+    pub(crate) shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

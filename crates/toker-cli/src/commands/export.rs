@@ -1,0 +1,190 @@
+//! `toker export`: stored profiles as JSON, JSON Lines or CSV, page by page (constant
+//! memory). JSON and JSON Lines records carry `platform` beside the profile's fields, so an
+//! export imports back unchanged.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+
+use serde_json::{Value, json};
+use toker_processing::summarize;
+use toker_store::{ListQuery, StoredProfile};
+
+use crate::cli::{ExportArgs, ExportFormat};
+use crate::commands::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output::progress;
+
+/// Profiles loaded per page.
+const PAGE: u64 = 500;
+
+const CSV_HEADER: &[&str] = &[
+    "id",
+    "platform",
+    "user_id",
+    "username",
+    "user_pseudo",
+    "verified",
+    "followers_count",
+    "following_count",
+    "likes_count",
+    "videos_count",
+    "number_of_comments",
+    "number_of_likes_on_own_videos",
+    "number_of_likes",
+    "number_of_shares",
+    "liked_videos",
+    "shared_videos",
+    "top_categories",
+    "top_hashtags",
+    "created_at",
+    "updated_at",
+];
+
+pub(crate) fn run(ctx: &mut Ctx, args: &ExportArgs) -> CliResult {
+    let total = ctx.store()?.count_profiles(&ListQuery {
+        platform: args.platform,
+        ..ListQuery::default()
+    })?;
+    let bar = progress(
+        Some(total),
+        "Exporting",
+        ctx.progress() && args.output.is_some(),
+    );
+    let mut file = match &args.output {
+        Some(path) => Some(BufWriter::new(File::create(path).map_err(|e| {
+            CliError::runtime(format!("cannot write {}: {e}", path.display()))
+        })?)),
+        None => None,
+    };
+    let mut written = 0u64;
+    let mut after_id = None;
+    let mut first = true;
+    loop {
+        let page = ctx.store()?.load_profiles(&ListQuery {
+            platform: args.platform,
+            limit: Some(PAGE),
+            after_id,
+            ..ListQuery::default()
+        })?;
+        let Some(last) = page.last() else { break };
+        after_id = Some(last.id);
+        let mut chunk: Vec<u8> = Vec::new();
+        let mut csv_rows = csv::Writer::from_writer(Vec::new());
+        if first {
+            match args.format {
+                ExportFormat::Json => chunk.extend_from_slice(b"["),
+                ExportFormat::Csv => csv_rows.write_record(CSV_HEADER).map_err(csv_error)?,
+                ExportFormat::Jsonl => {}
+            }
+        }
+        for stored in &page {
+            match args.format {
+                ExportFormat::Json => {
+                    if !first {
+                        chunk.extend_from_slice(b",\n");
+                    } else {
+                        chunk.extend_from_slice(b"\n");
+                    }
+                    serde_json::to_writer(&mut chunk, &record(stored))?;
+                }
+                ExportFormat::Jsonl => {
+                    serde_json::to_writer(&mut chunk, &record(stored))?;
+                    chunk.push(b'\n');
+                }
+                ExportFormat::Csv => csv_rows.write_record(csv_row(stored)).map_err(csv_error)?,
+            }
+            first = false;
+            written += 1;
+        }
+        let mut csv_bytes = csv_rows
+            .into_inner()
+            .map_err(|e| CliError::runtime(format!("cannot write CSV: {e}")))?;
+        chunk.append(&mut csv_bytes);
+        emit(ctx, file.as_mut(), &chunk)?;
+        bar.inc(page.len() as u64);
+    }
+    let tail: &[u8] = match (args.format, first) {
+        (ExportFormat::Json, true) => b"[]\n",
+        (ExportFormat::Json, false) => b"\n]\n",
+        (ExportFormat::Csv, true) => {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(CSV_HEADER).map_err(csv_error)?;
+            let header = w
+                .into_inner()
+                .map_err(|e| CliError::runtime(e.to_string()))?;
+            emit(ctx, file.as_mut(), &header)?;
+            b""
+        }
+        _ => b"",
+    };
+    emit(ctx, file.as_mut(), tail)?;
+    bar.finish_and_clear();
+    if let (Some(mut f), Some(path)) = (file, &args.output) {
+        f.flush()
+            .map_err(|e| CliError::runtime(format!("cannot write {}: {e}", path.display())))?;
+        if ctx.json() {
+            ctx.out
+                .json(&json!({"exported": written, "file": path.display().to_string()}))?;
+        } else if !ctx.global.quiet {
+            eprintln!("Exported {written} profile(s) to {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn emit(ctx: &mut Ctx, file: Option<&mut BufWriter<File>>, bytes: &[u8]) -> io::Result<()> {
+    match file {
+        Some(f) => f.write_all(bytes),
+        None => ctx.out.write_all(bytes),
+    }
+}
+
+/// The exported record: `platform` then the profile's own fields.
+fn record(stored: &StoredProfile) -> Value {
+    let mut value = json!({ "platform": stored.platform });
+    if let (Some(map), Ok(Value::Object(fields))) =
+        (value.as_object_mut(), serde_json::to_value(&stored.profile))
+    {
+        map.extend(fields);
+    }
+    value
+}
+
+fn csv_row(stored: &StoredProfile) -> Vec<String> {
+    let p = &stored.profile;
+    let n = |v: Option<u64>| v.map(|n| n.to_string()).unwrap_or_default();
+    let summary = summarize(p);
+    let names = |items: &[(String, u32)]| {
+        items
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>()
+            .join(";")
+    };
+    vec![
+        stored.id.to_string(),
+        stored.platform.to_string(),
+        p.user_id.clone(),
+        p.username.clone(),
+        p.user_pseudo.clone().unwrap_or_default(),
+        p.verified.map(|v| v.to_string()).unwrap_or_default(),
+        n(p.followers_count),
+        n(p.following_count),
+        n(p.likes_count),
+        n(p.videos_count),
+        n(p.number_of_comments),
+        n(p.number_of_likes_on_own_videos),
+        n(p.number_of_likes),
+        n(p.number_of_shares),
+        p.liked_videos.len().to_string(),
+        p.shared_videos.len().to_string(),
+        names(&summary.top_categories),
+        names(&summary.top_hashtags),
+        stored.created_at.to_rfc3339(),
+        stored.updated_at.to_rfc3339(),
+    ]
+}
+
+fn csv_error(e: csv::Error) -> CliError {
+    CliError::runtime(format!("cannot write CSV: {e}"))
+}

@@ -1,0 +1,105 @@
+//! The bulk path shared by `create --count`, `import` and `import-export`: hand prepared
+//! profiles to the store's batched ingest, with a progress bar and a per-record report.
+
+use std::cell::RefCell;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+use toker_store::{IngestItem, IngestOptions, IngestReport, IngestResult};
+
+use crate::commands::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::output::progress;
+
+/// A record that was not stored, and why.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Skipped {
+    /// Where it was in the input (`record 3 (line 4)`).
+    pub(crate) record: String,
+    /// `platform:user_id` when known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) key: Option<String>,
+    /// What was wrong, one entry per violation (`path: message`).
+    pub(crate) reasons: Vec<String>,
+}
+
+/// What a bulk run did.
+#[derive(Debug, Default)]
+pub(crate) struct Report {
+    /// The store's counts.
+    pub(crate) store: IngestReport,
+    /// Records that already existed (without `--upsert`).
+    pub(crate) duplicates: Vec<Skipped>,
+    /// Records rejected before reaching the store.
+    pub(crate) rejected: Vec<Skipped>,
+}
+
+impl Report {
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "created": self.store.created,
+            "updated": self.store.updated,
+            "duplicates": self.store.duplicates,
+            "rejected": self.rejected.len(),
+            "batches": self.store.batches,
+            "duplicate_records": self.duplicates,
+            "rejected_records": self.rejected,
+        })
+    }
+
+    /// ` (2 already existed: use --upsert to replace them)` or nothing.
+    pub(crate) fn duplicates_note(&self) -> String {
+        match self.store.duplicates {
+            0 => String::new(),
+            n => format!(
+                " ({n} already existed and were left as they are: use --upsert to replace them)"
+            ),
+        }
+    }
+}
+
+/// Stores `items` in batches. The first `Err` item stops the run: batches committed before
+/// it stay (each is whole), the rest is not written, and the error is returned.
+pub(crate) fn run<I>(
+    ctx: &mut Ctx,
+    items: I,
+    len: Option<u64>,
+    upsert: bool,
+    message: &str,
+    batch_size: usize,
+) -> CliResult<Report>
+where
+    I: Iterator<Item = Result<IngestItem, CliError>>,
+{
+    let bar = progress(len, message, ctx.progress());
+    let failure: RefCell<Option<CliError>> = RefCell::new(None);
+    let items = items.map_while(|item| match item {
+        Ok(item) => Some(item),
+        Err(e) => {
+            *failure.borrow_mut() = Some(e);
+            None
+        }
+    });
+    let mut duplicates = Vec::new();
+    let options = IngestOptions { batch_size, upsert };
+    let store_report = ctx.store()?.ingest(items, &options, &mut |outcome| {
+        bar.inc(1);
+        if let IngestResult::Duplicate(id) = outcome.result {
+            duplicates.push(Skipped {
+                record: outcome.label,
+                reasons: vec![format!("{} already exists (id {id})", outcome.key)],
+                key: Some(outcome.key),
+            });
+        }
+    });
+    bar.finish_and_clear();
+    let store_report = store_report?;
+    if let Some(e) = failure.into_inner() {
+        return Err(e);
+    }
+    Ok(Report {
+        store: store_report,
+        duplicates,
+        rejected: Vec::new(),
+    })
+}

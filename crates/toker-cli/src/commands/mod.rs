@@ -1,0 +1,102 @@
+//! One module per command; this file dispatches and holds what every command shares.
+
+mod completions;
+mod create;
+mod delete;
+mod export;
+mod import;
+mod import_export;
+mod ingest;
+mod list;
+mod matching;
+mod show;
+mod stats;
+mod vectorize;
+
+use toker_model::{Platform, ValidationRules};
+use toker_store::{Store, StoredProfile};
+
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::error::{CliError, CliResult};
+use crate::output::Out;
+
+/// What every command gets: the global flags, the output and (lazily) the store.
+pub(crate) struct Ctx {
+    pub(crate) global: GlobalArgs,
+    pub(crate) out: Out,
+    store: Option<Store>,
+}
+
+impl Ctx {
+    pub(crate) fn json(&self) -> bool {
+        self.global.json
+    }
+
+    pub(crate) fn rules(&self) -> ValidationRules {
+        ValidationRules::with_min_likes(self.global.min_likes)
+    }
+
+    /// Whether to draw progress bars (never with `--json` or `-q`).
+    pub(crate) fn progress(&self) -> bool {
+        !self.global.json && !self.global.quiet
+    }
+
+    /// The store, opened (and migrated) on first use.
+    pub(crate) fn store(&mut self) -> CliResult<&mut Store> {
+        if self.store.is_none() {
+            let store = Store::open(&self.global.database).map_err(|e| {
+                CliError::runtime(format!(
+                    "{e} (set --database or DATABASE_URL to a SQLite path or postgres:// URL)"
+                ))
+            })?;
+            self.store = Some(store);
+        }
+        self.store
+            .as_mut()
+            .ok_or_else(|| CliError::runtime("the database is not open"))
+    }
+
+    /// Resolves `12` (a row id) or `tiktok:123456` (platform:user_id) to a stored profile.
+    pub(crate) fn find(&mut self, reference: &str) -> CliResult<StoredProfile> {
+        let reference = reference.trim();
+        if let Ok(id) = reference.parse::<i64>() {
+            return Ok(self.store()?.get_profile(id)?);
+        }
+        let Some((platform, user_id)) = reference.split_once(':') else {
+            return Err(CliError::usage(format!(
+                "profile reference {reference:?}: expected a row id (12) or platform:user_id (tiktok:123456)"
+            )));
+        };
+        let platform: Platform = platform
+            .parse()
+            .map_err(|e: toker_model::UnknownPlatform| CliError::usage(e.to_string()))?;
+        Ok(self.store()?.get_profile_by_key(platform, user_id)?)
+    }
+}
+
+/// Runs the parsed command line.
+pub(crate) fn run(cli: Cli) -> CliResult {
+    let mut ctx = Ctx {
+        global: cli.global,
+        out: Out::new(),
+        store: None,
+    };
+    let result = match cli.command {
+        Command::Create(args) => create::run(&mut ctx, args),
+        Command::List(args) => list::run(&mut ctx, &args, false),
+        Command::Listfull(args) => list::run(&mut ctx, &args, true),
+        Command::Show(args) => show::run(&mut ctx, &args),
+        Command::Delete(args) => delete::run(&mut ctx, &args),
+        Command::Import(args) => import::run(&mut ctx, &args),
+        Command::ImportExport(args) => import_export::run(&mut ctx, &args),
+        Command::Export(args) => export::run(&mut ctx, &args),
+        Command::Vectorize(args) => vectorize::run(&mut ctx, &args),
+        Command::Match(args) => matching::run(&mut ctx, &args),
+        Command::Stats => stats::run(&mut ctx),
+        Command::Completions(args) => completions::run(&mut ctx, &args),
+    };
+    // Flush what was written even when the command failed half-way.
+    let flushed = ctx.out.flush();
+    result?;
+    flushed.map_err(CliError::from)
+}

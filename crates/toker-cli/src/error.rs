@@ -1,0 +1,114 @@
+//! What can end a command, and the exit code each maps to.
+
+use std::fmt;
+use std::process::ExitCode;
+
+/// The class of a failure, which decides the exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    /// Something went wrong at run time (database, network, file): exit 1.
+    Runtime,
+    /// The command line was wrong: exit 2.
+    Usage,
+    /// Input was rejected by validation; nothing was stored: exit 3.
+    Validation,
+}
+
+impl Kind {
+    pub(crate) fn exit_code(self) -> ExitCode {
+        ExitCode::from(match self {
+            Kind::Runtime => 1,
+            Kind::Usage => 2,
+            Kind::Validation => 3,
+        })
+    }
+}
+
+/// A failure with one clear line for stderr (what was wrong and what to do).
+#[derive(Debug)]
+pub(crate) struct CliError {
+    pub(crate) kind: Kind,
+    pub(crate) message: String,
+}
+
+impl CliError {
+    pub(crate) fn runtime(message: impl Into<String>) -> Self {
+        CliError {
+            kind: Kind::Runtime,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            kind: Kind::Usage,
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn validation(message: impl Into<String>) -> Self {
+        CliError {
+            kind: Kind::Validation,
+            message: message.into(),
+        }
+    }
+}
+
+impl CliError {
+    /// A record that validation rejected: `LABEL rejected: path: message; …` (exit 3).
+    pub(crate) fn rejected(label: &str, rejected: &toker_processing::prepare::Rejected) -> Self {
+        CliError::validation(format!(
+            "{label} rejected, nothing stored: {rejected} (see --min-likes for the likes minimum)"
+        ))
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// The message of a write to a closed stdout (`toker list | head`): a normal end.
+pub(crate) const BROKEN_PIPE: &str = "output closed by the reader";
+
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            CliError::runtime(BROKEN_PIPE)
+        } else {
+            CliError::runtime(e.to_string())
+        }
+    }
+}
+
+impl From<serde_json::Error> for CliError {
+    fn from(e: serde_json::Error) -> Self {
+        CliError::runtime(format!("cannot write JSON: {e}"))
+    }
+}
+
+impl From<toker_store::StoreError> for CliError {
+    fn from(e: toker_store::StoreError) -> Self {
+        use toker_store::StoreError;
+        match &e {
+            StoreError::Duplicate { .. } => CliError::runtime(format!(
+                "{e}: nothing stored (delete it first, or use `toker import --upsert` to replace it)"
+            )),
+            StoreError::Invalid { .. } => CliError::validation(format!("{e}: nothing stored")),
+            StoreError::Busy { .. } => CliError::runtime(format!(
+                "{e}: another toker process holds the database; try again when it has finished"
+            )),
+            _ => CliError::runtime(e.to_string()),
+        }
+    }
+}
+
+impl From<toker_sources::SourceError> for CliError {
+    fn from(e: toker_sources::SourceError) -> Self {
+        CliError::runtime(e.to_string())
+    }
+}
+
+/// The result of a command.
+pub(crate) type CliResult<T = ()> = Result<T, CliError>;
