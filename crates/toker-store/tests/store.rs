@@ -551,7 +551,7 @@ fn vectors_are_saved_whole_and_loaded_back(store: &mut Store) {
 
     // a new save replaces everything
     let n = store
-        .save_vectors(&v2, &mut vectors[..1].to_vec().into_iter())
+        .save_vectors(&v2, &mut vectors[..1].iter().cloned())
         .unwrap();
     assert_eq!(n, 1);
     assert_eq!(store.load_vectors(None).unwrap(), vectors[..1]);
