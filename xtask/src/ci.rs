@@ -38,6 +38,15 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         sh(cargo()
             .args(["doc", "--workspace", "--no-deps"])
             .env("RUSTDOCFLAGS", "-D warnings"))?;
+        // What a Rust project embedding the crates does, end to end.
+        sh(cargo().args(["run", "--quiet", "--example", "embed"]))?;
+        // The benchmark runs at a small size: figures printed, not asserted.
+        crate::bench::run(&["--profiles".to_owned(), "10000".to_owned()])?;
+        crate::release::run(&[
+            "patch".to_owned(),
+            "--dry-run".to_owned(),
+            "--skip-ci".to_owned(),
+        ])?;
     }
     eprintln!("\nxtask ci: all checks passed");
     Ok(())
@@ -135,10 +144,30 @@ fn source_feature_matrix() -> Result<(), String> {
 
 /// Layering by absence: lower crates must not pull in what belongs higher up.
 fn check_layering() -> Result<(), String> {
-    let rules: [(&str, &[&str]); 3] = [
-        ("toker-model", &["diesel", "reqwest", "tokio", "ndarray"]),
-        ("toker-processing", &["diesel", "reqwest"]),
-        ("toker-sources", &["diesel"]),
+    let rules: [(&str, &[&str]); 4] = [
+        (
+            "toker-model",
+            &[
+                "diesel",
+                "reqwest",
+                "tokio",
+                "ndarray",
+                "toker-sources",
+                "toker-store",
+            ],
+        ),
+        (
+            "toker-processing",
+            &["diesel", "reqwest", "tokio", "toker-sources", "toker-store"],
+        ),
+        (
+            "toker-sources",
+            &["diesel", "toker-store", "toker-processing", "axum"],
+        ),
+        (
+            "toker-store",
+            &["reqwest", "axum", "toker-sources", "toker-processing"],
+        ),
     ];
     for (krate, banned) in rules {
         let tree = output(cargo().args([
@@ -159,7 +188,34 @@ fn check_layering() -> Result<(), String> {
             }
         }
     }
-    eprintln!("layering: ok (model, processing and sources keep their dependencies down)");
+    // Only toker-store talks to diesel directly; nothing depends on the CLI.
+    for (krate, allowed) in [
+        ("diesel", &["diesel_migrations", "toker-store"][..]),
+        ("toker-cli", &[][..]),
+    ] {
+        let dependents = output(cargo().args([
+            "tree",
+            "--workspace",
+            "--all-features",
+            "--edges",
+            "normal",
+            "--prefix",
+            "none",
+            "--depth",
+            "1",
+            "--invert",
+            krate,
+        ]))?;
+        for line in dependents.lines().skip(1) {
+            let name = line.split(' ').next().unwrap_or_default();
+            if !name.is_empty() && !allowed.contains(&name) {
+                return Err(format!(
+                    "layering: {name} depends directly on {krate}, which it must not (docs/ARCHITECTURE.md)"
+                ));
+            }
+        }
+    }
+    eprintln!("layering: ok (model, processing, sources and store keep their dependencies down)");
     Ok(())
 }
 
