@@ -1,0 +1,366 @@
+//! The JSON bodies the API sends and reads, with their OpenAPI schemas.
+//!
+//! The model's own types (`Profile`, `Platform`) carry no OpenAPI derive (the model has no
+//! web dependencies); [`ProfileDoc`], [`VideoDoc`] and [`PlatformDoc`] describe their JSON
+//! for the document only.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use toker_model::{Platform, Profile};
+use toker_processing::Summary;
+use toker_store::{ProfileRow, StoredProfile};
+use utoipa::ToSchema;
+
+/// A platform name (`twitter` is accepted as an alias of `x` on input).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)] // documentation only
+pub(crate) enum PlatformDoc {
+    /// TikTok.
+    Tiktok,
+    /// Instagram.
+    Instagram,
+    /// X (formerly Twitter).
+    X,
+}
+
+/// A video a person liked or shared. Unknown counts are `null`.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)] // documentation only
+pub(crate) struct VideoDoc {
+    /// The platform's id of the video.
+    video_id: String,
+    /// Content categories (absent = none).
+    categories: Option<Vec<String>>,
+    /// Hashtags (absent = none).
+    hashtags: Option<Vec<String>>,
+    /// Likes the video received.
+    likes: Option<u64>,
+    /// Comments the video received.
+    comments: Option<u64>,
+    /// Shares the video received.
+    shares: Option<u64>,
+}
+
+/// A profile with exactly the seed's field names. Counts the source cannot know are
+/// `null`; `number_of_likes` must be present and at least the server's minimum. Unknown
+/// keys are kept in the stored raw JSON. On input a `platform` key may name the platform.
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)] // documentation only
+pub(crate) struct ProfileDoc {
+    /// The platform's id of the person.
+    user_id: String,
+    /// The person's handle.
+    username: String,
+    /// The display name.
+    user_pseudo: Option<String>,
+    /// Whether the platform marks the account as verified.
+    verified: Option<bool>,
+    /// Followers.
+    followers_count: Option<u64>,
+    /// Accounts followed.
+    following_count: Option<u64>,
+    /// Likes received on the profile.
+    likes_count: Option<u64>,
+    /// Videos or posts published.
+    videos_count: Option<u64>,
+    /// Comments written.
+    number_of_comments: Option<u64>,
+    /// Likes received on own videos.
+    number_of_likes_on_own_videos: Option<u64>,
+    /// Likes the person gave.
+    number_of_likes: Option<u64>,
+    /// Shares or reposts made.
+    number_of_shares: Option<u64>,
+    /// Videos the person liked.
+    liked_videos: Vec<VideoDoc>,
+    /// Videos the person shared.
+    shared_videos: Vec<VideoDoc>,
+}
+
+/// A stored profile with its id, platform and owner.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ProfileResponse {
+    /// The profile's id.
+    pub(crate) id: i64,
+    /// Its platform.
+    #[schema(value_type = PlatformDoc)]
+    pub(crate) platform: Platform,
+    /// The key id that created it (`null` for profiles imported by the operator).
+    pub(crate) owner: Option<String>,
+    /// When it was first stored.
+    pub(crate) created_at: DateTime<Utc>,
+    /// When it was last replaced.
+    pub(crate) updated_at: DateTime<Utc>,
+    /// The validated, cleaned profile.
+    #[schema(value_type = ProfileDoc)]
+    pub(crate) profile: Profile,
+}
+
+impl From<StoredProfile> for ProfileResponse {
+    fn from(p: StoredProfile) -> Self {
+        ProfileResponse {
+            id: p.id,
+            platform: p.platform,
+            owner: p.owner,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            profile: p.profile,
+        }
+    }
+}
+
+/// One line of a profile listing.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ProfileListItem {
+    /// The profile's id.
+    pub(crate) id: i64,
+    /// Its platform.
+    #[schema(value_type = PlatformDoc)]
+    pub(crate) platform: Platform,
+    /// The platform's id of the person.
+    pub(crate) user_id: String,
+    /// The person's handle.
+    pub(crate) username: String,
+    /// Likes the person gave.
+    pub(crate) number_of_likes: Option<u64>,
+    /// How many liked videos are stored.
+    pub(crate) liked_count: u64,
+    /// How many shared videos are stored.
+    pub(crate) shared_count: u64,
+    /// The key id that created it.
+    pub(crate) owner: Option<String>,
+    /// When it was first stored.
+    pub(crate) created_at: DateTime<Utc>,
+}
+
+impl From<ProfileRow> for ProfileListItem {
+    fn from(r: ProfileRow) -> Self {
+        ProfileListItem {
+            id: r.id,
+            platform: r.platform,
+            user_id: r.user_id,
+            username: r.username,
+            number_of_likes: r.number_of_likes,
+            liked_count: r.liked_count,
+            shared_count: r.shared_count,
+            owner: r.owner,
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// A page of profiles, in id order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ProfileList {
+    /// The profiles of this page.
+    pub(crate) items: Vec<ProfileListItem>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next_cursor: Option<String>,
+}
+
+/// What happened to one record of a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum BatchStatus {
+    /// Stored as a new profile.
+    Created,
+    /// A profile with the same platform and user id is already stored; nothing changed.
+    Duplicate,
+    /// Not stored: see `violations`.
+    Rejected,
+}
+
+/// The result of one record of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BatchResult {
+    /// The record's 0-based position in the input.
+    pub(crate) index: usize,
+    /// What happened.
+    pub(crate) status: BatchStatus,
+    /// `platform:user_id`, when the record got that far.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) key: Option<String>,
+    /// The stored profile's id (for a duplicate: only if the caller may see it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) id: Option<i64>,
+    /// Why a rejected record was not stored.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) violations: Vec<crate::problem::ProblemViolation>,
+}
+
+/// Per-record results of a batch, with totals.
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub(crate) struct BatchReport {
+    /// Records stored as new profiles.
+    pub(crate) created: u64,
+    /// Records whose profile was already stored.
+    pub(crate) duplicates: u64,
+    /// Records refused by validation.
+    pub(crate) rejected: u64,
+    /// One result per record, in input order.
+    pub(crate) results: Vec<BatchResult>,
+}
+
+/// A name with its weighted count in a summary.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Ranked {
+    /// The category, or the hashtag with its `#`.
+    pub(crate) name: String,
+    /// Liked videos count 1, shared ones 2.
+    pub(crate) count: u32,
+}
+
+fn ranked(list: Vec<(String, u32)>) -> Vec<Ranked> {
+    list.into_iter()
+        .map(|(name, count)| Ranked { name, count })
+        .collect()
+}
+
+/// What a profile is about.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SummaryResponse {
+    /// The profile's id.
+    pub(crate) id: i64,
+    /// Its platform.
+    #[schema(value_type = PlatformDoc)]
+    pub(crate) platform: Platform,
+    /// The person's handle.
+    pub(crate) username: String,
+    /// The top 5 categories, heaviest first, ties by name.
+    pub(crate) top_categories: Vec<Ranked>,
+    /// The top 5 hashtags, heaviest first, ties by name.
+    pub(crate) top_hashtags: Vec<Ranked>,
+    /// Liked videos stored.
+    pub(crate) liked_count: usize,
+    /// Shared videos stored.
+    pub(crate) shared_count: usize,
+    /// Distinct categories over all videos.
+    pub(crate) distinct_categories: usize,
+    /// Distinct hashtags over all videos.
+    pub(crate) distinct_hashtags: usize,
+    /// The profile's own counts (`null` where the source did not know them).
+    pub(crate) counts: BTreeMap<String, Option<u64>>,
+}
+
+impl SummaryResponse {
+    pub(crate) fn new(stored: &StoredProfile, summary: Summary) -> Self {
+        let p = &stored.profile;
+        let counts = [
+            ("followers_count", p.followers_count),
+            ("following_count", p.following_count),
+            ("likes_count", p.likes_count),
+            ("videos_count", p.videos_count),
+            ("number_of_comments", p.number_of_comments),
+            (
+                "number_of_likes_on_own_videos",
+                p.number_of_likes_on_own_videos,
+            ),
+            ("number_of_likes", p.number_of_likes),
+            ("number_of_shares", p.number_of_shares),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        SummaryResponse {
+            id: stored.id,
+            platform: stored.platform,
+            username: p.username.clone(),
+            top_categories: ranked(summary.top_categories),
+            top_hashtags: ranked(summary.top_hashtags),
+            liked_count: summary.liked_count,
+            shared_count: summary.shared_count,
+            distinct_categories: summary.distinct_categories,
+            distinct_hashtags: summary.distinct_hashtags,
+            counts,
+        }
+    }
+}
+
+/// A feature shared by the query and a match.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SharedFeature {
+    /// `category` or `hashtag`.
+    pub(crate) kind: String,
+    /// The category, or the hashtag with its `#`.
+    pub(crate) name: String,
+    /// Its part of the score (the parts of all shared features sum to the score).
+    pub(crate) contribution: f32,
+}
+
+/// Another person similar to the query: public fields only.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MatchItem {
+    /// The matched profile's id.
+    pub(crate) id: i64,
+    /// Its platform.
+    #[schema(value_type = PlatformDoc)]
+    pub(crate) platform: Platform,
+    /// The matched person's handle.
+    pub(crate) username: String,
+    /// Cosine similarity in (0, 1].
+    pub(crate) score: f32,
+    /// The features that contributed most, largest first.
+    pub(crate) features: Vec<SharedFeature>,
+}
+
+/// The profiles most similar to one profile.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MatchesResponse {
+    /// The query profile's id.
+    pub(crate) id: i64,
+    /// The vocabulary version of the vectors used.
+    pub(crate) vocabulary_version: String,
+    /// Best first (ties by id).
+    pub(crate) matches: Vec<MatchItem>,
+}
+
+/// What the database holds.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct StatsResponse {
+    /// Stored profiles.
+    pub(crate) profiles: u64,
+    /// Profiles per platform.
+    pub(crate) by_platform: BTreeMap<String, u64>,
+    /// Distinct videos.
+    pub(crate) videos: u64,
+    /// Profile → video "liked" links.
+    pub(crate) liked_links: u64,
+    /// Profile → video "shared" links.
+    pub(crate) shared_links: u64,
+    /// Distinct tags (categories and hashtags).
+    pub(crate) tags: u64,
+    /// Stored vectors.
+    pub(crate) vectors: u64,
+    /// The vocabulary version of the stored vectors, if any.
+    pub(crate) vocabulary_version: Option<String>,
+}
+
+impl From<toker_store::Stats> for StatsResponse {
+    fn from(s: toker_store::Stats) -> Self {
+        StatsResponse {
+            profiles: s.profiles,
+            by_platform: s
+                .by_platform
+                .into_iter()
+                .map(|(p, n)| (p.as_str().to_owned(), n))
+                .collect(),
+            videos: s.videos,
+            liked_links: s.liked_links,
+            shared_links: s.shared_links,
+            tags: s.tags,
+            vectors: s.vectors,
+            vocabulary_version: s.vocabulary_version,
+        }
+    }
+}
+
+/// Liveness or readiness.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Health {
+    /// `ok` (alive) or `ready` (database reachable).
+    pub(crate) status: String,
+}

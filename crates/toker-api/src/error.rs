@@ -1,0 +1,105 @@
+//! The errors of this crate's library functions, and how each becomes a [`Problem`].
+
+use toker_processing::ProcessingError;
+use toker_store::StoreError;
+
+use crate::problem::{Problem, ProblemKind};
+
+/// What can go wrong serving the API or managing its keys.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// The database refused or failed an operation.
+    #[error("database: {0}")]
+    Store(#[from] StoreError),
+    /// Vectorizing or matching refused the stored data.
+    #[error("processing: {0}")]
+    Processing(#[from] ProcessingError),
+    /// The server could not listen on the configured address.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address from the configuration.
+        addr: String,
+        /// Why the operating system refused.
+        source: std::io::Error,
+    },
+    /// Serving connections failed.
+    #[error("server: {0}")]
+    Serve(std::io::Error),
+    /// A configuration value is out of range.
+    #[error("configuration: {field}: {message}")]
+    Config {
+        /// The setting at fault.
+        field: &'static str,
+        /// What was expected and what was given.
+        message: String,
+    },
+    /// A role name that is neither `admin` nor `member`.
+    #[error("unknown role {given:?}: expected admin or member")]
+    UnknownRole {
+        /// The name that was given.
+        given: String,
+    },
+    /// Hashing a new API key's secret failed.
+    #[error("api key {key_id}: cannot hash the secret: {message}")]
+    KeyHash {
+        /// The key being created.
+        key_id: String,
+        /// What the hasher said.
+        message: String,
+    },
+    /// A database task stopped without an answer (it panicked or was cancelled).
+    #[error("a database task did not finish: {0}")]
+    Task(String),
+}
+
+impl From<StoreError> for Problem {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound { what } => {
+                Problem::new(ProblemKind::NotFound, format!("{what} does not exist"))
+            }
+            StoreError::Duplicate { key, .. } => Problem::new(
+                ProblemKind::Conflict,
+                format!("a profile {key} is already stored"),
+            ),
+            StoreError::Invalid { record, message } => Problem::validation(
+                format!("{record}: {message}"),
+                vec![toker_model::Violation {
+                    path: "$".to_owned(),
+                    message: format!("{record}: {message}"),
+                }],
+            ),
+            StoreError::Busy { .. } => Problem::new(
+                ProblemKind::Unavailable,
+                "the database is busy with another write; retry shortly",
+            )
+            .with_retry_after(1),
+            StoreError::Connection { .. } => Problem::new(
+                ProblemKind::Unavailable,
+                "the database cannot be reached; retry later",
+            )
+            .with_retry_after(5),
+            other => internal(&other),
+        }
+    }
+}
+
+impl From<ApiError> for Problem {
+    fn from(e: ApiError) -> Self {
+        match e {
+            ApiError::Store(e) => Problem::from(e),
+            other => internal(&other),
+        }
+    }
+}
+
+/// A 500 whose detail does not expose internals; the cause goes to the log, which carries
+/// the request id that the client also sees.
+pub(crate) fn internal(cause: &dyn std::error::Error) -> Problem {
+    tracing::error!(error = %cause, "request failed");
+    Problem::new(
+        ProblemKind::Internal,
+        "the server failed to answer; the log has the cause under this response's x-request-id",
+    )
+}

@@ -1,0 +1,157 @@
+//! The match index, built once per vocabulary version from the stored vectors and shared
+//! by every request.
+//!
+//! Building it reads every stored vector, so it is cached: a request uses the cached index
+//! unless its check is older than `match_refresh`, in which case one request compares the
+//! stored vocabulary version and rebuilds only if it changed (others keep using the old
+//! index meanwhile). A refit through the API invalidates the cache at once.
+
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use toker_processing::{MatchIndex, SparseVector, Vocabulary};
+use toker_store::{Store, StoredVector};
+
+use crate::ApiError;
+use crate::problem::Problem;
+use crate::state::AppState;
+
+/// A match index and the vocabulary that made its vectors.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    pub(crate) version: String,
+    pub(crate) index: MatchIndex,
+}
+
+#[derive(Debug)]
+pub(crate) struct MatchCache {
+    refresh: Duration,
+    current: RwLock<Option<Arc<Snapshot>>>,
+    checked_at: Mutex<Option<Instant>>,
+    refreshing: tokio::sync::Mutex<()>,
+}
+
+impl MatchCache {
+    pub(crate) fn new(refresh: Duration) -> Self {
+        MatchCache {
+            refresh,
+            current: RwLock::new(None),
+            checked_at: Mutex::new(None),
+            refreshing: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Forgets when the index was last checked, so the next request re-reads the version.
+    pub(crate) fn invalidate(&self) {
+        *self
+            .checked_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    fn current(&self) -> Option<Arc<Snapshot>> {
+        self.current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn is_fresh(&self) -> bool {
+        self.checked_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some_and(|at| at.elapsed() < self.refresh)
+    }
+}
+
+impl AppState {
+    /// The current match index, or `None` if nothing was ever vectorized.
+    pub(crate) async fn match_snapshot(&self) -> Result<Option<Arc<Snapshot>>, Problem> {
+        let cache = self.matches();
+        let current = cache.current();
+        if current.is_some() && cache.is_fresh() {
+            return Ok(current);
+        }
+        let _guard = match cache.refreshing.try_lock() {
+            Ok(guard) => guard,
+            // Someone else is checking: use what we have, or wait for the first index.
+            Err(_) if current.is_some() => return Ok(current),
+            Err(_) => cache.refreshing.lock().await,
+        };
+        let current = cache.current();
+        if current.is_some() && cache.is_fresh() {
+            return Ok(current);
+        }
+        let known = current.as_ref().map(|s| s.version.clone());
+        let rebuilt = self
+            .db(move |store| Ok(load_snapshot(store, known.as_deref())?))
+            .await?;
+        *cache
+            .checked_at
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        match rebuilt {
+            Reload::Unchanged => Ok(current),
+            Reload::Empty => {
+                *cache
+                    .current
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = None;
+                Ok(None)
+            }
+            Reload::Built(snapshot) => {
+                tracing::info!(
+                    version = %snapshot.version,
+                    profiles = snapshot.index.len(),
+                    "match index built"
+                );
+                *cache
+                    .current
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&snapshot));
+                Ok(Some(snapshot))
+            }
+        }
+    }
+}
+
+enum Reload {
+    Unchanged,
+    Empty,
+    Built(Arc<Snapshot>),
+}
+
+/// Reads the stored vocabulary and vectors into an index, unless the version is `known`.
+/// The vocabulary is read again after the vectors: if a refit committed in between, the
+/// read is repeated so that vocabulary and vectors always belong together.
+fn load_snapshot(store: &mut Store, known: Option<&str>) -> Result<Reload, ApiError> {
+    for _ in 0..3 {
+        let Some(record) = store.load_vocabulary()? else {
+            return Ok(Reload::Empty);
+        };
+        if known == Some(record.version.as_str()) {
+            return Ok(Reload::Unchanged);
+        }
+        let vectors = store.load_vectors(None)?;
+        let again = store.load_vocabulary()?;
+        if again.as_ref().map(|r| r.version.as_str()) != Some(record.version.as_str()) {
+            continue;
+        }
+        let vocabulary = Vocabulary::from_json(&record.json)?;
+        let entries = vectors
+            .into_iter()
+            .map(|v: StoredVector| {
+                let vector = SparseVector::from_parts(v.indices, v.values)?;
+                Ok((v.profile_id, v.platform, vector))
+            })
+            .collect::<Result<Vec<_>, toker_processing::ProcessingError>>()?;
+        let index = MatchIndex::new(&vocabulary, entries)?;
+        return Ok(Reload::Built(Arc::new(Snapshot {
+            version: record.version,
+            index,
+        })));
+    }
+    Err(ApiError::Task(
+        "the stored vocabulary kept changing while the match index was read".to_owned(),
+    ))
+}

@@ -1,0 +1,98 @@
+//! Operating the corpus: refitting the vectors (admin) and the database's numbers.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use serde::Deserialize;
+use toker_processing::VectorizerConfig;
+use utoipa::{OpenApi, ToSchema};
+
+use crate::auth::Principal;
+use crate::dto::StatsResponse;
+use crate::extract::JsonBytes;
+use crate::problem::{Problem, ProblemBody};
+use crate::state::AppState;
+use crate::vectorize::{VectorizeReport, vectorize_store};
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/vectorize", post(vectorize))
+        .route("/v1/stats", get(stats))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(vectorize, stats),
+    components(schemas(VectorizeRequest, VectorizeReport, StatsResponse))
+)]
+pub(crate) struct Doc;
+
+/// Settings of a refit; every field is optional (the body too).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VectorizeRequest {
+    /// Keep a feature only if at least this many profiles carry it (default 2).
+    min_df: Option<u32>,
+    /// Keep at most this many features (default: the vectorizer's).
+    max_features: Option<u32>,
+}
+
+/// Refits the vocabulary over every stored profile and replaces all vectors (admin only).
+#[utoipa::path(
+    post,
+    path = "/v1/vectorize",
+    tag = "admin",
+    request_body(content = Option<VectorizeRequest>, content_type = "application/json"),
+    responses(
+        (status = 200, description = "The refit", body = VectorizeReport),
+        (status = 403, description = "The key is not an admin's", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "A setting out of range", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("api_key" = []))
+)]
+pub(crate) async fn vectorize(
+    State(state): State<AppState>,
+    principal: Principal,
+    body: JsonBytes,
+) -> Result<Json<VectorizeReport>, Problem> {
+    principal.require_admin()?;
+    let request = body.optional::<VectorizeRequest>()?.unwrap_or_default();
+    let mut config = VectorizerConfig::default();
+    if let Some(min_df) = request.min_df {
+        config.min_df = min_df;
+    }
+    if let Some(max_features) = request.max_features {
+        config.max_features = max_features;
+    }
+    config.validate().map_err(|e| {
+        Problem::validation(
+            "vectorizer settings out of range",
+            vec![toker_model::Violation {
+                path: "$".to_owned(),
+                message: e.to_string(),
+            }],
+        )
+    })?;
+    let report = state
+        .db(move |store| Ok(vectorize_store(store, config)?))
+        .await?;
+    state.matches().invalidate();
+    Ok(Json(report))
+}
+
+/// What the database holds: profiles (per platform), videos, links, tags, vectors.
+#[utoipa::path(
+    get,
+    path = "/v1/stats",
+    tag = "admin",
+    responses((status = 200, description = "The numbers", body = StatsResponse)),
+    security(("api_key" = []))
+)]
+pub(crate) async fn stats(
+    State(state): State<AppState>,
+    _principal: Principal,
+) -> Result<Json<StatsResponse>, Problem> {
+    let stats = state.db(|store| Ok(store.stats()?)).await?;
+    Ok(Json(StatsResponse::from(stats)))
+}

@@ -1,0 +1,76 @@
+//! The routes, one module per resource; each module offers `routes()` (its part of the
+//! router) and `Doc` (its part of the OpenAPI description), so that a new resource is one
+//! module plus one line in [`crate::router`] and one in [`crate::openapi`].
+
+pub(crate) mod admin;
+pub(crate) mod health;
+pub(crate) mod insights;
+pub(crate) mod profiles;
+
+use toker_processing::Rejected;
+use toker_store::{ListQuery, ProfileRow, Store, StoreError};
+
+use crate::auth::Principal;
+use crate::problem::{Problem, ProblemKind};
+
+/// The listing row of profile `id`, read without its videos (keyset pagination from
+/// `id - 1` returns exactly that row when it exists).
+pub(crate) fn profile_row(store: &mut Store, id: i64) -> Result<Option<ProfileRow>, StoreError> {
+    let rows = store.list_profiles(&ListQuery {
+        after_id: Some(id.saturating_sub(1)),
+        limit: Some(1),
+        ..ListQuery::default()
+    })?;
+    Ok(rows.into_iter().next().filter(|r| r.id == id))
+}
+
+/// The row of profile `id` if `principal` may see it; otherwise the same 404 as for an id
+/// that does not exist.
+pub(crate) fn visible_row(
+    store: &mut Store,
+    principal: &Principal,
+    id: i64,
+) -> Result<ProfileRow, Problem> {
+    match profile_row(store, id)? {
+        Some(row) if principal.can_access(row.owner.as_deref()) => Ok(row),
+        _ => Err(Problem::profile_not_found(id)),
+    }
+}
+
+/// A `Duplicate` from the store as 409; the existing id is named only to a caller who may
+/// see that profile.
+pub(crate) fn duplicate_problem(
+    store: &mut Store,
+    principal: &Principal,
+    key: &str,
+    existing: i64,
+) -> Problem {
+    if existing_is_visible(store, principal, existing) {
+        Problem::new(
+            ProblemKind::Conflict,
+            format!(
+                "a profile {key} is already stored as id {existing}; replace it with PUT /v1/profiles/{existing}"
+            ),
+        )
+    } else {
+        Problem::new(
+            ProblemKind::Conflict,
+            format!("a profile {key} is already stored"),
+        )
+    }
+}
+
+/// Whether `principal` may learn the id of an existing profile.
+pub(crate) fn existing_is_visible(store: &mut Store, principal: &Principal, id: i64) -> bool {
+    matches!(profile_row(store, id), Ok(Some(row)) if principal.can_access(row.owner.as_deref()))
+}
+
+/// A rejected record as 422 with every violation.
+pub(crate) fn rejected_problem(rejected: &Rejected) -> Problem {
+    let violations = rejected.violations();
+    let detail = match violations.len() {
+        1 => "the profile breaks 1 rule; nothing was stored".to_owned(),
+        n => format!("the profile breaks {n} rules; nothing was stored"),
+    };
+    Problem::validation(detail, violations)
+}

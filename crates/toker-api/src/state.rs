@@ -1,0 +1,130 @@
+//! What every handler shares: the database pool, the validation rules, the key cache, the
+//! rate limiter and the cached match index.
+
+use std::sync::Arc;
+
+use toker_model::ValidationRules;
+use toker_store::Store;
+
+use crate::ApiError;
+use crate::auth::Principal;
+use crate::config::ServeConfig;
+use crate::keys::{Role, VerifiedKeys};
+use crate::limits::RateLimiter;
+use crate::matches::MatchCache;
+use crate::pool::StorePool;
+use crate::problem::Problem;
+
+/// The shared state of the API: cheap to clone (one `Arc`).
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: ServeConfig,
+    pool: StorePool,
+    rules: ValidationRules,
+    keys: Arc<VerifiedKeys>,
+    rate_limiter: RateLimiter,
+    matches: MatchCache,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("pool", &self.inner.pool)
+            .field("rules", &self.inner.rules)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// Opens the database pool for `config` (running migrations). Blocks: call it before
+    /// the runtime starts or inside `spawn_blocking` ([`crate::serve`] does).
+    ///
+    /// # Errors
+    /// [`ApiError::Config`] for an unusable setting, [`ApiError::Store`] if the database
+    /// cannot be opened.
+    pub fn open(config: ServeConfig) -> Result<Self, ApiError> {
+        config.validate()?;
+        let pool = StorePool::open(&config.database_url, config.effective_pool_size())?;
+        Ok(AppState::with_pool(config, pool))
+    }
+
+    /// State over an already open pool.
+    #[must_use]
+    pub fn with_pool(config: ServeConfig, pool: StorePool) -> Self {
+        AppState {
+            inner: Arc::new(Inner {
+                rules: ValidationRules::with_min_likes(config.min_likes),
+                rate_limiter: RateLimiter::new(config.rate_limit_per_minute),
+                matches: MatchCache::new(config.match_refresh),
+                keys: Arc::new(VerifiedKeys::default()),
+                pool,
+                config,
+            }),
+        }
+    }
+
+    /// The configuration the state was opened with.
+    #[must_use]
+    pub fn config(&self) -> &ServeConfig {
+        &self.inner.config
+    }
+
+    /// The database pool.
+    #[must_use]
+    pub fn pool(&self) -> &StorePool {
+        &self.inner.pool
+    }
+
+    /// The validation rules every incoming profile is judged by.
+    #[must_use]
+    pub fn rules(&self) -> &ValidationRules {
+        &self.inner.rules
+    }
+
+    pub(crate) fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.rate_limiter
+    }
+
+    pub(crate) fn matches(&self) -> &MatchCache {
+        &self.inner.matches
+    }
+
+    /// Runs blocking database work on a pooled connection (see [`StorePool::run`]).
+    pub(crate) async fn db<T, F>(&self, work: F) -> Result<T, Problem>
+    where
+        F: FnOnce(&mut Store) -> Result<T, Problem> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.pool.run(work).await
+    }
+
+    /// The principal of a key, or `None` if the key is unknown, revoked or wrong.
+    pub(crate) async fn verify_key(
+        &self,
+        key_id: String,
+        secret: String,
+    ) -> Result<Option<Principal>, Problem> {
+        let keys = Arc::clone(&self.inner.keys);
+        self.db(move |store| {
+            let Some(record) = store.get_api_key(&key_id)? else {
+                return Ok(None);
+            };
+            if record.revoked_at.is_some() || !keys.verify(&record, &secret) {
+                return Ok(None);
+            }
+            let Ok(role) = record.role.parse::<Role>() else {
+                tracing::error!(key_id = %record.key_id, "stored api key has an unknown role");
+                return Ok(None);
+            };
+            Ok(Some(Principal {
+                key_id: record.key_id,
+                role,
+            }))
+        })
+        .await
+    }
+}

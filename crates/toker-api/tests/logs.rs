@@ -1,0 +1,88 @@
+#![allow(clippy::unwrap_used)]
+//! Access logs name the request (method, path, status, key id, request id) but never an
+//! API key's secret, an Authorization header or a profile's contents. Alone in its test
+//! binary: it installs the global log subscriber.
+
+mod common;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use common::{TestApp, profile};
+use serde_json::json;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn logs_never_contain_keys_or_profile_contents() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let t = TestApp::sqlite();
+    let mut body = profile("secret-user-id");
+    body["username"] = json!("very_private_handle");
+    body["liked_videos"][0]["hashtags"] = json!(["#privatehashtag"]);
+    let id = t.create(&t.alice, body.clone()).await;
+    t.get(&format!("/v1/profiles/{id}"), &t.alice).await;
+    t.get(&format!("/v1/profiles/{id}/summary"), &t.alice).await;
+    let mut invalid = body.clone();
+    invalid["number_of_likes"] = json!(1);
+    t.call(
+        "POST",
+        "/v1/profiles?platform=tiktok",
+        Some(&t.alice),
+        Some(invalid),
+    )
+    .await;
+    t.call(
+        "POST",
+        "/v1/profiles?platform=tiktok",
+        Some(&t.alice),
+        Some(body),
+    )
+    .await;
+    let (key_id, secret) = toker_api::parse_key(&t.bob).unwrap();
+    let wrong = format!("tok_{key_id}_{}", "Z".repeat(secret.len()));
+    t.get("/v1/profiles", &wrong).await;
+    t.get("/v1/profiles", &t.bob).await;
+
+    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("status=201"),
+        "access logs are written: {logs}"
+    );
+    assert!(logs.contains("status=401"), "{logs}");
+    assert!(logs.contains(key_id), "the key id names the caller: {logs}");
+    for secret_part in [
+        toker_api::parse_key(&t.alice).unwrap().1,
+        secret,
+        &"Z".repeat(secret.len()),
+    ] {
+        assert!(!logs.contains(secret_part), "a key secret was logged");
+    }
+    for private in [
+        "Bearer",
+        "very_private_handle",
+        "secret-user-id",
+        "privatehashtag",
+    ] {
+        assert!(!logs.contains(private), "{private:?} was logged: {logs}");
+    }
+}
