@@ -31,6 +31,135 @@ pub enum SourceError {
         message: String,
     },
     // -- HTTP client errors (API clients) go below this line --
+    /// The platform rejected the credentials (expired, revoked or wrong): no retry.
+    #[error("{platform}: {endpoint}: token rejected ({status}): {message}; {hint}")]
+    TokenRejected {
+        /// The platform.
+        platform: Platform,
+        /// The endpoint, e.g. `GET /2/users/me`.
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+        /// The platform's words (with its request id).
+        message: String,
+        /// What to do, naming the setting that holds the credential.
+        hint: String,
+    },
+    /// The token lacks a permission, or the person keeps the data private: no retry.
+    #[error("{platform}: {endpoint}: permission denied ({status}): {message}; {hint}")]
+    PermissionDenied {
+        /// The platform.
+        platform: Platform,
+        /// The endpoint.
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+        /// The platform's words.
+        message: String,
+        /// What to do.
+        hint: String,
+    },
+    /// Rate limited for longer than the client may wait, or still limited after every retry.
+    #[error("{platform}: {endpoint}: rate limited: {message}")]
+    RateLimited {
+        /// The platform.
+        platform: Platform,
+        /// The endpoint.
+        endpoint: String,
+        /// How long until the limit resets, when the platform said.
+        retry_after: Option<std::time::Duration>,
+        /// What happened and when to retry.
+        message: String,
+    },
+    /// A daily quota or a plan's usage cap is spent: nothing helps before it resets.
+    #[error("{platform}: {endpoint}: {message}")]
+    QuotaExceeded {
+        /// The platform.
+        platform: Platform,
+        /// The endpoint.
+        endpoint: String,
+        /// Which quota, and when it resets.
+        message: String,
+    },
+    /// The platform refused the request as invalid (a 4xx other than auth and rate limits).
+    #[error("{platform}: {endpoint}: request rejected ({status}): {message}")]
+    RequestRejected {
+        /// The platform.
+        platform: Platform,
+        /// The endpoint.
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+        /// The platform's words.
+        message: String,
+    },
+    /// The server kept failing (5xx, gateway pages, transient errors) after every retry.
+    #[error(
+        "{platform}: {endpoint}: server error ({status}) after {attempts} attempts: {message}; \
+         the platform is having trouble, try again later"
+    )]
+    ServerError {
+        /// The platform.
+        platform: Platform,
+        /// The endpoint.
+        endpoint: String,
+        /// The last HTTP status.
+        status: u16,
+        /// Requests sent.
+        attempts: u32,
+        /// The platform's words, or the start of a non-JSON body.
+        message: String,
+    },
+    /// No complete answer within the timeout, after every retry.
+    #[error(
+        "{platform}: {endpoint}: no answer within {} s after {attempts} attempts; check the \
+         network, or allow more time (TOKER_API_TIMEOUT)", .timeout.as_secs_f64()
+    )]
+    Timeout {
+        /// The platform.
+        platform: Platform,
+        /// The endpoint.
+        endpoint: String,
+        /// The per-request timeout.
+        timeout: std::time::Duration,
+        /// Requests sent.
+        attempts: u32,
+    },
+    /// The connection failed after every retry.
+    #[error(
+        "{platform}: {endpoint}: connection failed after {attempts} attempts: {message}; check \
+         the network and the API URL"
+    )]
+    Connection {
+        /// The platform.
+        platform: Platform,
+        /// The endpoint.
+        endpoint: String,
+        /// Requests sent.
+        attempts: u32,
+        /// The transport's words.
+        message: String,
+    },
+    /// A response (or stored raw payload) that cannot be read: cut, not JSON, wrong shape.
+    #[error("{platform}: {endpoint}: unreadable response: {message}")]
+    BadResponse {
+        /// The platform.
+        platform: Platform,
+        /// The endpoint (or the raw-profile key).
+        endpoint: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Pagination went wrong (a cursor came back again): stopped instead of looping.
+    #[error("{platform}: {listing} pages: {message}")]
+    Pagination {
+        /// The platform.
+        platform: Platform,
+        /// The list being read (`liked`, `reposted`, `posts`).
+        listing: &'static str,
+        /// What happened.
+        message: String,
+    },
 
     // -- data-export importer errors go below this line --
     /// The export (a `.zip`, its unpacked folder or a single file) could not be opened.
