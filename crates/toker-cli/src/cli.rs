@@ -55,6 +55,8 @@ pub(crate) enum Command {
     Delete(DeleteArgs),
     /// Import profiles from a JSON array or JSON Lines file (`-` for stdin).
     Import(ImportArgs),
+    /// Fetch a person's profile from the platform's official API (token from the environment).
+    Fetch(FetchArgs),
     /// Import a platform's "download your data" archive (the .zip or its folder).
     ImportExport(ImportExportArgs),
     /// Export stored profiles as JSON, JSON Lines or CSV.
@@ -65,6 +67,11 @@ pub(crate) enum Command {
     Match(MatchArgs),
     /// Counts of what is stored.
     Stats,
+    /// Serve the REST API (see `toker apikey` for keys).
+    Serve(ServeArgs),
+    /// Manage the REST API's keys.
+    #[command(subcommand)]
+    Apikey(ApikeyCommand),
     /// Print shell completions.
     Completions(CompletionsArgs),
 }
@@ -129,6 +136,18 @@ pub(crate) struct ImportArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct FetchArgs {
+    /// The platform: tiktok, instagram or x.
+    pub(crate) platform: Platform,
+    /// The person: a username or id (`me` for the token's owner on X and Instagram).
+    #[arg(long, value_name = "NAME_OR_ID")]
+    pub(crate) user: String,
+    /// Read at most this many items of each list (liked, reposted, posts).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_items: Option<u64>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct ImportExportArgs {
     /// The platform the archive comes from: tiktok, instagram or x.
     pub(crate) platform: Platform,
@@ -179,6 +198,50 @@ pub(crate) struct MatchArgs {
     /// Only match profiles of this platform.
     #[arg(long)]
     pub(crate) platform: Option<Platform>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// The address to listen on (`:0` for a free port).
+    #[arg(
+        long,
+        default_value = "127.0.0.1:8080",
+        env = "TOKER_BIND",
+        value_name = "ADDR"
+    )]
+    pub(crate) bind: String,
+    /// A browser origin allowed to call the API (CORS); repeat for several, `*` for any.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub(crate) cors_origins: Vec<String>,
+    /// The largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 1024 * 1024, value_name = "BYTES")]
+    pub(crate) body_limit: usize,
+    /// Requests per minute allowed per API key (0 = no limit).
+    #[arg(long, default_value_t = 600, value_name = "N")]
+    pub(crate) rate_limit: u32,
+    /// The longest a request may take, in seconds.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) request_timeout: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ApikeyCommand {
+    /// Create a key and print it once (only a salted hash is stored).
+    Create {
+        /// What the key may do: admin (everything) or member (only its own profiles).
+        #[arg(long, value_parser = ["admin", "member"])]
+        role: String,
+        /// A label to recognise the key by.
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List keys (ids, roles, labels; never secrets).
+    List,
+    /// Revoke a key by its id (or the whole key).
+    Revoke {
+        /// The key id shown by `toker apikey list`.
+        key: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -110,5 +110,17 @@ impl From<toker_sources::SourceError> for CliError {
     }
 }
 
+impl From<toker_api::ApiError> for CliError {
+    fn from(e: toker_api::ApiError) -> Self {
+        match e {
+            toker_api::ApiError::Store(e) => CliError::from(e),
+            toker_api::ApiError::Config { .. } | toker_api::ApiError::UnknownRole { .. } => {
+                CliError::usage(e.to_string())
+            }
+            other => CliError::runtime(other.to_string()),
+        }
+    }
+}
+
 /// The result of a command.
 pub(crate) type CliResult<T = ()> = Result<T, CliError>;

@@ -1,14 +1,17 @@
 //! One module per command; this file dispatches and holds what every command shares.
 
+mod apikey;
 mod completions;
 mod create;
 mod delete;
 mod export;
+mod fetch;
 mod import;
 mod import_export;
 mod ingest;
 mod list;
 mod matching;
+mod serve;
 mod show;
 mod stats;
 mod vectorize;
@@ -88,11 +91,14 @@ pub(crate) fn run(cli: Cli) -> CliResult {
         Command::Show(args) => show::run(&mut ctx, &args),
         Command::Delete(args) => delete::run(&mut ctx, &args),
         Command::Import(args) => import::run(&mut ctx, &args),
+        Command::Fetch(args) => fetch::run(&mut ctx, &args),
         Command::ImportExport(args) => import_export::run(&mut ctx, &args),
         Command::Export(args) => export::run(&mut ctx, &args),
         Command::Vectorize(args) => vectorize::run(&mut ctx, &args),
         Command::Match(args) => matching::run(&mut ctx, &args),
         Command::Stats => stats::run(&mut ctx),
+        Command::Serve(args) => serve::run(&mut ctx, &args),
+        Command::Apikey(command) => apikey::run(&mut ctx, command),
         Command::Completions(args) => completions::run(&mut ctx, &args),
     };
     // Flush what was written even when the command failed half-way.

@@ -1,0 +1,41 @@
+//! `toker serve`: the REST API of toker-api over the `--database`, until SIGTERM or ctrl-c
+//! (in-flight requests finish first).
+
+use std::time::Duration;
+
+use toker_api::ServeConfig;
+
+use crate::cli::ServeArgs;
+use crate::commands::Ctx;
+use crate::error::{CliError, CliResult};
+
+pub(crate) fn run(ctx: &mut Ctx, args: &ServeArgs) -> CliResult {
+    let config = ServeConfig {
+        bind: args.bind.clone(),
+        database_url: ctx.global.database.clone(),
+        cors_origins: args.cors_origins.clone(),
+        body_limit: args.body_limit,
+        rate_limit_per_minute: (args.rate_limit > 0).then_some(args.rate_limit),
+        request_timeout: Duration::from_secs(args.request_timeout),
+        min_likes: ctx.global.min_likes,
+        ..ServeConfig::default()
+    };
+    config.validate()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::runtime(format!("cannot start the async runtime: {e}")))?;
+    let quiet = ctx.global.quiet;
+    runtime.block_on(async move {
+        let server = toker_api::bind(config).await?;
+        if !quiet {
+            // On stderr, so that scripts can wait for it; stdout stays clean.
+            eprintln!(
+                "toker: serving the REST API on http://{}",
+                server.local_addr()
+            );
+        }
+        server.run(std::future::pending()).await
+    })?;
+    Ok(())
+}
