@@ -247,7 +247,7 @@ pub fn hashtag_category(tag: &str) -> Option<&'static str> {
 /// platform compiled in: person `i` is `FakeSource::new(platforms[i % n], seed).generate(i)`.
 ///
 /// A platform that is not compiled in yields no one (nor does `None` when no platform
-/// is); call [`ensure_enabled`](crate::ensure_enabled) or [`FakeSource::new`] first to
+/// is); call [`ensure_enabled`](crate::ensure_enabled()) or [`FakeSource::new`] first to
 /// get the error that names the feature.
 #[must_use]
 pub fn generate_many(platform: Option<Platform>, seed: u64, count: u64) -> FakeProfiles {
