@@ -1,5 +1,6 @@
 //! `toker-store` owns persistence: the Diesel schema, the embedded migrations for SQLite and
-//! PostgreSQL, and the [`Store`] with CRUD, bulk ingest and vector persistence.
+//! PostgreSQL, and the [`Store`] with CRUD, bulk ingest, vector persistence and the
+//! checkpoints of resumable collection (runs, per-list cursors, committed pages, markers).
 //!
 //! It must not contain business rules beyond the database's constraints.
 //!
@@ -26,6 +27,7 @@
 //! ```
 
 mod apikeys;
+mod checkpoints;
 mod connection;
 mod error;
 mod ingest;
@@ -40,6 +42,10 @@ pub mod testing;
 mod vectors;
 
 pub use apikeys::{ApiKeyRecord, NewApiKey};
+pub use checkpoints::{
+    Checkpoint, CollectionRun, CommittedPage, ListingState, Marker, NewPage, NewRun, PageCommit,
+    ProfileWrite, RunEnd, RunMode, RunStatus, Written,
+};
 pub use connection::Backend;
 pub use error::StoreError;
 pub use ingest::{IngestItem, IngestOptions, IngestOutcome, IngestReport, IngestResult};

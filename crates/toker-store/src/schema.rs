@@ -103,6 +103,74 @@ diesel::table! {
     }
 }
 
+// Resumable collection (toker-collect): see `crate::checkpoints`.
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    collection_runs (id) {
+        id -> BigInt,
+        platform -> Text,
+        subject -> Text,
+        mode -> Text,
+        status -> Text,
+        max_items -> Nullable<BigInt>,
+        account_json -> Text,
+        base_json -> Nullable<Text>,
+        result_json -> Nullable<Text>,
+        stop_reason -> Nullable<Text>,
+        pages -> BigInt,
+        items -> BigInt,
+        started_at -> UtcTime,
+        updated_at -> UtcTime,
+        finished_at -> Nullable<UtcTime>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    collection_checkpoints (run_id, listing) {
+        run_id -> BigInt,
+        listing -> Text,
+        state -> Text,
+        next_cursor -> Nullable<Text>,
+        pages -> Integer,
+        items -> BigInt,
+        updated_at -> UtcTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    collection_pages (run_id, listing, seq) {
+        run_id -> BigInt,
+        listing -> Text,
+        seq -> Integer,
+        cursor -> Nullable<Text>,
+        next_cursor -> Nullable<Text>,
+        item_count -> BigInt,
+        raw_json -> Text,
+        committed_at -> UtcTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    collection_markers (platform, subject) {
+        platform -> Text,
+        subject -> Text,
+        run_id -> BigInt,
+        raw_json -> Text,
+        completed_at -> UtcTime,
+    }
+}
+
 diesel::joinable!(profile_videos -> profiles (profile_id));
 diesel::joinable!(profile_videos -> videos (video_ref));
 diesel::joinable!(video_tags -> videos (video_ref));
@@ -116,4 +184,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     vocabularies,
     profile_vectors,
     api_keys,
+    collection_runs,
+    collection_checkpoints,
+    collection_pages,
+    collection_markers,
 );

@@ -55,6 +55,11 @@ impl Store {
         Ok(Store { conn, url })
     }
 
+    /// The connection, for the store's other modules (e.g. `checkpoints`).
+    pub(crate) fn conn_mut(&mut self) -> &mut Conn {
+        &mut self.conn
+    }
+
     /// Which backend this store talks to.
     #[must_use]
     pub fn backend(&self) -> Backend {
