@@ -33,6 +33,7 @@ mod error;
 mod ingest;
 mod migrate;
 mod models;
+mod principals;
 mod queries;
 mod rows;
 mod schema;
@@ -51,5 +52,10 @@ pub use error::StoreError;
 pub use ingest::{IngestItem, IngestOptions, IngestOutcome, IngestReport, IngestResult};
 pub use migrate::{MigrationState, Migrator};
 pub use models::{ListQuery, ProfileRow, Stats, StoredProfile, Upserted};
+pub use principals::{
+    AccountClaim, AccountMethod, AccountRecord, AccountTokens, ConnectAccount, ConnectedAccount,
+    NewOAuthState, NewSession, OAuthStateRecord, PrincipalErasure, PrincipalRecord, ProfileOwner,
+    SessionRecord, StateUse,
+};
 pub use store::Store;
 pub use vectors::{StoredVector, VocabularyRecord};

@@ -1,0 +1,4 @@
+DROP TABLE oauth_states;
+DROP TABLE sessions;
+DROP TABLE principal_accounts;
+DROP TABLE principals;

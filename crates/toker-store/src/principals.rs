@@ -1,0 +1,681 @@
+//! People who connected a social account through toker-api: principals, the platform
+//! accounts they connected (with their platform tokens), their sessions, and the
+//! single-use OAuth states of connects in progress.
+//!
+//! A principal's id is also the `owner` of their profiles, so [`Store::delete_principal`]
+//! erases their profiles (links, vectors, orphaned videos), accounts, tokens, sessions and
+//! states in one transaction. The store never sees a secret in the clear: sessions and
+//! states are looked up by a hash of their value, and platform tokens are ciphertext that
+//! the API encrypts and decrypts; the store only keeps them consistent.
+//!
+//! Who may own what is the API's rule: [`Store::connect_account`] reads what is stored
+//! about the account, asks the caller's `decide` which principal gets it, and writes the
+//! principal, the profile, the account and a session in the same transaction.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use toker_model::{Platform, Profile};
+
+use crate::connection::{Conn, Transactions};
+use crate::error::StoreError;
+use crate::models::Upserted;
+use crate::rows::{DbPlatform, DbTime};
+use crate::store::Store;
+
+/// The tables of this module (kept beside its queries; they join no other table).
+pub(crate) mod tables {
+    diesel::table! {
+        use diesel::sql_types::*;
+        use crate::schema::sql_types::UtcTime;
+
+        principals (id) {
+            id -> Text,
+            created_at -> UtcTime,
+        }
+    }
+
+    diesel::table! {
+        use diesel::sql_types::*;
+        use crate::schema::sql_types::UtcTime;
+
+        principal_accounts (platform, user_id) {
+            platform -> Text,
+            user_id -> Text,
+            principal_id -> Text,
+            username -> Text,
+            method -> Text,
+            access_token -> Nullable<Binary>,
+            access_expires_at -> Nullable<UtcTime>,
+            refresh_token -> Nullable<Binary>,
+            refresh_expires_at -> Nullable<UtcTime>,
+            scope -> Nullable<Text>,
+            created_at -> UtcTime,
+            updated_at -> UtcTime,
+        }
+    }
+
+    diesel::table! {
+        use diesel::sql_types::*;
+        use crate::schema::sql_types::UtcTime;
+
+        sessions (token_hash) {
+            token_hash -> Text,
+            principal_id -> Text,
+            created_at -> UtcTime,
+            expires_at -> UtcTime,
+        }
+    }
+
+    diesel::table! {
+        use diesel::sql_types::*;
+        use crate::schema::sql_types::UtcTime;
+
+        oauth_states (state_hash) {
+            state_hash -> Text,
+            platform -> Text,
+            browser_hash -> Text,
+            code_verifier -> Nullable<Binary>,
+            principal_id -> Nullable<Text>,
+            session_mode -> Text,
+            created_at -> UtcTime,
+            expires_at -> UtcTime,
+            consumed_at -> Nullable<UtcTime>,
+        }
+    }
+}
+
+use tables::{oauth_states, principal_accounts, sessions};
+
+/// How a platform account was connected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountMethod {
+    /// Through the platform's OAuth consent: the platform vouched for the account.
+    OAuth,
+    /// By uploading the account's data export: nobody vouched for it.
+    Export,
+}
+
+impl AccountMethod {
+    /// The stored name: `oauth` or `export`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AccountMethod::OAuth => "oauth",
+            AccountMethod::Export => "export",
+        }
+    }
+}
+
+impl fmt::Display for AccountMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AccountMethod {
+    type Err = StoreError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "oauth" => Ok(AccountMethod::OAuth),
+            "export" => Ok(AccountMethod::Export),
+            other => Err(StoreError::Invalid {
+                record: "principal account".to_owned(),
+                message: format!("method {other:?}: expected oauth or export"),
+            }),
+        }
+    }
+}
+
+/// A principal: a person who connected at least one account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrincipalRecord {
+    /// The principal's id; also the `owner` of their profiles.
+    pub id: String,
+    /// When they first connected.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A platform account's tokens as stored: ciphertext the caller made, and their lifetimes.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct AccountTokens {
+    /// The encrypted access token.
+    pub access_token: Option<Vec<u8>>,
+    /// When the access token expires.
+    pub access_expires_at: Option<DateTime<Utc>>,
+    /// The encrypted refresh token (or long-lived token).
+    pub refresh_token: Option<Vec<u8>>,
+    /// When the refresh token expires.
+    pub refresh_expires_at: Option<DateTime<Utc>>,
+    /// The scopes granted.
+    pub scope: Option<String>,
+}
+
+impl fmt::Debug for AccountTokens {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let shown = |t: &Option<Vec<u8>>| t.as_ref().map(|b| format!("<{} bytes>", b.len()));
+        f.debug_struct("AccountTokens")
+            .field("access_token", &shown(&self.access_token))
+            .field("access_expires_at", &self.access_expires_at)
+            .field("refresh_token", &shown(&self.refresh_token))
+            .field("refresh_expires_at", &self.refresh_expires_at)
+            .field("scope", &self.scope)
+            .finish()
+    }
+}
+
+/// A connected platform account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// The platform.
+    pub platform: Platform,
+    /// The profile's `user_id` on that platform.
+    pub user_id: String,
+    /// The principal it belongs to.
+    pub principal_id: String,
+    /// The handle when it was last connected or refreshed.
+    pub username: String,
+    /// How it was connected.
+    pub method: AccountMethod,
+    /// Its platform tokens (encrypted), if any were granted.
+    pub tokens: AccountTokens,
+    /// When it was first connected.
+    pub created_at: DateTime<Utc>,
+    /// When it was last connected or its tokens renewed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The stored profile of an account: its id and owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileOwner {
+    /// The profile's id.
+    pub id: i64,
+    /// Its owner (a principal id, an API key id, or none).
+    pub owner: Option<String>,
+}
+
+/// What is stored about an account when someone connects it: what `decide` judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountClaim {
+    /// The stored profile with the same `platform:user_id`, if any.
+    pub profile: Option<ProfileOwner>,
+    /// The connected account row, if any.
+    pub account: Option<AccountRecord>,
+}
+
+/// A session to create: only a hash of its token is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSession {
+    /// A hash of the session token (the token itself is never stored).
+    pub token_hash: String,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A stored session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SessionRecord {
+    /// The hash of the token.
+    #[serde(skip)]
+    pub token_hash: String,
+    /// The principal it authenticates.
+    pub principal_id: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// An account to connect: the profile to store and what to keep about the account.
+#[derive(Debug, Clone)]
+pub struct ConnectAccount<'a> {
+    /// The platform.
+    pub platform: Platform,
+    /// The validated, cleaned profile (its `user_id` names the account).
+    pub profile: &'a Profile,
+    /// The raw JSON it came from.
+    pub raw: &'a Value,
+    /// How it was connected. An account row keeps `oauth` when the same principal later
+    /// uploads an export.
+    pub method: AccountMethod,
+    /// New tokens; `None` keeps the stored ones when the account stays with its principal
+    /// (and stores none when it changes principal).
+    pub tokens: Option<AccountTokens>,
+    /// A session to open for the principal that gets the account.
+    pub session: Option<NewSession>,
+}
+
+/// What [`Store::connect_account`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedAccount {
+    /// The principal that owns the account and profile now.
+    pub principal_id: String,
+    /// Whether that principal was created by this call.
+    pub new_principal: bool,
+    /// The stored profile's id.
+    pub profile_id: i64,
+    /// Whether the profile was created or replaced.
+    pub profile: Upserted,
+}
+
+/// An OAuth state to remember until its callback (only hashes of the state and of the
+/// browser's cookie are stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewOAuthState {
+    /// A hash of the `state` parameter.
+    pub state_hash: String,
+    /// The platform being connected.
+    pub platform: Platform,
+    /// A hash of the cookie that binds the state to the browser that started it.
+    pub browser_hash: String,
+    /// The encrypted PKCE code verifier, for platforms that take one.
+    pub code_verifier: Option<Vec<u8>>,
+    /// The principal already signed in when the connect started, if any.
+    pub principal_id: Option<String>,
+    /// How the callback hands out the session (opaque to the store, e.g. `cookie`).
+    pub session_mode: String,
+    /// When the state stops being accepted.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A stored OAuth state.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OAuthStateRecord {
+    /// A hash of the `state` parameter.
+    pub state_hash: String,
+    /// The platform being connected.
+    pub platform: Platform,
+    /// A hash of the browser-binding cookie.
+    pub browser_hash: String,
+    /// The encrypted PKCE code verifier.
+    pub code_verifier: Option<Vec<u8>>,
+    /// The principal signed in when the connect started.
+    pub principal_id: Option<String>,
+    /// How the session is handed out.
+    pub session_mode: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it stops being accepted.
+    pub expires_at: DateTime<Utc>,
+    /// When its callback used it, if one did.
+    pub consumed_at: Option<DateTime<Utc>>,
+}
+
+impl fmt::Debug for OAuthStateRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthStateRecord")
+            .field("platform", &self.platform)
+            .field("principal_id", &self.principal_id)
+            .field("session_mode", &self.session_mode)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("consumed_at", &self.consumed_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The outcome of [`Store::consume_oauth_state`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StateUse {
+    /// No state with this hash is stored.
+    Unknown,
+    /// This call used the state: it is now consumed.
+    Consumed(OAuthStateRecord),
+    /// The state exists but was not used by this call: already consumed, expired, or bound
+    /// to another browser (the record says which).
+    Refused(OAuthStateRecord),
+}
+
+/// How much [`Store::delete_principal`] erased.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct PrincipalErasure {
+    /// Profiles (with their links, vectors and orphaned videos).
+    pub profiles: u64,
+    /// Connected accounts (with their tokens).
+    pub accounts: u64,
+    /// Sessions.
+    pub sessions: u64,
+    /// OAuth states of connects in progress.
+    pub oauth_states: u64,
+}
+
+// ---------------------------------------------------------------------------------------
+// Rows
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(
+    table_name = principal_accounts,
+    primary_key(platform, user_id),
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
+pub(crate) struct AccountDbRow {
+    platform: DbPlatformText,
+    user_id: String,
+    principal_id: String,
+    username: String,
+    method: String,
+    access_token: Option<Vec<u8>>,
+    access_expires_at: Option<DbTime>,
+    refresh_token: Option<Vec<u8>>,
+    refresh_expires_at: Option<DbTime>,
+    scope: Option<String>,
+    created_at: DbTime,
+    updated_at: DbTime,
+}
+
+/// A platform column read and written as its name (the profile rows read theirs with
+/// [`DbPlatform`], which writes as a `&'static str`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
+#[diesel(sql_type = diesel::sql_types::Text)]
+pub(crate) struct DbPlatformText(Platform);
+
+impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for DbPlatformText
+where
+    DB: diesel::backend::Backend,
+    DbPlatform: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+{
+    fn from_sql(value: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+        DbPlatform::from_sql(value).map(|p| DbPlatformText(p.0))
+    }
+}
+
+impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for DbPlatformText
+where
+    DB: diesel::backend::Backend,
+    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+{
+    fn to_sql<'b>(
+        &'b self,
+        out: &mut diesel::serialize::Output<'b, '_, DB>,
+    ) -> diesel::serialize::Result {
+        self.0.as_str().to_sql(out)
+    }
+}
+
+impl AccountDbRow {
+    fn record(self) -> Result<AccountRecord, StoreError> {
+        Ok(AccountRecord {
+            platform: self.platform.0,
+            user_id: self.user_id,
+            principal_id: self.principal_id,
+            username: self.username,
+            method: self.method.parse()?,
+            tokens: AccountTokens {
+                access_token: self.access_token,
+                access_expires_at: self.access_expires_at.map(|t| t.0),
+                refresh_token: self.refresh_token,
+                refresh_expires_at: self.refresh_expires_at.map(|t| t.0),
+                scope: self.scope,
+            },
+            created_at: self.created_at.0,
+            updated_at: self.updated_at.0,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = sessions)]
+pub(crate) struct SessionDbRow {
+    token_hash: String,
+    principal_id: String,
+    created_at: DbTime,
+    expires_at: DbTime,
+}
+
+impl SessionDbRow {
+    fn record(self) -> SessionRecord {
+        SessionRecord {
+            token_hash: self.token_hash,
+            principal_id: self.principal_id,
+            created_at: self.created_at.0,
+            expires_at: self.expires_at.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = oauth_states, treat_none_as_default_value = false)]
+pub(crate) struct StateDbRow {
+    state_hash: String,
+    platform: DbPlatformText,
+    browser_hash: String,
+    code_verifier: Option<Vec<u8>>,
+    principal_id: Option<String>,
+    session_mode: String,
+    created_at: DbTime,
+    expires_at: DbTime,
+    consumed_at: Option<DbTime>,
+}
+
+impl StateDbRow {
+    fn record(self) -> OAuthStateRecord {
+        OAuthStateRecord {
+            state_hash: self.state_hash,
+            platform: self.platform.0,
+            browser_hash: self.browser_hash,
+            code_verifier: self.code_verifier,
+            principal_id: self.principal_id,
+            session_mode: self.session_mode,
+            created_at: self.created_at.0,
+            expires_at: self.expires_at.0,
+            consumed_at: self.consumed_at.map(|t| t.0),
+        }
+    }
+}
+
+fn db_time(t: DateTime<Utc>) -> DbTime {
+    use chrono::SubsecRound;
+    DbTime(t.trunc_subsecs(6))
+}
+
+// ---------------------------------------------------------------------------------------
+// Queries, compiled per backend
+
+/// The SQL, compiled once per backend (as `crate::queries` does for profiles).
+macro_rules! principal_queries_for {
+    ($conn:ty, $backend:ident) => {
+        /// This backend's connection.
+        pub(crate) type Conn = $conn;
+        use crate::queries::$backend::profiles as profile_queries;
+        include!("principals/queries.rs");
+    };
+}
+
+/// The principal queries compiled for SQLite.
+mod sqlite {
+    principal_queries_for!(diesel::SqliteConnection, sqlite);
+}
+
+/// The principal queries compiled for PostgreSQL.
+#[cfg(feature = "postgres")]
+mod postgres {
+    principal_queries_for!(diesel::PgConnection, postgres);
+}
+
+/// Runs `$body` with `$c` bound to the store's concrete connection and `$q` to that
+/// backend's principal queries.
+macro_rules! on_conn {
+    ($store:expr, |$c:ident, $q:ident| $body:expr) => {
+        match $store.conn_mut() {
+            Conn::Sqlite($c) => {
+                use self::sqlite as $q;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Conn::Postgres($c) => {
+                use self::postgres as $q;
+                $body
+            }
+        }
+    };
+}
+
+impl Store {
+    /// The principal with this id, if stored.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn get_principal(&mut self, id: &str) -> Result<Option<PrincipalRecord>, StoreError> {
+        on_conn!(self, |c, q| q::get_principal(c, id))
+    }
+
+    /// Connects an account in one transaction: reads what is stored about it (the
+    /// profile with the same `platform:user_id` and the account row), asks `decide` which
+    /// principal gets it, then creates that principal if new, upserts the profile owned by
+    /// it, upserts the account row and opens the session. When `decide` refuses, nothing is
+    /// written and its refusal is returned as the inner `Err`.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for a profile the database cannot hold; [`StoreError::Busy`];
+    /// [`StoreError::Database`].
+    pub fn connect_account<R>(
+        &mut self,
+        account: &ConnectAccount<'_>,
+        decide: &mut dyn FnMut(&AccountClaim) -> Result<String, R>,
+    ) -> Result<Result<ConnectedAccount, R>, StoreError> {
+        let context = format!(
+            "connecting account {}:{}",
+            account.platform, account.profile.user_id
+        );
+        on_conn!(self, |c, q| c.write(&context, |c| q::connect_account(
+            c, account, decide
+        )))
+    }
+
+    /// The connected account `platform:user_id`, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], or [`StoreError::Invalid`] for a corrupt row.
+    pub fn get_account(
+        &mut self,
+        platform: Platform,
+        user_id: &str,
+    ) -> Result<Option<AccountRecord>, StoreError> {
+        on_conn!(self, |c, q| q::get_account(c, platform, user_id))
+    }
+
+    /// Every account of a principal, by platform and user id.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], or [`StoreError::Invalid`] for a corrupt row.
+    pub fn list_accounts(&mut self, principal_id: &str) -> Result<Vec<AccountRecord>, StoreError> {
+        on_conn!(self, |c, q| q::list_accounts(c, principal_id))
+    }
+
+    /// Replaces an account's tokens (after a refresh) and its handle.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the account is not stored.
+    pub fn update_account_tokens(
+        &mut self,
+        platform: Platform,
+        user_id: &str,
+        tokens: &AccountTokens,
+    ) -> Result<(), StoreError> {
+        let context = format!("renewing the tokens of account {platform}:{user_id}");
+        on_conn!(self, |c, q| c.write(&context, |c| q::update_tokens(
+            c, platform, user_id, tokens
+        )))
+    }
+
+    /// Opens a session for an existing principal.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if the principal is not stored;
+    /// [`StoreError::AlreadyExists`] if the token hash is taken.
+    pub fn create_session(
+        &mut self,
+        principal_id: &str,
+        session: &NewSession,
+    ) -> Result<(), StoreError> {
+        let context = format!("opening a session for principal {principal_id}");
+        on_conn!(self, |c, q| c.write(&context, |c| q::create_session(
+            c,
+            principal_id,
+            session
+        )))
+    }
+
+    /// The session with this token hash, expired or not.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn get_session(&mut self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+        on_conn!(self, |c, q| q::get_session(c, token_hash))
+    }
+
+    /// Every session of a principal, oldest first.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn list_sessions(&mut self, principal_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
+        on_conn!(self, |c, q| q::list_sessions(c, principal_id))
+    }
+
+    /// Ends a session; whether it existed.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn delete_session(&mut self, token_hash: &str) -> Result<bool, StoreError> {
+        on_conn!(self, |c, q| c.write("ending a session", |c| q::delete_session(
+            c, token_hash
+        )))
+    }
+
+    /// Remembers an OAuth state until its callback.
+    ///
+    /// # Errors
+    /// [`StoreError::AlreadyExists`] if the state hash is taken.
+    pub fn create_oauth_state(&mut self, state: &NewOAuthState) -> Result<(), StoreError> {
+        let context = format!("remembering a {} connect state", state.platform);
+        on_conn!(self, |c, q| c.write(&context, |c| q::create_state(c, state)))
+    }
+
+    /// Uses an OAuth state: atomically marks it consumed if it is stored, not yet
+    /// consumed, not expired at `now` and bound to `browser_hash`; otherwise says why not.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], [`StoreError::Busy`].
+    pub fn consume_oauth_state(
+        &mut self,
+        state_hash: &str,
+        browser_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<StateUse, StoreError> {
+        on_conn!(self, |c, q| c.write("using a connect state", |c| {
+            q::consume_state(c, state_hash, browser_hash, now)
+        }))
+    }
+
+    /// Forgets OAuth states that expired before `before`, and sessions that expired
+    /// before it; returns how many rows went.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], [`StoreError::Busy`].
+    pub fn purge_expired_sessions_and_states(
+        &mut self,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        on_conn!(self, |c, q| c.write("forgetting expired sessions and connect states", |c| {
+            q::purge(c, before)
+        }))
+    }
+
+    /// Erases a principal and everything they own, in one transaction: their profiles
+    /// (with links, vectors and videos no other profile has), accounts with their tokens,
+    /// sessions and OAuth states.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] if no such principal is stored (nothing is erased).
+    pub fn delete_principal(&mut self, id: &str) -> Result<PrincipalErasure, StoreError> {
+        let context = format!("erasing principal {id}");
+        on_conn!(self, |c, q| c.write(&context, |c| q::delete_principal(c, id)))
+    }
+}

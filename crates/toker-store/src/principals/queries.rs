@@ -1,0 +1,380 @@
+// Principals, their accounts, sessions and OAuth states.
+//
+// Included once per backend by `principals.rs`; `Conn` is that backend's connection and
+// `profile_queries` its compiled profile queries.
+
+use diesel::prelude::*;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use toker_model::Platform;
+
+use super::tables::{oauth_states, principal_accounts, principals, sessions};
+use super::{
+    AccountClaim, AccountDbRow, AccountMethod, AccountRecord, AccountTokens, ConnectAccount,
+    ConnectedAccount, DbPlatformText, NewOAuthState, NewSession, PrincipalErasure,
+    PrincipalRecord, ProfileOwner, SessionDbRow, SessionRecord, StateDbRow, StateUse, db_time,
+};
+use crate::error::StoreError;
+use crate::ingest::IngestResult;
+use crate::models::Upserted;
+use crate::rows::{DbTime, PreparedProfile};
+use crate::schema::profiles;
+
+fn db(context: impl Into<String>) -> impl FnOnce(DieselError) -> StoreError {
+    move |e| StoreError::db(context, e)
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+pub(crate) fn get_principal(c: &mut Conn, id: &str) -> Result<Option<PrincipalRecord>, StoreError> {
+    principals::table
+        .find(id)
+        .select((principals::id, principals::created_at))
+        .first::<(String, DbTime)>(c)
+        .optional()
+        .map(|row| {
+            row.map(|(id, created_at)| PrincipalRecord {
+                id,
+                created_at: created_at.0,
+            })
+        })
+        .map_err(db(format!("loading principal {id}")))
+}
+
+fn account_row(
+    c: &mut Conn,
+    platform: Platform,
+    user_id: &str,
+) -> Result<Option<AccountDbRow>, StoreError> {
+    principal_accounts::table
+        .find((platform.as_str(), user_id))
+        .select(AccountDbRow::as_select())
+        .first(c)
+        .optional()
+        .map_err(db(format!("loading account {platform}:{user_id}")))
+}
+
+pub(crate) fn get_account(
+    c: &mut Conn,
+    platform: Platform,
+    user_id: &str,
+) -> Result<Option<AccountRecord>, StoreError> {
+    account_row(c, platform, user_id)?
+        .map(AccountDbRow::record)
+        .transpose()
+}
+
+pub(crate) fn list_accounts(
+    c: &mut Conn,
+    principal_id: &str,
+) -> Result<Vec<AccountRecord>, StoreError> {
+    principal_accounts::table
+        .filter(principal_accounts::principal_id.eq(principal_id))
+        .order((principal_accounts::platform, principal_accounts::user_id))
+        .select(AccountDbRow::as_select())
+        .load(c)
+        .map_err(db(format!("listing the accounts of principal {principal_id}")))?
+        .into_iter()
+        .map(AccountDbRow::record)
+        .collect()
+}
+
+fn profile_owner(
+    c: &mut Conn,
+    platform: Platform,
+    user_id: &str,
+) -> Result<Option<ProfileOwner>, StoreError> {
+    profiles::table
+        .filter(profiles::platform.eq(platform.as_str()))
+        .filter(profiles::user_id.eq(user_id))
+        .select((profiles::id, profiles::owner))
+        .first::<(i64, Option<String>)>(c)
+        .optional()
+        .map(|row| row.map(|(id, owner)| ProfileOwner { id, owner }))
+        .map_err(db(format!("loading the owner of profile {platform}:{user_id}")))
+}
+
+pub(crate) fn connect_account<R>(
+    c: &mut Conn,
+    account: &ConnectAccount<'_>,
+    decide: &mut dyn FnMut(&AccountClaim) -> Result<String, R>,
+) -> Result<Result<ConnectedAccount, R>, StoreError> {
+    let (platform, user_id) = (account.platform, account.profile.user_id.as_str());
+    let existing = account_row(c, platform, user_id)?;
+    let claim = AccountClaim {
+        profile: profile_owner(c, platform, user_id)?,
+        account: existing.clone().map(AccountDbRow::record).transpose()?,
+    };
+    let principal_id = match decide(&claim) {
+        Ok(id) => id,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let now = DbTime::now();
+    let new_principal = get_principal(c, &principal_id)?.is_none();
+    if new_principal {
+        diesel::insert_into(principals::table)
+            .values((
+                principals::id.eq(&principal_id),
+                principals::created_at.eq(now),
+            ))
+            .execute(c)
+            .map_err(db(format!("creating principal {principal_id}")))?;
+    }
+
+    let prepared = PreparedProfile::new(
+        platform,
+        account.profile,
+        account.raw,
+        Some(&principal_id),
+        None,
+        now,
+    )?;
+    let written = profile_queries::write_profiles(c, std::slice::from_ref(&prepared), true)?
+        .pop()
+        .ok_or_else(|| StoreError::Invalid {
+            record: prepared.record.clone(),
+            message: "the database reported no row for it".to_owned(),
+        })?;
+    let (profile_id, upserted) = match written {
+        IngestResult::Created(id) => (id, Upserted::Created),
+        IngestResult::Updated(id) | IngestResult::Duplicate(id) => (id, Upserted::Updated),
+    };
+
+    let same_principal = existing
+        .as_ref()
+        .is_some_and(|row| row.principal_id == principal_id);
+    let kept = existing.as_ref().filter(|_| same_principal);
+    let method = match (account.method, kept) {
+        (AccountMethod::Export, Some(row)) => row.method.clone(),
+        (method, _) => method.as_str().to_owned(),
+    };
+    let tokens = match (&account.tokens, kept) {
+        (Some(tokens), _) => tokens.clone(),
+        (None, Some(row)) => AccountTokens {
+            access_token: row.access_token.clone(),
+            access_expires_at: row.access_expires_at.map(|t| t.0),
+            refresh_token: row.refresh_token.clone(),
+            refresh_expires_at: row.refresh_expires_at.map(|t| t.0),
+            scope: row.scope.clone(),
+        },
+        (None, None) => AccountTokens::default(),
+    };
+    let row = AccountDbRow {
+        platform: DbPlatformText(platform),
+        user_id: user_id.to_owned(),
+        principal_id: principal_id.clone(),
+        username: account.profile.username.clone(),
+        method,
+        access_token: tokens.access_token,
+        access_expires_at: tokens.access_expires_at.map(db_time),
+        refresh_token: tokens.refresh_token,
+        refresh_expires_at: tokens.refresh_expires_at.map(db_time),
+        scope: tokens.scope,
+        created_at: existing.as_ref().map_or(now, |r| r.created_at),
+        updated_at: now,
+    };
+    let context = || format!("storing account {platform}:{user_id}");
+    if existing.is_some() {
+        diesel::update(principal_accounts::table.find((platform.as_str(), user_id)))
+            .set(&row)
+            .execute(c)
+            .map_err(db(context()))?;
+    } else {
+        diesel::insert_into(principal_accounts::table)
+            .values(&row)
+            .execute(c)
+            .map_err(db(context()))?;
+    }
+
+    if let Some(session) = &account.session {
+        create_session(c, &principal_id, session)?;
+    }
+    Ok(Ok(ConnectedAccount {
+        principal_id,
+        new_principal,
+        profile_id,
+        profile: upserted,
+    }))
+}
+
+pub(crate) fn update_tokens(
+    c: &mut Conn,
+    platform: Platform,
+    user_id: &str,
+    tokens: &AccountTokens,
+) -> Result<(), StoreError> {
+    let updated = diesel::update(principal_accounts::table.find((platform.as_str(), user_id)))
+        .set((
+            principal_accounts::access_token.eq(&tokens.access_token),
+            principal_accounts::access_expires_at.eq(tokens.access_expires_at.map(db_time)),
+            principal_accounts::refresh_token.eq(&tokens.refresh_token),
+            principal_accounts::refresh_expires_at.eq(tokens.refresh_expires_at.map(db_time)),
+            principal_accounts::scope.eq(&tokens.scope),
+            principal_accounts::updated_at.eq(DbTime::now()),
+        ))
+        .execute(c)
+        .map_err(db(format!("renewing the tokens of account {platform}:{user_id}")))?;
+    if updated == 0 {
+        return Err(StoreError::NotFound {
+            what: format!("account {platform}:{user_id}"),
+        });
+    }
+    Ok(())
+}
+
+pub(crate) fn create_session(
+    c: &mut Conn,
+    principal_id: &str,
+    session: &NewSession,
+) -> Result<(), StoreError> {
+    if get_principal(c, principal_id)?.is_none() {
+        return Err(StoreError::NotFound {
+            what: format!("principal {principal_id}"),
+        });
+    }
+    let row = SessionDbRow {
+        token_hash: session.token_hash.clone(),
+        principal_id: principal_id.to_owned(),
+        created_at: DbTime::now(),
+        expires_at: db_time(session.expires_at),
+    };
+    match diesel::insert_into(sessions::table).values(&row).execute(c) {
+        Ok(_) => Ok(()),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(StoreError::AlreadyExists {
+                what: format!("a session of principal {principal_id} with this token"),
+            })
+        }
+        Err(e) => Err(StoreError::db(
+            format!("opening a session for principal {principal_id}"),
+            e,
+        )),
+    }
+}
+
+pub(crate) fn get_session(c: &mut Conn, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+    sessions::table
+        .find(token_hash)
+        .select(SessionDbRow::as_select())
+        .first(c)
+        .optional()
+        .map(|row| row.map(SessionDbRow::record))
+        .map_err(db("loading a session"))
+}
+
+pub(crate) fn list_sessions(
+    c: &mut Conn,
+    principal_id: &str,
+) -> Result<Vec<SessionRecord>, StoreError> {
+    sessions::table
+        .filter(sessions::principal_id.eq(principal_id))
+        .order((sessions::created_at, sessions::token_hash))
+        .select(SessionDbRow::as_select())
+        .load(c)
+        .map(|rows| rows.into_iter().map(SessionDbRow::record).collect())
+        .map_err(db(format!("listing the sessions of principal {principal_id}")))
+}
+
+pub(crate) fn delete_session(c: &mut Conn, token_hash: &str) -> Result<bool, StoreError> {
+    diesel::delete(sessions::table.find(token_hash))
+        .execute(c)
+        .map(|n| n > 0)
+        .map_err(db("ending a session"))
+}
+
+pub(crate) fn create_state(c: &mut Conn, state: &NewOAuthState) -> Result<(), StoreError> {
+    let row = StateDbRow {
+        state_hash: state.state_hash.clone(),
+        platform: DbPlatformText(state.platform),
+        browser_hash: state.browser_hash.clone(),
+        code_verifier: state.code_verifier.clone(),
+        principal_id: state.principal_id.clone(),
+        session_mode: state.session_mode.clone(),
+        created_at: DbTime::now(),
+        expires_at: db_time(state.expires_at),
+        consumed_at: None,
+    };
+    match diesel::insert_into(oauth_states::table).values(&row).execute(c) {
+        Ok(_) => Ok(()),
+        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
+            Err(StoreError::AlreadyExists {
+                what: format!("a {} connect state with this value", state.platform),
+            })
+        }
+        Err(e) => Err(StoreError::db(
+            format!("remembering a {} connect state", state.platform),
+            e,
+        )),
+    }
+}
+
+pub(crate) fn consume_state(
+    c: &mut Conn,
+    state_hash: &str,
+    browser_hash: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<StateUse, StoreError> {
+    let row: Option<StateDbRow> = oauth_states::table
+        .find(state_hash)
+        .select(StateDbRow::as_select())
+        .first(c)
+        .optional()
+        .map_err(db("loading a connect state"))?;
+    let Some(row) = row else {
+        return Ok(StateUse::Unknown);
+    };
+    let usable =
+        row.consumed_at.is_none() && row.expires_at.0 > now && row.browser_hash == browser_hash;
+    if !usable {
+        return Ok(StateUse::Refused(row.record()));
+    }
+    let at = db_time(now);
+    diesel::update(oauth_states::table.find(state_hash))
+        .set(oauth_states::consumed_at.eq(Some(at)))
+        .execute(c)
+        .map_err(db("marking a connect state used"))?;
+    let mut record = row.record();
+    record.consumed_at = Some(at.0);
+    Ok(StateUse::Consumed(record))
+}
+
+pub(crate) fn purge(c: &mut Conn, before: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
+    let before = db_time(before);
+    let states = diesel::delete(oauth_states::table.filter(oauth_states::expires_at.lt(before)))
+        .execute(c)
+        .map_err(db("forgetting expired connect states"))?;
+    let sessions = diesel::delete(sessions::table.filter(sessions::expires_at.lt(before)))
+        .execute(c)
+        .map_err(db("forgetting expired sessions"))?;
+    Ok(count(states) + count(sessions))
+}
+
+pub(crate) fn delete_principal(c: &mut Conn, id: &str) -> Result<PrincipalErasure, StoreError> {
+    if get_principal(c, id)?.is_none() {
+        return Err(StoreError::NotFound {
+            what: format!("principal {id}"),
+        });
+    }
+    let profiles = profile_queries::delete_owner(c, id)?;
+    let accounts = diesel::delete(
+        principal_accounts::table.filter(principal_accounts::principal_id.eq(id)),
+    )
+    .execute(c)
+    .map_err(db(format!("erasing the accounts of principal {id}")))?;
+    let sessions = diesel::delete(sessions::table.filter(sessions::principal_id.eq(id)))
+        .execute(c)
+        .map_err(db(format!("erasing the sessions of principal {id}")))?;
+    let oauth_states = diesel::delete(oauth_states::table.filter(oauth_states::principal_id.eq(id)))
+        .execute(c)
+        .map_err(db(format!("erasing the connect states of principal {id}")))?;
+    diesel::delete(principals::table.find(id))
+        .execute(c)
+        .map_err(db(format!("erasing principal {id}")))?;
+    Ok(PrincipalErasure {
+        profiles,
+        accounts: count(accounts),
+        sessions: count(sessions),
+        oauth_states: count(oauth_states),
+    })
+}

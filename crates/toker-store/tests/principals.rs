@@ -1,0 +1,282 @@
+#![allow(clippy::unwrap_used)]
+//! Principals, their accounts, sessions and OAuth states (toker-api's connect flow), the
+//! same on SQLite and PostgreSQL.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{profile, raw};
+use toker_model::Platform;
+use toker_store::{
+    AccountMethod, AccountTokens, ConnectAccount, ListQuery, NewOAuthState, NewSession, StateUse,
+    Store, StoreError, Upserted,
+};
+
+on_both_backends!(
+    connecting_writes_principal_profile_account_and_session_together,
+    a_refusal_writes_nothing,
+    an_export_keeps_the_oauth_tokens_of_the_same_principal,
+    a_state_is_used_once_by_its_browser_before_it_expires,
+    erasing_a_principal_leaves_nothing_of_theirs,
+);
+
+fn tokens(tag: u8) -> AccountTokens {
+    AccountTokens {
+        access_token: Some(vec![tag; 40]),
+        access_expires_at: Some(Utc::now() + Duration::hours(2)),
+        refresh_token: Some(vec![tag + 1; 40]),
+        refresh_expires_at: None,
+        scope: Some("like.read".to_owned()),
+    }
+}
+
+fn connect(
+    store: &mut Store,
+    i: u64,
+    principal: &str,
+    method: AccountMethod,
+    tokens: Option<AccountTokens>,
+    session: Option<&str>,
+) -> toker_store::ConnectedAccount {
+    let p = profile(i);
+    let r = raw(&p);
+    let account = ConnectAccount {
+        platform: Platform::X,
+        profile: &p,
+        raw: &r,
+        method,
+        tokens,
+        session: session.map(|hash| NewSession {
+            token_hash: hash.to_owned(),
+            expires_at: Utc::now() + Duration::days(30),
+        }),
+    };
+    store
+        .connect_account(&account, &mut |_| Ok::<_, ()>(principal.to_owned()))
+        .unwrap()
+        .unwrap()
+}
+
+fn connecting_writes_principal_profile_account_and_session_together(store: &mut Store) {
+    let done = connect(
+        store,
+        1,
+        "usr_a",
+        AccountMethod::OAuth,
+        Some(tokens(7)),
+        Some("hash-1"),
+    );
+    assert!(done.new_principal);
+    assert_eq!(done.profile, Upserted::Created);
+    let stored = store.get_profile(done.profile_id).unwrap();
+    assert_eq!(stored.owner.as_deref(), Some("usr_a"));
+    let account = store
+        .get_account(Platform::X, &profile(1).user_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.principal_id, "usr_a");
+    assert_eq!(account.method, AccountMethod::OAuth);
+    assert_eq!(account.tokens.access_token, Some(vec![7; 40]));
+    let session = store.get_session("hash-1").unwrap().unwrap();
+    assert_eq!(session.principal_id, "usr_a");
+    assert!(store.get_principal("usr_a").unwrap().is_some());
+
+    // Connecting again updates the same profile and keeps the principal.
+    let again = connect(store, 1, "usr_a", AccountMethod::OAuth, None, None);
+    assert!(!again.new_principal);
+    assert_eq!(
+        (again.profile_id, again.profile),
+        (done.profile_id, Upserted::Updated)
+    );
+    let account = store
+        .get_account(Platform::X, &profile(1).user_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.tokens, {
+        let mut t = tokens(7);
+        t.access_expires_at = account.tokens.access_expires_at;
+        t
+    });
+}
+
+fn a_refusal_writes_nothing(store: &mut Store) {
+    let p = profile(2);
+    let r = raw(&p);
+    let account = ConnectAccount {
+        platform: Platform::X,
+        profile: &p,
+        raw: &r,
+        method: AccountMethod::Export,
+        tokens: None,
+        session: Some(NewSession {
+            token_hash: "h".to_owned(),
+            expires_at: Utc::now(),
+        }),
+    };
+    let mut seen = None;
+    let refused = store
+        .connect_account(&account, &mut |claim| {
+            seen = Some(claim.clone());
+            Err::<String, _>("taken")
+        })
+        .unwrap();
+    assert_eq!(refused, Err("taken"));
+    let claim = seen.unwrap();
+    assert!(claim.profile.is_none() && claim.account.is_none());
+    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert!(store.get_session("h").unwrap().is_none());
+
+    // The claim shows a stored profile and its owner.
+    let id = store
+        .create_profile(Platform::X, &p, &r, Some("keyowner1234"))
+        .unwrap();
+    store
+        .connect_account(&account, &mut |claim| {
+            let owner = claim.profile.as_ref().unwrap();
+            assert_eq!((owner.id, owner.owner.as_deref()), (id, Some("keyowner1234")));
+            Err::<String, _>(())
+        })
+        .unwrap()
+        .unwrap_err();
+}
+
+fn an_export_keeps_the_oauth_tokens_of_the_same_principal(store: &mut Store) {
+    connect(store, 3, "usr_b", AccountMethod::OAuth, Some(tokens(3)), None);
+    connect(store, 3, "usr_b", AccountMethod::Export, None, None);
+    let account = store
+        .get_account(Platform::X, &profile(3).user_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.method, AccountMethod::OAuth);
+    assert_eq!(account.tokens.refresh_token, Some(vec![4; 40]));
+
+    // Moving to another principal drops the tokens and records the new method.
+    connect(store, 3, "usr_c", AccountMethod::Export, None, None);
+    let account = store
+        .get_account(Platform::X, &profile(3).user_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(account.principal_id, "usr_c");
+    assert_eq!(account.method, AccountMethod::Export);
+    assert_eq!(account.tokens, AccountTokens::default());
+    assert_eq!(store.list_accounts("usr_b").unwrap(), vec![]);
+
+    store
+        .update_account_tokens(Platform::X, &profile(3).user_id, &tokens(9))
+        .unwrap();
+    let account = store.list_accounts("usr_c").unwrap().pop().unwrap();
+    assert_eq!(account.tokens.access_token, Some(vec![9; 40]));
+    let err = store
+        .update_account_tokens(Platform::X, "nobody", &tokens(9))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+}
+
+fn a_state_is_used_once_by_its_browser_before_it_expires(store: &mut Store) {
+    let now = Utc::now();
+    let state = |hash: &str, expires_at| NewOAuthState {
+        state_hash: hash.to_owned(),
+        platform: Platform::TikTok,
+        browser_hash: "browser".to_owned(),
+        code_verifier: Some(vec![1, 2, 3]),
+        principal_id: None,
+        session_mode: "cookie".to_owned(),
+        expires_at,
+    };
+    store
+        .create_oauth_state(&state("s1", now + Duration::minutes(10)))
+        .unwrap();
+    store
+        .create_oauth_state(&state("old", now - Duration::minutes(1)))
+        .unwrap();
+    let err = store
+        .create_oauth_state(&state("s1", now + Duration::minutes(10)))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::AlreadyExists { .. }), "{err}");
+
+    assert_eq!(
+        store.consume_oauth_state("nope", "browser", now).unwrap(),
+        StateUse::Unknown
+    );
+    let StateUse::Refused(other) = store.consume_oauth_state("s1", "other", now).unwrap() else {
+        panic!("another browser must not use the state");
+    };
+    assert!(other.consumed_at.is_none());
+    let StateUse::Consumed(used) = store.consume_oauth_state("s1", "browser", now).unwrap() else {
+        panic!("the state's own browser uses it");
+    };
+    assert_eq!(used.code_verifier, Some(vec![1, 2, 3]));
+    let StateUse::Refused(again) = store.consume_oauth_state("s1", "browser", now).unwrap() else {
+        panic!("a state is used once");
+    };
+    assert!(again.consumed_at.is_some());
+    let StateUse::Refused(expired) = store.consume_oauth_state("old", "browser", now).unwrap()
+    else {
+        panic!("an expired state is refused");
+    };
+    assert!(expired.consumed_at.is_none() && expired.expires_at < now);
+
+    assert_eq!(store.purge_expired_sessions_and_states(now).unwrap(), 1);
+    assert_eq!(
+        store.consume_oauth_state("old", "browser", now).unwrap(),
+        StateUse::Unknown
+    );
+}
+
+fn erasing_a_principal_leaves_nothing_of_theirs(store: &mut Store) {
+    connect(
+        store,
+        4,
+        "usr_d",
+        AccountMethod::OAuth,
+        Some(tokens(1)),
+        Some("d-1"),
+    );
+    let other = connect(store, 5, "usr_e", AccountMethod::OAuth, None, Some("e-1"));
+    store
+        .create_session(
+            "usr_d",
+            &NewSession {
+                token_hash: "d-2".to_owned(),
+                expires_at: Utc::now(),
+            },
+        )
+        .unwrap();
+    store
+        .create_oauth_state(&NewOAuthState {
+            state_hash: "d-state".to_owned(),
+            platform: Platform::X,
+            browser_hash: "b".to_owned(),
+            code_verifier: None,
+            principal_id: Some("usr_d".to_owned()),
+            session_mode: "cookie".to_owned(),
+            expires_at: Utc::now() + Duration::minutes(5),
+        })
+        .unwrap();
+    let erased = store.delete_principal("usr_d").unwrap();
+    assert_eq!(
+        (
+            erased.profiles,
+            erased.accounts,
+            erased.sessions,
+            erased.oauth_states
+        ),
+        (1, 1, 2, 1)
+    );
+    assert!(store.get_principal("usr_d").unwrap().is_none());
+    assert!(store.list_accounts("usr_d").unwrap().is_empty());
+    assert!(store.list_sessions("usr_d").unwrap().is_empty());
+    let query = ListQuery {
+        owner: Some("usr_d".to_owned()),
+        ..ListQuery::default()
+    };
+    assert_eq!(store.count_profiles(&query).unwrap(), 0);
+    // The other person is untouched.
+    assert_eq!(
+        store.get_profile(other.profile_id).unwrap().owner.as_deref(),
+        Some("usr_e")
+    );
+    assert!(store.get_session("e-1").unwrap().is_some());
+    let err = store.delete_principal("usr_d").unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+}
