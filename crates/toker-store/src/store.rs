@@ -60,11 +60,6 @@ impl Store {
         &mut self.conn
     }
 
-    /// The connection, for the store's other modules (e.g. `checkpoints`).
-    pub(crate) fn conn_mut(&mut self) -> &mut Conn {
-        &mut self.conn
-    }
-
     /// Which backend this store talks to.
     #[must_use]
     pub fn backend(&self) -> Backend {
