@@ -102,6 +102,29 @@ mod tests {
         assert!(limiter.check_at("k", t1).is_err());
     }
 
+    #[tokio::test]
+    async fn requests_over_the_timeout_get_a_503_problem() {
+        use axum::Router;
+        use axum::middleware::from_fn_with_state;
+        use axum::routing::get;
+        use tower::ServiceExt;
+
+        let app = Router::new()
+            .route("/slow", get(std::future::pending::<&'static str>))
+            .route("/fast", get(|| async { "done" }))
+            .layer(from_fn_with_state(Duration::from_millis(20), timeout));
+        let request = |uri| Request::builder().uri(uri).body(axum::body::Body::empty());
+        let slow = app
+            .clone()
+            .oneshot(request("/slow").unwrap())
+            .await
+            .unwrap();
+        assert_eq!(slow.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
+        assert!(crate::problem::is_problem(&slow));
+        let fast = app.oneshot(request("/fast").unwrap()).await.unwrap();
+        assert_eq!(fast.status(), axum::http::StatusCode::OK);
+    }
+
     #[test]
     fn no_limit_allows_everything() {
         let limiter = RateLimiter::new(None);

@@ -75,6 +75,21 @@ async fn session_over_a_socket(db: TestDb) {
     let matches: Value = matches.json().await.unwrap();
     assert!(matches["matches"].as_array().unwrap().len() <= 5);
 
+    // Over the body limit, declared up front by Content-Length.
+    let oversized = client
+        .post(format!("{base}/v1/profiles?platform=x"))
+        .bearer_auth(&key)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversized.status(), 413);
+    assert_eq!(
+        oversized.headers()["content-type"],
+        "application/problem+json"
+    );
+
     let unauthenticated = client.get(format!("{base}/v1/stats")).send().await.unwrap();
     assert_eq!(unauthenticated.status(), 401);
     assert_eq!(
