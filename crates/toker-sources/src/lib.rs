@@ -12,6 +12,7 @@ mod source;
 
 pub mod fake;
 pub mod http;
+pub mod oauth;
 
 #[cfg(feature = "instagram")]
 pub mod instagram;

@@ -305,6 +305,11 @@ pub(crate) struct Call {
     pub body: Body,
     /// The bearer token, if any.
     pub bearer: Option<Secret>,
+    /// HTTP Basic credentials (user, password), e.g. an OAuth client id and secret.
+    pub basic: Option<(Secret, Secret)>,
+    /// Query parameters that are secrets (Instagram's token endpoints take them so):
+    /// never logged, and kept out of error messages.
+    pub secret_query: Vec<(&'static str, Secret)>,
 }
 
 impl Call {
@@ -316,6 +321,8 @@ impl Call {
             query: Vec::new(),
             body: Body::None,
             bearer: None,
+            basic: None,
+            secret_query: Vec::new(),
         }
     }
 
@@ -327,12 +334,26 @@ impl Call {
             query: Vec::new(),
             body,
             bearer: None,
+            basic: None,
+            secret_query: Vec::new(),
         }
     }
 
     /// Adds a query parameter.
     pub(crate) fn query(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.query.push((name, value.into()));
+        self
+    }
+
+    /// Adds a query parameter whose value is a secret.
+    pub(crate) fn secret_query(mut self, name: &'static str, value: Secret) -> Self {
+        self.secret_query.push((name, value));
+        self
+    }
+
+    /// Sets HTTP Basic credentials.
+    pub(crate) fn basic(mut self, user: Secret, password: Secret) -> Self {
+        self.basic = Some((user, password));
         self
     }
 
@@ -524,8 +545,19 @@ impl Http {
         if !call.query.is_empty() {
             request = request.query(&call.query);
         }
+        if !call.secret_query.is_empty() {
+            let pairs: Vec<(&str, &str)> = call
+                .secret_query
+                .iter()
+                .map(|(k, v)| (*k, v.expose()))
+                .collect();
+            request = request.query(&pairs);
+        }
         if let Some(token) = &call.bearer {
             request = request.bearer_auth(token.expose());
+        }
+        if let Some((user, password)) = &call.basic {
+            request = request.basic_auth(user.expose(), Some(password.expose()));
         }
         request = match &call.body {
             Body::None => request,
@@ -537,13 +569,17 @@ impl Http {
             }
         };
         tracing::debug!(platform = %self.platform, endpoint, "request");
-        let response = request.send().await.map_err(|e| transport_failure(&e))?;
+        // Without the URL: its query may carry a secret.
+        let response = request
+            .send()
+            .await
+            .map_err(|e| transport_failure(&e.without_url()))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response
             .bytes()
             .await
-            .map_err(|e| transport_failure(&e))?
+            .map_err(|e| transport_failure(&e.without_url()))?
             .to_vec();
         let now = headers
             .get("date")
