@@ -27,16 +27,20 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// rate limit; `/healthz`, `/readyz` and `/openapi.json` open. Every response carries an
 /// `x-request-id`; every error is problem+json; bodies over the limit get 413; requests
 /// over the timeout get 503; each request is logged (method, path, status, latency, key
-/// id, request id — never the key itself or a body).
+/// id, request id — never the key itself or a body). `POST /v1/vectorize` is exempt from
+/// the timeout: a refit of a large corpus takes as long as it takes.
 pub fn router(state: AppState) -> Router {
     let config = state.config().clone();
+    let timed = from_fn_with_state(config.request_timeout, timeout);
     let authenticated = Router::new()
         .merge(profiles::routes())
         .merge(insights::routes())
         .merge(admin::routes())
+        .route_layer(timed.clone())
+        .merge(admin::long_running_routes())
         .route_layer(from_fn_with_state(state.clone(), authenticate));
     let app = Router::new()
-        .merge(health::routes())
+        .merge(health::routes().route_layer(timed))
         .merge(authenticated)
         .fallback(unknown_route)
         .with_state(state);
@@ -52,7 +56,6 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .option_layer(cors(&config.cors_origins))
         .layer(from_fn(problem_for_bare_errors))
-        .layer(from_fn_with_state(config.request_timeout, timeout))
         .layer(RequestBodyLimitLayer::new(config.body_limit))
         .layer(DefaultBodyLimit::max(config.body_limit));
     app.layer(layers)

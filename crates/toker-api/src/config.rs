@@ -23,7 +23,8 @@ pub struct ServeConfig {
     /// Requests per minute allowed per API key (a token bucket of this size, refilled
     /// continuously); `None` disables the limit. Beyond it: 429 with `Retry-After`.
     pub rate_limit_per_minute: Option<u32>,
-    /// The longest a request may take before it is answered with 503.
+    /// The longest a request may take before it is answered with 503 (`POST /v1/vectorize`
+    /// is exempt: a refit takes as long as the corpus needs).
     pub request_timeout: Duration,
     /// The least `number_of_likes` a profile needs to be stored (the CLI's `--min-likes`).
     pub min_likes: u64,

@@ -16,9 +16,12 @@ use crate::state::AppState;
 use crate::vectorize::{VectorizeReport, vectorize_store};
 
 pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/vectorize", post(vectorize))
-        .route("/v1/stats", get(stats))
+    Router::new().route("/v1/stats", get(stats))
+}
+
+/// Routes that may run longer than the request timeout.
+pub(crate) fn long_running_routes() -> Router<AppState> {
+    Router::new().route("/v1/vectorize", post(vectorize))
 }
 
 #[derive(OpenApi)]

@@ -1,0 +1,92 @@
+//! Reading a connected person's data with their own token, through toker-sources' API
+//! clients.
+//!
+//! X and Instagram read everything with the person's token. TikTok's Login Kit token opens
+//! only the Display API (who the person is and their counts); their liked and reposted
+//! videos come from the Research API, when this server has Research credentials, for the
+//! username the Display API names.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use toker_model::Platform;
+use toker_sources::http::{ApiConfig, Secret, TokioSleeper, api_client, collect};
+use toker_sources::{RawProfile, SourceError, UserRef};
+
+use super::{App, Connector};
+use crate::problem::{Problem, ProblemKind};
+
+/// Interactive requests wait at most this long for a platform's rate limit to reset.
+const MAX_WAIT: Duration = Duration::from_secs(5);
+
+/// The person's profile as the platform's API gives it to their token.
+pub(crate) async fn fetch_profile(
+    connector: &Connector,
+    app: &App,
+    token: &Secret,
+) -> Result<RawProfile, Problem> {
+    let platform = app.settings.platform;
+    let interactive = |mut api: ApiConfig| {
+        api.max_wait = MAX_WAIT;
+        api.max_retries = api.max_retries.min(2);
+        api
+    };
+    let me = UserRef::new("me");
+    let api = interactive(connector.api_config(app, token));
+    let client = api_client(platform, api, Arc::new(TokioSleeper)).map_err(|e| unusable(platform, &e))?;
+    let research = app.settings.research.as_ref().filter(|_| platform == Platform::TikTok);
+    let Some((key, secret)) = research else {
+        return collect(client.as_ref(), &me, None)
+            .await
+            .map_err(|e| unusable(platform, &e));
+    };
+    // TikTok: the Display API says who the person is; the Research API reads their lists.
+    let account = client
+        .fetch_account(&me)
+        .await
+        .map_err(|e| unusable(platform, &e))?;
+    let mut api = interactive(ApiConfig::new(platform));
+    api.base_url.clone_from(&app.settings.api_base_url);
+    api.client_key = Some(key.clone());
+    api.client_secret = Some(secret.clone());
+    api.timeout = connector.config().platform_timeout;
+    let research = api_client(platform, api, Arc::new(TokioSleeper)).map_err(|e| unusable(platform, &e))?;
+    collect(research.as_ref(), &UserRef::new(account.username), None)
+        .await
+        .map_err(|e| unusable(platform, &e))
+}
+
+/// A platform's failure as the answer to the person: 502, or 503 with `Retry-After` for a
+/// rate limit. The message names the platform and endpoint, never a token.
+pub(crate) fn unusable(platform: Platform, error: &SourceError) -> Problem {
+    tracing::warn!(%platform, error = %error, "reading a connected account failed");
+    match error {
+        SourceError::RateLimited { retry_after, .. } | SourceError::QuotaExceeded { .. } => {
+            let problem = Problem::new(
+                ProblemKind::Unavailable,
+                format!(
+                    "{} is rate-limiting Toker right now ({error}); nothing was stored: try again later",
+                    platform.display_name()
+                ),
+            );
+            match retry_after {
+                Some(wait) => problem.with_retry_after(wait.as_secs().max(1)),
+                None => problem.with_retry_after(60),
+            }
+        }
+        SourceError::TokenRejected { .. } | SourceError::PermissionDenied { .. } => Problem::new(
+            ProblemKind::PlatformUnavailable,
+            format!(
+                "{} refused to show your data to Toker ({error}); nothing was stored: connect again and grant every permission asked, or upload your data export",
+                platform.display_name()
+            ),
+        ),
+        _ => Problem::new(
+            ProblemKind::PlatformUnavailable,
+            format!(
+                "Toker could not read your data from {} ({error}); nothing was stored: try again later",
+                platform.display_name()
+            ),
+        ),
+    }
+}

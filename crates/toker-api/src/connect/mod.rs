@@ -1,0 +1,468 @@
+//! "Connect your account": the seed's user flow for real. A person signs in with TikTok, X
+//! or Instagram (OAuth 2.0 authorization code, PKCE where the platform takes it) or uploads
+//! their data export; Toker fetches their data, validates it, stores it, and the person
+//! becomes a principal with a session and the per-owner rules of a member key.
+//!
+//! - [`ConnectConfig`]: the server key, the platforms' app credentials and endpoints, the
+//!   public URL the platforms redirect to, session and upload limits. Read from the
+//!   environment by [`ConnectConfig::from_env`] (what `toker serve` does).
+//! - A platform without app credentials is disabled, and `/readyz` says so; without
+//!   `TOKER_SECRET_KEY` every connect route is disabled, and credentials without the key
+//!   stop the server from starting.
+//! - Platform tokens are kept only to refresh the profile later, sealed with the key
+//!   (`crypto`); tokens, codes, states and session tokens are never logged or returned
+//!   (a bearer session token is returned once, to the client that asked for one).
+
+pub(crate) mod crypto;
+pub(crate) mod fetch;
+pub(crate) mod flow;
+pub(crate) mod session;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Serialize;
+use toker_model::Platform;
+use toker_sources::http::{ApiConfig, Secret, default_base_url, env as api_env};
+use toker_sources::oauth::{OAuthClient, OAuthClientConfig, OAuthEndpoints};
+use utoipa::ToSchema;
+
+use crate::ApiError;
+pub use crypto::{SECRET_KEY_ENV, SecretKey};
+use crypto::Cipher;
+
+/// The environment variables of the connect flow (besides the data API's own, e.g.
+/// `TOKER_X_API_URL` and TikTok's Research API `TOKER_TIKTOK_CLIENT_KEY`/`_SECRET`).
+pub mod env {
+    use toker_model::Platform;
+
+    /// This server's public base URL, as the platforms redirect browsers to it
+    /// (default `http://` + the bind address).
+    pub const PUBLIC_URL: &str = "TOKER_PUBLIC_URL";
+    /// The largest data export upload, in bytes (default 256 MiB).
+    pub const EXPORT_LIMIT: &str = "TOKER_CONNECT_EXPORT_LIMIT";
+    /// `false` drops the `Secure` attribute of cookies, for plain-http development only.
+    pub const COOKIE_SECURE: &str = "TOKER_COOKIE_SECURE";
+
+    /// `TOKER_CONNECT_<PLATFORM>_<NAME>`, e.g. `TOKER_CONNECT_X_CLIENT_ID`.
+    #[must_use]
+    pub fn app(platform: Platform, name: &str) -> String {
+        format!(
+            "TOKER_CONNECT_{}_{name}",
+            platform.as_str().to_ascii_uppercase()
+        )
+    }
+}
+
+/// How long a started connect may take before its `state` expires.
+pub const STATE_TTL: Duration = Duration::from_secs(10 * 60);
+/// The default session lifetime.
+pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The default largest export upload.
+pub const DEFAULT_EXPORT_LIMIT: u64 = 256 * 1024 * 1024;
+
+/// One platform's app registration and endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformApp {
+    /// The platform.
+    pub platform: Platform,
+    /// The app's client id (TikTok: client key).
+    pub client_id: String,
+    /// The app's client secret.
+    pub client_secret: Secret,
+    /// The authorize, token (and Instagram Graph) endpoints.
+    pub endpoints: OAuthEndpoints,
+    /// The data API base URL the person's token is used against.
+    pub api_base_url: String,
+    /// TikTok only: Research API client key and secret. TikTok's Login Kit token reads the
+    /// person's own counts only (Display API); their liked videos need the Research API.
+    pub research: Option<(Secret, Secret)>,
+}
+
+impl PlatformApp {
+    /// An app with the platform's production endpoints.
+    #[must_use]
+    pub fn new(platform: Platform, client_id: impl Into<String>, client_secret: Secret) -> Self {
+        PlatformApp {
+            platform,
+            client_id: client_id.into(),
+            client_secret,
+            endpoints: OAuthEndpoints::production(platform),
+            api_base_url: default_base_url(platform).to_owned(),
+            research: None,
+        }
+    }
+}
+
+/// The connect flow's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectConfig {
+    /// The key platform tokens are sealed with (`TOKER_SECRET_KEY`); `None` disables every
+    /// connect route.
+    pub secret_key: Option<SecretKey>,
+    /// This server's public base URL (`TOKER_PUBLIC_URL`); the redirect URI registered
+    /// with each platform is `<public_url>/v1/connect/<platform>/callback`. `None`:
+    /// `http://` + the bind address.
+    pub public_url: Option<String>,
+    /// The platforms with app credentials; the others are disabled.
+    pub apps: Vec<PlatformApp>,
+    /// The largest data export upload, in bytes.
+    pub export_limit: u64,
+    /// How long a session lasts.
+    pub session_ttl: Duration,
+    /// Whether cookies carry `Secure` (only plain-http development turns it off).
+    pub cookie_secure: bool,
+    /// Per-request timeout towards the platforms.
+    pub platform_timeout: Duration,
+}
+
+impl Default for ConnectConfig {
+    /// Disabled: no key, no apps.
+    fn default() -> Self {
+        ConnectConfig {
+            secret_key: None,
+            public_url: None,
+            apps: Vec::new(),
+            export_limit: DEFAULT_EXPORT_LIMIT,
+            session_ttl: DEFAULT_SESSION_TTL,
+            cookie_secure: true,
+            platform_timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+impl ConnectConfig {
+    /// Reads the settings from the environment: [`SECRET_KEY_ENV`], [`env::PUBLIC_URL`],
+    /// for each platform [`env::app`] `CLIENT_ID` and `CLIENT_SECRET` (both, or the
+    /// platform stays disabled) and the optional `AUTHORIZE_URL`, `TOKEN_URL` (and
+    /// Instagram's `GRAPH_URL`) overrides, the data API's `TOKER_<PLATFORM>_API_URL`, TikTok's
+    /// Research API credentials, [`env::EXPORT_LIMIT`] and [`env::COOKIE_SECURE`].
+    ///
+    /// # Errors
+    /// [`ApiError::Config`] naming the variable whose value is unusable (never the value).
+    pub fn from_env() -> Result<Self, ApiError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Like [`ConnectConfig::from_env`], reading variables through `lookup`.
+    ///
+    /// # Errors
+    /// As [`ConnectConfig::from_env`].
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ApiError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let mut config = ConnectConfig::default();
+        if let Some(key) = get(SECRET_KEY_ENV) {
+            config.secret_key = Some(SecretKey::from_hex(&key).map_err(|message| {
+                ApiError::Config {
+                    field: SECRET_KEY_ENV,
+                    message,
+                }
+            })?);
+        }
+        config.public_url = get(env::PUBLIC_URL).map(|u| u.trim().to_owned());
+        if let Some(limit) = get(env::EXPORT_LIMIT) {
+            config.export_limit = limit.trim().parse().map_err(|_| ApiError::Config {
+                field: env::EXPORT_LIMIT,
+                message: "expected a whole number of bytes".to_owned(),
+            })?;
+        }
+        if let Some(secure) = get(env::COOKIE_SECURE) {
+            config.cookie_secure = !matches!(
+                secure.trim().to_ascii_lowercase().as_str(),
+                "0" | "false" | "no" | "off"
+            );
+        }
+        for platform in Platform::ALL {
+            let var = |name: &str| get(&env::app(platform, name)).map(|v| v.trim().to_owned());
+            let (Some(id), Some(secret)) = (var("CLIENT_ID"), var("CLIENT_SECRET")) else {
+                continue;
+            };
+            let mut app = PlatformApp::new(platform, id, Secret::new(secret));
+            if let Some(url) = var("AUTHORIZE_URL") {
+                app.endpoints.authorize_url = url;
+            }
+            if let Some(url) = var("TOKEN_URL") {
+                app.endpoints.token_url = url;
+            }
+            if let Some(url) = var("GRAPH_URL") {
+                app.endpoints.graph_url = Some(url);
+            }
+            if let Some(url) = get(&api_env::api_url(platform)) {
+                app.api_base_url = url.trim().to_owned();
+            }
+            if platform == Platform::TikTok {
+                let research = (
+                    get(api_env::TIKTOK_CLIENT_KEY),
+                    get(api_env::TIKTOK_CLIENT_SECRET),
+                );
+                if let (Some(key), Some(secret)) = research {
+                    app.research = Some((Secret::new(key.trim()), Secret::new(secret.trim())));
+                }
+            }
+            config.apps.push(app);
+        }
+        Ok(config)
+    }
+
+    /// Checks the settings: app credentials need the key (the server refuses to start
+    /// rather than run connect routes that could not keep tokens safely), every URL is
+    /// absolute http(s), limits are positive.
+    ///
+    /// # Errors
+    /// [`ApiError::Config`] naming the setting.
+    pub fn validate(&self) -> Result<(), ApiError> {
+        if !self.apps.is_empty() && self.secret_key.is_none() {
+            let platforms: Vec<&str> = self.apps.iter().map(|a| a.platform.as_str()).collect();
+            return Err(ApiError::Config {
+                field: SECRET_KEY_ENV,
+                message: format!(
+                    "connect credentials are set for {} but no key to encrypt the platform tokens: set {SECRET_KEY_ENV} to 64 hex digits (`openssl rand -hex 32`), or unset the TOKER_CONNECT_* variables",
+                    platforms.join(", ")
+                ),
+            });
+        }
+        if let Some(url) = &self.public_url {
+            check_url("public_url", url)?;
+        }
+        for app in &self.apps {
+            check_url("connect authorize URL", &app.endpoints.authorize_url)?;
+            check_url("connect token URL", &app.endpoints.token_url)?;
+            check_url("data API base URL", &app.api_base_url)?;
+            if let Some(graph) = &app.endpoints.graph_url {
+                check_url("connect Graph URL", graph)?;
+            }
+        }
+        if self.export_limit == 0 {
+            return Err(ApiError::Config {
+                field: "export_limit",
+                message: "must be at least 1 byte".to_owned(),
+            });
+        }
+        if self.session_ttl.is_zero() || self.platform_timeout.is_zero() {
+            return Err(ApiError::Config {
+                field: "session_ttl",
+                message: "session and platform timeouts must be longer than zero".to_owned(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn check_url(field: &'static str, url: &str) -> Result<(), ApiError> {
+    let ok = url.starts_with("http://") || url.starts_with("https://");
+    if ok && url.len() > "https://".len() {
+        Ok(())
+    } else {
+        Err(ApiError::Config {
+            field,
+            message: format!("{url:?} is not an absolute http(s) URL"),
+        })
+    }
+}
+
+/// What `/readyz` says about the connect flow.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub(crate) struct ConnectStatus {
+    /// Platforms a person can connect with OAuth.
+    pub(crate) enabled: Vec<String>,
+    /// Platforms that cannot be connected, with why.
+    pub(crate) disabled: BTreeMap<String, String>,
+    /// Whether data exports can be uploaded (needs the key).
+    pub(crate) export_upload: bool,
+}
+
+/// One enabled platform at run time.
+#[derive(Debug)]
+pub(crate) struct App {
+    pub(crate) oauth: OAuthClient,
+    pub(crate) settings: PlatformApp,
+}
+
+/// The connect flow at run time: the cipher, the enabled platforms, and the settings.
+#[derive(Debug)]
+pub(crate) struct Connector {
+    cipher: Option<Cipher>,
+    apps: BTreeMap<Platform, App>,
+    disabled: BTreeMap<Platform, String>,
+    config: ConnectConfig,
+    public_url: String,
+}
+
+impl Connector {
+    /// The runtime of `config`; `bind` gives the public URL when none is configured.
+    /// A platform whose OAuth client cannot be built is disabled with the reason.
+    pub(crate) fn new(config: &ConnectConfig, bind: &str) -> Self {
+        let public_url = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
+        let cipher = config.secret_key.as_ref().map(Cipher::new);
+        let mut apps = BTreeMap::new();
+        let mut disabled = BTreeMap::new();
+        for platform in Platform::ALL {
+            let Some(settings) = config.apps.iter().find(|a| a.platform == platform) else {
+                disabled.insert(
+                    platform,
+                    format!(
+                        "no app credentials: set {} and {}",
+                        env::app(platform, "CLIENT_ID"),
+                        env::app(platform, "CLIENT_SECRET")
+                    ),
+                );
+                continue;
+            };
+            if cipher.is_none() {
+                disabled.insert(platform, format!("no {SECRET_KEY_ENV}"));
+                continue;
+            }
+            let mut oauth = OAuthClientConfig::new(
+                platform,
+                settings.client_id.clone(),
+                settings.client_secret.clone(),
+                format!("{public_url}/v1/connect/{platform}/callback"),
+            );
+            oauth.endpoints = settings.endpoints.clone();
+            oauth.timeout = config.platform_timeout;
+            match OAuthClient::new(oauth) {
+                Ok(client) => {
+                    apps.insert(
+                        platform,
+                        App {
+                            oauth: client,
+                            settings: settings.clone(),
+                        },
+                    );
+                }
+                Err(e) => {
+                    disabled.insert(platform, e.to_string());
+                }
+            }
+        }
+        Connector {
+            cipher,
+            apps,
+            disabled,
+            config: config.clone(),
+            public_url,
+        }
+    }
+
+    /// The cipher, when the key is set (every connect route needs it).
+    pub(crate) fn cipher(&self) -> Option<&Cipher> {
+        self.cipher.as_ref()
+    }
+
+    /// The enabled platform's runtime, or why it is disabled.
+    pub(crate) fn app(&self, platform: Platform) -> Result<&App, String> {
+        self.apps.get(&platform).ok_or_else(|| {
+            self.disabled
+                .get(&platform)
+                .cloned()
+                .unwrap_or_else(|| "not configured".to_owned())
+        })
+    }
+
+    /// The settings.
+    pub(crate) fn config(&self) -> &ConnectConfig {
+        &self.config
+    }
+
+    /// This server's public base URL, without a trailing slash.
+    pub(crate) fn public_url(&self) -> &str {
+        &self.public_url
+    }
+
+    /// Whether cookies must be sent only over HTTPS.
+    pub(crate) fn secure_cookies(&self) -> bool {
+        self.config.cookie_secure
+    }
+
+    /// The data API configuration for a person's token on `platform`.
+    pub(crate) fn api_config(&self, app: &App, token: &Secret) -> ApiConfig {
+        let mut api = ApiConfig::new(app.settings.platform);
+        api.base_url.clone_from(&app.settings.api_base_url);
+        api.token = Some(token.clone());
+        api.timeout = self.config.platform_timeout;
+        api
+    }
+
+    /// What `/readyz` reports.
+    pub(crate) fn status(&self) -> ConnectStatus {
+        ConnectStatus {
+            enabled: self.apps.keys().map(|p| p.as_str().to_owned()).collect(),
+            disabled: self
+                .disabled
+                .iter()
+                .map(|(p, why)| (p.as_str().to_owned(), why.clone()))
+                .collect(),
+            export_upload: self.cipher.is_some(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn credentials_without_the_key_refuse_to_start() {
+        let config = ConnectConfig::from_lookup(lookup(&[
+            ("TOKER_CONNECT_X_CLIENT_ID", "id"),
+            ("TOKER_CONNECT_X_CLIENT_SECRET", "shh-secret"),
+        ]))
+        .unwrap();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains(SECRET_KEY_ENV) && err.contains('x'), "{err}");
+        assert!(!err.contains("shh-secret"), "{err}");
+    }
+
+    #[test]
+    fn platforms_without_credentials_are_disabled_and_say_why() {
+        let key = "ab".repeat(31) + "cd";
+        let config = ConnectConfig::from_lookup(lookup(&[
+            (SECRET_KEY_ENV, &key),
+            ("TOKER_CONNECT_X_CLIENT_ID", "id"),
+            ("TOKER_CONNECT_X_CLIENT_SECRET", "secret"),
+            ("TOKER_CONNECT_TIKTOK_CLIENT_ID", "only-an-id"),
+            ("TOKER_X_API_URL", "http://127.0.0.1:9"),
+            (env::PUBLIC_URL, "https://toker.example/"),
+        ]))
+        .unwrap();
+        config.validate().unwrap();
+        let connector = Connector::new(&config, "127.0.0.1:8080");
+        let status = connector.status();
+        assert_eq!(status.enabled, vec!["x"]);
+        assert!(status.disabled["tiktok"].contains("TOKER_CONNECT_TIKTOK_CLIENT_SECRET"));
+        assert!(status.export_upload);
+        let app = connector.app(Platform::X).unwrap();
+        assert_eq!(app.settings.api_base_url, "http://127.0.0.1:9");
+        assert_eq!(
+            app.oauth.config().redirect_uri,
+            "https://toker.example/v1/connect/x/callback"
+        );
+        assert!(connector.app(Platform::Instagram).is_err());
+    }
+
+    #[test]
+    fn a_bad_key_names_the_variable_not_the_value() {
+        let err = ConnectConfig::from_lookup(lookup(&[(SECRET_KEY_ENV, "not-hex-at-all")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(SECRET_KEY_ENV) && !err.contains("not-hex"), "{err}");
+        let none = ConnectConfig::from_lookup(lookup(&[])).unwrap();
+        let status = Connector::new(&none, "127.0.0.1:1").status();
+        assert!(status.enabled.is_empty() && !status.export_upload);
+    }
+}
