@@ -32,17 +32,20 @@ pub fn clean_profile(mut profile: Profile) -> Profile {
 /// is left of it (`""`, `"#"`, `" ## "`).
 #[must_use]
 pub fn clean_hashtag(tag: &str) -> Option<String> {
-    // NFKC first so that full-width `＃` and odd spaces become `#` and ' ' before trimming;
-    // again after lower-casing, because lower-casing can leave a string un-normalised.
-    let folded: String = tag
-        .nfkc()
-        .collect::<String>()
-        .to_lowercase()
-        .nfkc()
-        .collect();
-    let body = folded
-        .trim_start_matches(|c: char| c == '#' || c.is_whitespace())
-        .trim_end();
+    if tag.is_ascii() {
+        // ASCII is its own NFKC form and lower-cases byte by byte: one allocation.
+        let body = strip_hashes(tag);
+        if body.is_empty() {
+            return None;
+        }
+        let mut clean = String::with_capacity(body.len() + 1);
+        clean.push('#');
+        clean.push_str(body);
+        clean.make_ascii_lowercase();
+        return Some(clean);
+    }
+    let folded = fold_unicode(tag);
+    let body = strip_hashes(&folded);
     if body.is_empty() {
         None
     } else {
@@ -50,11 +53,32 @@ pub fn clean_hashtag(tag: &str) -> Option<String> {
     }
 }
 
+/// NFKC first so that full-width `＃` and odd spaces become `#` and ' ' before trimming;
+/// again after lower-casing, because lower-casing can leave a string un-normalised.
+fn fold_unicode(tag: &str) -> String {
+    tag.nfkc()
+        .collect::<String>()
+        .to_lowercase()
+        .nfkc()
+        .collect()
+}
+
+fn strip_hashes(tag: &str) -> &str {
+    tag.trim_start_matches(|c: char| c == '#' || c.is_whitespace())
+        .trim_end()
+}
+
 /// The cleaned spelling of one category (`"  music "` → `"Music"`, `"Home   Decor"` →
 /// `"Home Decor"`), or `None` when it is blank.
 #[must_use]
 pub fn clean_category(name: &str) -> Option<String> {
-    let collapsed = name.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut collapsed = String::with_capacity(name.len());
+    for word in name.split_whitespace() {
+        if !collapsed.is_empty() {
+            collapsed.push(' ');
+        }
+        collapsed.push_str(word);
+    }
     if collapsed.is_empty() {
         return None;
     }
@@ -75,14 +99,10 @@ fn clean_videos(videos: Vec<Video>) -> Vec<Video> {
         }
     }
     for video in &mut merged {
-        video.categories = dedup_by_key(
-            video.categories.iter().filter_map(|c| clean_category(c)),
-            |c| c.to_lowercase(),
-        );
-        video.hashtags = dedup_by_key(
-            video.hashtags.iter().filter_map(|h| clean_hashtag(h)),
-            Clone::clone,
-        );
+        let categories = video.categories.iter().filter_map(|c| clean_category(c));
+        video.categories = dedup_first(categories.collect(), str::to_lowercase);
+        let hashtags = video.hashtags.iter().filter_map(|h| clean_hashtag(h));
+        video.hashtags = dedup_first(hashtags.collect(), str::to_owned);
     }
     merged
 }
@@ -103,12 +123,29 @@ fn max_known(a: Count, b: Count) -> Count {
 }
 
 /// Keeps the first item of each key, in input order.
-fn dedup_by_key(
-    items: impl Iterator<Item = String>,
-    key: impl Fn(&String) -> String,
-) -> Vec<String> {
-    let mut seen = std::collections::HashSet::new();
-    items.filter(|item| seen.insert(key(item))).collect()
+fn dedup_first(items: Vec<String>, key: impl Fn(&str) -> String) -> Vec<String> {
+    let mut kept: Vec<String> = Vec::with_capacity(items.len());
+    let mut keys: Vec<String> = Vec::with_capacity(items.len());
+    // A video carries a handful of tags: comparing with each kept one beats hashing.
+    // Past a few dozen, a set keeps hostile inputs from taking quadratic time.
+    let mut seen: Option<std::collections::HashSet<String>> = None;
+    for item in items {
+        let k = key(&item);
+        if let Some(seen) = &mut seen {
+            if seen.insert(k) {
+                kept.push(item);
+            }
+            continue;
+        }
+        if !keys.contains(&k) {
+            keys.push(k);
+            kept.push(item);
+            if keys.len() > 32 {
+                seen = Some(std::mem::take(&mut keys).into_iter().collect());
+            }
+        }
+    }
+    kept
 }
 
 #[cfg(test)]
@@ -258,6 +295,26 @@ mod tests {
                     prop_assert_eq!(h.trim(), h.as_str());
                 }
             }
+        }
+
+        #[test]
+        fn the_ascii_fast_path_agrees_with_the_unicode_path(tag in "[ -~\t\n\x0B\x0C\r]{0,12}") {
+            let reference = {
+                let folded = fold_unicode(&tag);
+                let body = strip_hashes(&folded);
+                (!body.is_empty()).then(|| format!("#{body}"))
+            };
+            prop_assert_eq!(clean_hashtag(&tag), reference);
+        }
+
+        #[test]
+        fn dedup_keeps_first_of_each_key_whatever_the_length(
+            items in proptest::collection::vec("[a-zA-Z]{1,2}", 0..80)
+        ) {
+            let mut seen = std::collections::HashSet::new();
+            let expected: Vec<String> =
+                items.iter().filter(|i| seen.insert(i.to_lowercase())).cloned().collect();
+            prop_assert_eq!(dedup_first(items, str::to_lowercase), expected);
         }
 
         #[test]

@@ -35,6 +35,7 @@
 mod clean;
 mod error;
 mod matching;
+mod parallel;
 pub mod prepare;
 pub mod records;
 mod summary;
@@ -45,12 +46,12 @@ mod vocab;
 
 pub use clean::{clean_category, clean_hashtag, clean_profile};
 pub use error::ProcessingError;
-pub use matching::{MATCH_FEATURES, Match, MatchIndex};
+pub use matching::{DENSE_MIN_ROWS, DENSE_SHARE, MATCH_FEATURES, MAX_DENSE, Match, MatchIndex};
 pub use prepare::{Prepared, Rejected, prepare, prepare_profile, resolve_platform};
 pub use records::{Position, RecordError, RecordReader};
 pub use summary::{LIKED_WEIGHT, SHARED_WEIGHT, Summary, TOP_N, relation_weight, summarize};
 pub use vectorize::{SparseVector, engagement};
 pub use vocab::{
-    CATEGORY_PREFIX, HASHTAG_PREFIX, VOCABULARY_FORMAT, VectorizerConfig, Vocabulary,
+    CATEGORY_PREFIX, FIT_CHUNK, HASHTAG_PREFIX, VOCABULARY_FORMAT, VectorizerConfig, Vocabulary,
     VocabularyBuilder,
 };

@@ -1,10 +1,24 @@
 //! Top-k cosine matching over stored vectors.
 //!
-//! [`MatchIndex`] keeps the vectors twice, as ndarray arrays: by profile (CSR rows, to read
-//! a profile's own vector and explain a match) and by feature (CSC posting lists, to score).
-//! A query walks only the posting lists of its own features and adds each posting into a
-//! dense per-profile accumulator, so its cost is the total length of those lists, not
-//! the number of profiles times the vector length as a pairwise loop would be.
+//! [`MatchIndex`] scores a query against every profile at once, into one `f32`
+//! accumulator per profile, visiting only the (profile, feature)
+//! pairs the query shares, in one of two ways:
+//!
+//! - a feature that few profiles carry has a posting list (CSC: the profiles that carry
+//!   it, by row, with their weights); the query adds `its weight × theirs` into those
+//!   profiles' accumulators;
+//! - a feature that at least one profile in [`DENSE_SHARE`] carries (`#fyp`, a big
+//!   category; at most [`MAX_DENSE`] of them) is a dense column instead, and the query adds
+//!   it to all accumulators with ndarray's `scaled_add`, a contiguous loop the compiler
+//!   vectorises: cheaper than a posting list that long.
+//!
+//! Adding `weight × 0` for the profiles that lack a dense feature changes no sum, and the
+//! features are added in the query's feature order either way, so every score is exactly
+//! the sparse dot product computed pairwise, whichever way each feature is stored, and a
+//! query gets the same scores alone ([`MatchIndex::top_k`]) as in a batch
+//! ([`MatchIndex::all_top_k`]). The vectors are also kept by profile (CSR rows), to build
+//! queries and explain matches. Batches are split over every core, one accumulator per
+//! thread.
 //!
 //! Scores are cosine similarities (vectors are L2-normalised when the index is built).
 //! Only positive scores are matches; results are ordered by score, then by id. Each match
@@ -14,9 +28,8 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::num::NonZeroUsize;
 
-use ndarray::{Array1, ArrayView1, Axis, Slice};
+use ndarray::{Array2, ArrayViewMut1};
 use serde::{Deserialize, Serialize};
 use toker_model::Platform;
 
@@ -25,9 +38,20 @@ use crate::{ProcessingError, SparseVector, Vocabulary};
 /// How many contributing features each [`Match`] lists.
 pub const MATCH_FEATURES: usize = 5;
 
+/// A feature carried by at least one profile in this many is scored densely: a posting
+/// costs about four times a dense element (an index load and a scattered write).
+pub const DENSE_SHARE: usize = 4;
+/// ... and by at least this many profiles (below that, it makes no difference).
+pub const DENSE_MIN_ROWS: usize = 256;
+/// At most this many features are scored densely (the most common ones).
+pub const MAX_DENSE: usize = 64;
+
 /// How many queries [`MatchIndex::for_each_top_k`] answers between two calls of its
 /// callback batch; bounds the memory held for results in flight.
 const BLOCK: usize = 4_096;
+
+/// Batches of fewer queries than this are answered on the calling thread.
+const SERIAL_BELOW: usize = 64;
 
 /// A profile similar to the query.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,13 +75,26 @@ pub struct MatchIndex {
     rows_by_id: HashMap<i64, usize>,
     feature_names: Vec<String>,
     /// Row `r`'s features are `row_features[row_offsets[r]..row_offsets[r + 1]]`.
-    row_offsets: Array1<usize>,
-    row_features: Array1<u32>,
-    row_values: Array1<f32>,
-    /// Feature `f`'s postings are `col_rows[col_offsets[f]..col_offsets[f + 1]]`, by row.
-    col_offsets: Array1<usize>,
-    col_rows: Array1<u32>,
-    col_values: Array1<f32>,
+    row_offsets: Vec<usize>,
+    row_features: Vec<u32>,
+    row_values: Vec<f32>,
+    /// The dense column of each feature, or `u32::MAX` for a feature with a posting list.
+    dense_column: Vec<u32>,
+    /// `dense features × rows`: each dense feature's weight in every row (0 where absent),
+    /// one contiguous row per feature.
+    dense: Array2<f32>,
+    /// Feature `f`'s postings are `col_rows[col_offsets[f]..col_offsets[f + 1]]`, by row
+    /// (empty for dense features).
+    col_offsets: Vec<usize>,
+    col_rows: Vec<u32>,
+    col_values: Vec<f32>,
+}
+
+/// One query: a normalised vector, and the row to leave out (the profile itself).
+struct Query<'a> {
+    features: &'a [u32],
+    values: &'a [f32],
+    exclude: Option<usize>,
 }
 
 impl MatchIndex {
@@ -72,6 +109,17 @@ impl MatchIndex {
         vocabulary: &Vocabulary,
         entries: Vec<(i64, Platform, SparseVector)>,
     ) -> Result<Self, ProcessingError> {
+        let min_dense = (entries.len() / DENSE_SHARE).max(DENSE_MIN_ROWS);
+        Self::build(vocabulary, entries, min_dense)
+    }
+
+    /// [`MatchIndex::new`] with features carried by at least `min_dense` profiles scored
+    /// densely (tests use it to exercise both paths on small corpora).
+    fn build(
+        vocabulary: &Vocabulary,
+        entries: Vec<(i64, Platform, SparseVector)>,
+        min_dense: usize,
+    ) -> Result<Self, ProcessingError> {
         let features = vocabulary.len();
         let rows = entries.len();
         let mut ids = Vec::with_capacity(rows);
@@ -82,7 +130,7 @@ impl MatchIndex {
         let total: usize = entries.iter().map(|(_, _, v)| v.len()).sum();
         let mut row_features = Vec::with_capacity(total);
         let mut row_values = Vec::with_capacity(total);
-        let mut col_counts = vec![0usize; features + 1];
+        let mut carriers = vec![0usize; features];
         for (row, (id, platform, vector)) in entries.into_iter().enumerate() {
             match rows_by_id.entry(id) {
                 Entry::Occupied(_) => return Err(ProcessingError::DuplicateProfile { id }),
@@ -104,28 +152,51 @@ impl MatchIndex {
                 for (index, value) in vector.iter() {
                     row_features.push(index);
                     row_values.push(value / norm);
-                    col_counts[index as usize + 1] += 1;
+                    carriers[index as usize] += 1;
                 }
             }
             row_offsets.push(row_features.len());
         }
-        // Counting sort into posting lists; rows are visited in order, so each list is
-        // sorted by row.
-        for f in 0..features {
-            col_counts[f + 1] += col_counts[f];
+
+        // The most common features (ties by index) go dense.
+        let mut common: Vec<usize> = (0..features)
+            .filter(|&f| carriers[f] >= min_dense.max(1))
+            .collect();
+        common.sort_by(|&a, &b| carriers[b].cmp(&carriers[a]).then(a.cmp(&b)));
+        common.truncate(MAX_DENSE);
+        common.sort_unstable();
+        let mut dense_column = vec![u32::MAX; features];
+        for (column, &f) in (0u32..).zip(&common) {
+            dense_column[f] = column;
         }
-        let col_offsets = col_counts.clone();
-        let mut next = col_counts;
-        let mut col_rows = vec![0u32; row_features.len()];
-        let mut col_values = vec![0f32; row_features.len()];
+        let mut dense = Array2::<f32>::zeros((common.len(), rows));
+        // Counting sort of the other features into posting lists; rows are visited in
+        // order, so each list is sorted by row.
+        let mut col_offsets = vec![0usize; features + 1];
+        for f in 0..features {
+            let postings = if dense_column[f] == u32::MAX {
+                carriers[f]
+            } else {
+                0
+            };
+            col_offsets[f + 1] = col_offsets[f] + postings;
+        }
+        let mut next = col_offsets.clone();
+        let mut col_rows = vec![0u32; col_offsets[features]];
+        let mut col_values = vec![0f32; col_offsets[features]];
         for row in 0..rows {
             for p in row_offsets[row]..row_offsets[row + 1] {
                 let f = row_features[p] as usize;
-                // Row numbers fit u32: a Vec of u32 postings that long would not fit anyway
-                // before 4 billion profiles; guard rather than wrap.
-                col_rows[next[f]] = u32::try_from(row).unwrap_or(u32::MAX);
-                col_values[next[f]] = row_values[p];
-                next[f] += 1;
+                match dense_column[f] {
+                    u32::MAX => {
+                        // Row numbers fit u32: 4 billion profiles would not fit in memory
+                        // first; saturate rather than wrap.
+                        col_rows[next[f]] = u32::try_from(row).unwrap_or(u32::MAX);
+                        col_values[next[f]] = row_values[p];
+                        next[f] += 1;
+                    }
+                    column => dense[[column as usize, row]] = row_values[p],
+                }
             }
         }
         Ok(MatchIndex {
@@ -133,12 +204,14 @@ impl MatchIndex {
             platforms,
             rows_by_id,
             feature_names: vocabulary.terms().map(str::to_owned).collect(),
-            row_offsets: Array1::from(row_offsets),
-            row_features: Array1::from(row_features),
-            row_values: Array1::from(row_values),
-            col_offsets: Array1::from(col_offsets),
-            col_rows: Array1::from(col_rows),
-            col_values: Array1::from(col_values),
+            row_offsets,
+            row_features,
+            row_values,
+            dense_column,
+            dense,
+            col_offsets,
+            col_rows,
+            col_values,
         })
     }
 
@@ -152,6 +225,33 @@ impl MatchIndex {
     #[must_use]
     pub fn is_empty(&self) -> bool {
         self.ids.is_empty()
+    }
+
+    /// How many features are scored densely (see the module documentation).
+    #[must_use]
+    pub fn dense_features(&self) -> usize {
+        self.dense.nrows()
+    }
+
+    /// About how many bytes of heap it holds (its arrays and maps, not the allocator's
+    /// overhead), for capacity planning.
+    #[must_use]
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let names: usize = self
+            .feature_names
+            .iter()
+            .map(|n| n.capacity() + size_of::<String>())
+            .sum();
+        let map = self.rows_by_id.capacity() * (size_of::<(i64, usize)>() + 1);
+        self.ids.capacity() * size_of::<i64>()
+            + self.platforms.capacity() * size_of::<Platform>()
+            + map
+            + names
+            + (self.row_offsets.len() + self.col_offsets.len()) * size_of::<usize>()
+            + (self.row_features.len() + self.col_rows.len() + self.dense_column.len())
+                * size_of::<u32>()
+            + (self.row_values.len() + self.col_values.len() + self.dense.len()) * size_of::<f32>()
     }
 
     /// The `k` profiles most similar to profile `id`, excluding itself, optionally only
@@ -169,9 +269,7 @@ impl MatchIndex {
             .rows_by_id
             .get(&id)
             .ok_or(ProcessingError::UnknownProfile { id })?;
-        let mut scratch = Scratch::new(self.len());
-        let query = self.row(row);
-        Ok(self.search(query, Some(row), k, platform, &mut scratch))
+        Ok(self.search(&self.query(row), k, platform, &mut self.scratch()))
     }
 
     /// The `k` indexed profiles most similar to `vector` (e.g. a profile not stored yet),
@@ -188,12 +286,12 @@ impl MatchIndex {
             return Vec::new();
         }
         let values: Vec<f32> = vector.values().iter().map(|v| v / norm).collect();
-        let query = Row {
-            features: ArrayView1::from(vector.indices()),
-            values: ArrayView1::from(&values[..]),
+        let query = Query {
+            features: vector.indices(),
+            values: &values,
+            exclude: None,
         };
-        let mut scratch = Scratch::new(self.len());
-        self.search(query, None, k, platform, &mut scratch)
+        self.search(&query, k, platform, &mut self.scratch())
     }
 
     /// The top `k` matches of every profile (of `platform`, matched within `platform`, if
@@ -212,110 +310,134 @@ impl MatchIndex {
         &self,
         k: usize,
         platform: Option<Platform>,
-        mut visit: impl FnMut(i64, Vec<Match>),
+        visit: impl FnMut(i64, Vec<Match>),
     ) {
         let rows: Vec<usize> = (0..self.len())
             .filter(|&r| platform.is_none_or(|p| self.platforms[r] == p))
             .collect();
-        let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-        let mut scratches: Vec<Scratch> = (0..threads).map(|_| Scratch::new(self.len())).collect();
+        self.run_queries(&rows, k, platform, visit);
+    }
+
+    /// The top `k` matches of each of `ids` (matches only of `platform`, if given), in the
+    /// order of `ids`, answered over every core. Equal to calling [`MatchIndex::top_k`] for
+    /// each.
+    ///
+    /// # Errors
+    /// [`ProcessingError::UnknownProfile`] for the first id the index does not hold.
+    pub fn top_k_many(
+        &self,
+        ids: &[i64],
+        k: usize,
+        platform: Option<Platform>,
+    ) -> Result<Vec<Vec<Match>>, ProcessingError> {
+        let rows = ids
+            .iter()
+            .map(|&id| {
+                self.rows_by_id
+                    .get(&id)
+                    .copied()
+                    .ok_or(ProcessingError::UnknownProfile { id })
+            })
+            .collect::<Result<Vec<usize>, _>>()?;
+        let mut all = Vec::with_capacity(rows.len());
+        self.run_queries(&rows, k, platform, |_, matches| all.push(matches));
+        Ok(all)
+    }
+
+    /// Answers the queries of `rows` in blocks over every core, visiting results in order.
+    fn run_queries(
+        &self,
+        rows: &[usize],
+        k: usize,
+        platform: Option<Platform>,
+        mut visit: impl FnMut(i64, Vec<Match>),
+    ) {
         for block in rows.chunks(BLOCK) {
-            let per_thread = block.len().div_ceil(threads);
-            let results: Vec<Vec<Vec<Match>>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = block
-                    .chunks(per_thread)
-                    .zip(scratches.iter_mut())
-                    .map(|(part, scratch)| {
-                        scope.spawn(move || {
-                            part.iter()
-                                .map(|&r| self.search(self.row(r), Some(r), k, platform, scratch))
-                                .collect::<Vec<_>>()
-                        })
-                    })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| match h.join() {
-                        Ok(matches) => matches,
-                        // `search` does not panic; if it ever did, re-raise it here.
-                        Err(panic) => std::panic::resume_unwind(panic),
-                    })
-                    .collect()
+            let parts = crate::parallel::map_parts(block, SERIAL_BELOW, |part| {
+                let mut scores = self.scratch();
+                part.iter()
+                    .map(|&r| self.search(&self.query(r), k, platform, &mut scores))
+                    .collect::<Vec<_>>()
             });
-            for (&r, matches) in block.iter().zip(results.into_iter().flatten()) {
+            for (&r, matches) in block.iter().zip(parts.into_iter().flatten()) {
                 visit(self.ids[r], matches);
             }
         }
     }
 
-    fn row(&self, row: usize) -> Row<'_> {
+    /// A score accumulator, one per profile.
+    fn scratch(&self) -> Vec<f32> {
+        vec![0.0; self.len()]
+    }
+
+    /// Row `row` as a query that leaves itself out.
+    fn query(&self, row: usize) -> Query<'_> {
         let range = self.row_offsets[row]..self.row_offsets[row + 1];
-        Row {
-            features: self
-                .row_features
-                .slice_axis(Axis(0), Slice::from(range.clone())),
-            values: self.row_values.slice_axis(Axis(0), Slice::from(range)),
+        Query {
+            features: &self.row_features[range.clone()],
+            values: &self.row_values[range],
+            exclude: Some(row),
         }
     }
 
-    /// Scores every profile sharing a feature with `query`, then keeps the best `k`.
+    /// Scores every profile against `query` (see the module documentation), then keeps
+    /// the best `k`.
     fn search(
         &self,
-        query: Row<'_>,
-        exclude: Option<usize>,
+        query: &Query<'_>,
         k: usize,
         platform: Option<Platform>,
-        scratch: &mut Scratch,
+        scores: &mut [f32],
     ) -> Vec<Match> {
         if k == 0 || query.features.is_empty() {
             return Vec::new();
         }
-        let scores = &mut scratch.scores;
         scores.fill(0.0);
-        let n_features = self.col_offsets.len() - 1;
-        for (&f, &q) in query.features.iter().zip(query.values.iter()) {
+        let n_features = self.dense_column.len();
+        for (&f, &v) in query.features.iter().zip(query.values) {
             let f = f as usize;
             if f >= n_features {
                 continue;
             }
-            let range = self.col_offsets[f]..self.col_offsets[f + 1];
-            let rows = self
-                .col_rows
-                .slice_axis(Axis(0), Slice::from(range.clone()));
-            let values = self.col_values.slice_axis(Axis(0), Slice::from(range));
-            for (&r, &v) in rows.iter().zip(values.iter()) {
-                scores[r as usize] += q * v;
+            match self.dense_column[f] {
+                u32::MAX => {
+                    let range = self.col_offsets[f]..self.col_offsets[f + 1];
+                    let rows = &self.col_rows[range.clone()];
+                    for (&r, &w) in rows.iter().zip(&self.col_values[range]) {
+                        scores[r as usize] += v * w;
+                    }
+                }
+                column => {
+                    ArrayViewMut1::from(&mut *scores)
+                        .scaled_add(v, &self.dense.row(column as usize));
+                }
             }
         }
-        if let Some(r) = exclude {
+        if let Some(r) = query.exclude {
             scores[r] = 0.0;
         }
-        let best = self.best(scores.view(), k, platform);
-        best.into_iter()
+        self.best(scores, k, platform)
+            .into_iter()
             .map(|(score, row)| Match {
                 id: self.ids[row],
                 platform: self.platforms[row],
                 score,
-                features: self.contributions(&query, self.row(row)),
+                features: self.contributions(query, row),
             })
             .collect()
     }
 
     /// The `k` best (score, row) with a positive score, best first, ties by id.
-    fn best(
-        &self,
-        scores: ArrayView1<'_, f32>,
-        k: usize,
-        platform: Option<Platform>,
-    ) -> Vec<(f32, usize)> {
+    fn best(&self, scores: &[f32], k: usize, platform: Option<Platform>) -> Vec<(f32, usize)> {
         let better = |a: &(f32, usize), b: &(f32, usize)| {
             b.0.total_cmp(&a.0)
                 .then_with(|| self.ids[a.1].cmp(&self.ids[b.1]))
         };
         let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+        // The k-th score so far: most rows fall below it and cost one comparison.
+        let mut floor = 0.0f32;
         for (row, &score) in scores.iter().enumerate() {
-            // Cheap rejections first: most rows score 0 or below the current k-th.
-            if score <= 0.0 {
+            if score <= 0.0 || score < floor {
                 continue;
             }
             if best.len() == k
@@ -331,20 +453,25 @@ impl MatchIndex {
             let at = best.partition_point(|b| better(b, &(score, row)) == Ordering::Less);
             best.insert(at, (score, row));
             best.truncate(k);
+            if best.len() == k {
+                floor = best.last().map_or(0.0, |w| w.0);
+            }
         }
         best
     }
 
-    /// The features `query` and `other` share, by contribution, largest first.
-    fn contributions(&self, query: &Row<'_>, other: Row<'_>) -> Vec<(String, f32)> {
+    /// The features the query and row `row` share, by contribution, largest first.
+    fn contributions(&self, query: &Query<'_>, row: usize) -> Vec<(String, f32)> {
+        let range = self.row_offsets[row]..self.row_offsets[row + 1];
+        let (features, values) = (&self.row_features[range.clone()], &self.row_values[range]);
         let mut shared: Vec<(u32, f32)> = Vec::new();
         let (mut i, mut j) = (0, 0);
-        while i < query.features.len() && j < other.features.len() {
-            match query.features[i].cmp(&other.features[j]) {
+        while i < query.features.len() && j < features.len() {
+            match query.features[i].cmp(&features[j]) {
                 Ordering::Less => i += 1,
                 Ordering::Greater => j += 1,
                 Ordering::Equal => {
-                    shared.push((query.features[i], query.values[i] * other.values[j]));
+                    shared.push((query.features[i], query.values[i] * values[j]));
                     i += 1;
                     j += 1;
                 }
@@ -357,25 +484,6 @@ impl MatchIndex {
             .take(MATCH_FEATURES)
             .filter_map(|(f, c)| Some((self.feature_names.get(f as usize)?.clone(), c)))
             .collect()
-    }
-}
-
-/// One vector as views into the index or the query.
-struct Row<'a> {
-    features: ArrayView1<'a, u32>,
-    values: ArrayView1<'a, f32>,
-}
-
-/// Per-thread working memory: one score accumulator per profile.
-struct Scratch {
-    scores: Array1<f32>,
-}
-
-impl Scratch {
-    fn new(rows: usize) -> Self {
-        Scratch {
-            scores: Array1::zeros(rows),
-        }
     }
 }
 
@@ -418,6 +526,11 @@ mod tests {
     /// 6 tiktok    []        (no feature: never matches, never matched)
     /// 7 x         [2, 0, 0] → [1, 0, 0]
     fn index() -> MatchIndex {
+        index_with(usize::MAX)
+    }
+
+    /// [`index`] with features carried by at least `min_dense` profiles scored densely.
+    fn index_with(min_dense: usize) -> MatchIndex {
         let entries = vec![
             (1, Platform::TikTok, sparse(&[(0, 3.0), (1, 4.0)])),
             (2, Platform::TikTok, sparse(&[(0, 1.0)])),
@@ -427,7 +540,7 @@ mod tests {
             (6, Platform::TikTok, SparseVector::default()),
             (7, Platform::X, sparse(&[(0, 2.0)])),
         ];
-        MatchIndex::new(&vocabulary(3), entries).unwrap()
+        MatchIndex::build(&vocabulary(3), entries, min_dense).unwrap()
     }
 
     #[test]
@@ -453,6 +566,27 @@ mod tests {
         // The contributions add up to the score.
         let sum: f32 = m[0].features.iter().map(|(_, c)| c).sum();
         assert!((sum - m[0].score).abs() < 1e-6);
+    }
+
+    #[test]
+    fn dense_and_sparse_scoring_agree() {
+        // Feature 0 is carried by 4 profiles, 1 by 3, 2 by 1: 3 makes 0 and 1 dense.
+        for (min_dense, dense) in [(usize::MAX, 0), (3, 2), (1, 3)] {
+            let index = index_with(min_dense);
+            assert_eq!(index.dense_features(), dense);
+            let m = index.top_k(1, 10, None).unwrap();
+            assert_eq!(ids(&m), [4, 3, 2, 7], "min_dense {min_dense}");
+            for (got, want) in m.iter().zip([0.96, 0.8, 0.6, 0.6]) {
+                assert!(
+                    (got.score - want).abs() < 1e-6,
+                    "min_dense {min_dense}: {m:?}"
+                );
+            }
+            assert_eq!(
+                index.all_top_k(3, None),
+                index_with(usize::MAX).all_top_k(3, None)
+            );
+        }
     }
 
     #[test]
@@ -507,6 +641,17 @@ mod tests {
         for (id, matches) in &all {
             assert_eq!(matches, &index.top_k(*id, 2, None).unwrap(), "profile {id}");
         }
+        let many = index
+            .top_k_many(&[7, 1, 7], 2, Some(Platform::TikTok))
+            .unwrap();
+        assert_eq!(many.len(), 3);
+        assert_eq!(many[0], index.top_k(7, 2, Some(Platform::TikTok)).unwrap());
+        assert_eq!(many[1], index.top_k(1, 2, Some(Platform::TikTok)).unwrap());
+        assert_eq!(many[2], many[0]);
+        assert_eq!(
+            index.top_k_many(&[1, 42], 2, None).unwrap_err(),
+            ProcessingError::UnknownProfile { id: 42 }
+        );
         // With a platform, only that platform's profiles are queried, matched within it.
         let x = index.all_top_k(2, Some(Platform::X));
         assert_eq!(ids_of(&x), [4, 7]);
@@ -593,8 +738,10 @@ mod tests {
             entries in arb_entries(),
             k in 1usize..8,
             platform in proptest::option::of(proptest::sample::select(Platform::ALL.to_vec())),
+            min_dense in proptest::sample::select(vec![1usize, 4, usize::MAX]),
         ) {
-            let index = MatchIndex::new(&vocabulary(12), entries.clone()).unwrap();
+            let index = MatchIndex::build(&vocabulary(12), entries.clone(), min_dense).unwrap();
+            let all = index.all_top_k(k, None);
             for (query, (id, _, _)) in entries.iter().enumerate() {
                 let got: Vec<(i64, f32)> = index
                     .top_k(*id, k, platform)
@@ -602,7 +749,11 @@ mod tests {
                     .into_iter()
                     .map(|m| (m.id, m.score))
                     .collect();
+                // Dense or not, features are added in the same order as the loop adds
+                // them: the same bits.
                 prop_assert_eq!(got, brute_force(&entries, query, k, platform));
+                // A batch gives what one query gives, to the bit.
+                prop_assert_eq!(&all[query].1, &index.top_k(*id, k, None).unwrap());
             }
         }
     }

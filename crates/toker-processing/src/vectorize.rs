@@ -19,14 +19,12 @@
 //! Vectors are sparse ([`SparseVector`]): a profile carries tens of features out of a
 //! vocabulary of thousands, and a dense 100k × vocabulary matrix would not fit in memory.
 
-use std::num::NonZeroUsize;
-
 use serde::{Deserialize, Serialize};
 use toker_model::{Profile, Video};
 
 use crate::ProcessingError;
 use crate::summary::relation_weight;
-use crate::vocab::Vocabulary;
+use crate::vocab::{Kind, Vocabulary};
 
 /// A sparse `f32` vector: strictly increasing feature indices and their values, exactly as
 /// the store persists them.
@@ -169,78 +167,110 @@ pub fn engagement(video: &Video, engagement_scale: f32) -> f64 {
     1.0 + (interactions as f64).ln_1p() / f64::from(engagement_scale)
 }
 
+/// Every (category or hashtag, video) occurrence of a profile that `id_of` numbers, into
+/// `entries` (cleared first) as `(id << 32 | occurrence number, relation weight ×
+/// engagement)`: the keys are unique, so sorting them groups each id's occurrences in
+/// video order.
+pub(crate) fn weighted_occurrences(
+    profile: &Profile,
+    engagement_scale: f32,
+    entries: &mut Vec<(u64, f64)>,
+    mut id_of: impl FnMut(Kind, &str) -> Option<u32>,
+) {
+    entries.clear();
+    let total: usize = profile
+        .all_videos()
+        .map(|(_, v)| v.categories.len() + v.hashtags.len())
+        .sum();
+    entries.reserve(total);
+    for (relation, video) in profile.all_videos() {
+        let weight = f64::from(relation_weight(relation)) * engagement(video, engagement_scale);
+        let categories = video.categories.iter().map(|c| (Kind::Category, c));
+        let hashtags = video.hashtags.iter().map(|h| (Kind::Hashtag, h));
+        for (kind, name) in categories.chain(hashtags) {
+            if let Some(id) = id_of(kind, name) {
+                // A profile with 2^32 tags would not fit in memory first.
+                let occurrence = entries.len() as u64 & u64::from(u32::MAX);
+                entries.push(((u64::from(id) << 32) | occurrence, weight));
+            }
+        }
+    }
+}
+
+/// Sorts [`weighted_occurrences`] and sums them per id in place, in video order: `entries`
+/// becomes one `(id, sum)` per id, ids ascending.
+pub(crate) fn sum_by_id(entries: &mut Vec<(u64, f64)>) {
+    entries.sort_unstable_by_key(|&(key, _)| key);
+    let mut kept = 0;
+    for read in 0..entries.len() {
+        let (key, weight) = entries[read];
+        let id = key >> 32;
+        if kept > 0 && entries[kept - 1].0 == id {
+            entries[kept - 1].1 += weight;
+        } else {
+            entries[kept] = (id, weight);
+            kept += 1;
+        }
+    }
+    entries.truncate(kept);
+}
+
 impl Vocabulary {
     /// The TF-IDF vector of a cleaned profile (formula in [`crate::vectorize`]).
     #[must_use]
     pub fn transform(&self, profile: &Profile) -> SparseVector {
-        let mut entries: Vec<(u32, f64)> = Vec::new();
-        for (relation, video) in profile.all_videos() {
-            let weight = f64::from(relation_weight(relation))
-                * engagement(video, self.config.engagement_scale);
-            let categories = video
-                .categories
-                .iter()
-                .filter_map(|c| self.category_index.get(c));
-            let hashtags = video
-                .hashtags
-                .iter()
-                .filter_map(|h| self.hashtag_index.get(h));
-            entries.extend(categories.chain(hashtags).map(|&index| (index, weight)));
-        }
-        // A stable sort keeps each feature's terms in video order, so the f64 sums below
-        // are always added up in the same order.
-        entries.sort_by_key(|&(index, _)| index);
-        let mut indices: Vec<u32> = Vec::new();
-        let mut weights: Vec<f64> = Vec::new();
-        for (index, weight) in entries {
-            if indices.last() == Some(&index) {
-                if let Some(last) = weights.last_mut() {
-                    *last += weight;
+        self.transform_with(profile, &mut Vec::new())
+    }
+
+    /// [`Vocabulary::transform`] with a reusable buffer.
+    fn transform_with(&self, profile: &Profile, buffer: &mut Vec<(u64, f64)>) -> SparseVector {
+        weighted_occurrences(
+            profile,
+            self.config.engagement_scale,
+            buffer,
+            |kind, name| {
+                match kind {
+                    Kind::Category => self.category_index.get(name),
+                    Kind::Hashtag => self.hashtag_index.get(name),
                 }
-            } else {
-                indices.push(index);
-                weights.push(weight);
+                .copied()
+            },
+        );
+        sum_by_id(buffer);
+        self.finish_vector(buffer)
+    }
+
+    /// The vector of summed weights per feature (`(feature, weight)`, features strictly
+    /// increasing): × IDF, then L2-normalised, rounded to `f32` once.
+    pub(crate) fn finish_vector(&self, weights: &mut [(u64, f64)]) -> SparseVector {
+        for (index, w) in weights.iter_mut() {
+            *w *= f64::from(self.idf[*index as usize]);
+        }
+        let norm = weights.iter().map(|(_, w)| w * w).sum::<f64>().sqrt();
+        if norm > 0.0 {
+            SparseVector {
+                indices: weights.iter().map(|&(index, _)| index as u32).collect(),
+                values: weights.iter().map(|&(_, w)| (w / norm) as f32).collect(),
             }
-        }
-        for (w, &index) in weights.iter_mut().zip(&indices) {
-            *w *= f64::from(self.idf[index as usize]);
-        }
-        let norm = weights.iter().map(|w| w * w).sum::<f64>().sqrt();
-        let values = if norm > 0.0 {
-            weights.iter().map(|w| (w / norm) as f32).collect()
         } else {
-            indices.clear();
-            Vec::new()
-        };
-        SparseVector { indices, values }
+            SparseVector::default()
+        }
     }
 
     /// The vectors of many profiles, in order, using every core: the result is identical
     /// to transforming them one by one.
     #[must_use]
     pub fn transform_all(&self, profiles: &[Profile]) -> Vec<SparseVector> {
-        let threads = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
         // Below a few thousand profiles a thread costs more than it saves.
-        if threads == 1 || profiles.len() < 2_000 {
-            return profiles.iter().map(|p| self.transform(p)).collect();
-        }
-        let chunk = profiles.len().div_ceil(threads);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = profiles
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || part.iter().map(|p| self.transform(p)).collect::<Vec<_>>())
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| match h.join() {
-                    Ok(vectors) => vectors,
-                    // `transform` does not panic; if it ever did, re-raise it here.
-                    Err(panic) => std::panic::resume_unwind(panic),
-                })
-                .collect()
+        crate::parallel::map_parts(profiles, 2_000, |part| {
+            let mut buffer = Vec::new();
+            part.iter()
+                .map(|p| self.transform_with(p, &mut buffer))
+                .collect::<Vec<_>>()
         })
+        .into_iter()
+        .flatten()
+        .collect()
     }
 }
 
@@ -409,19 +439,55 @@ mod tests {
                         video(&j.to_string(), &[cat], &[&tag, "#fyp"], Some(i * j))
                     })
                     .collect();
+                // A tag only this profile has (dropped by min_df) and a repeated one.
+                let own = format!("#only{i}");
+                p.shared_videos = vec![video("s", &["Music"], &[&own, "#fyp"], Some(i))];
                 p
             })
             .collect();
         let vocab = Vocabulary::fit(&profiles, VectorizerConfig::default()).unwrap();
+        assert_eq!(vocab.index_of("h:#only7"), None);
+        // Counting one profile at a time gives what the parallel fit gives.
+        let mut builder = crate::VocabularyBuilder::new(VectorizerConfig::default()).unwrap();
+        for p in &profiles {
+            builder.add(p);
+        }
+        assert_eq!(builder.finish(), vocab);
         let all = vocab.transform_all(&profiles);
         assert_eq!(all.len(), profiles.len());
         let again = Vocabulary::from_json(&vocab.to_json()).unwrap();
+        let bits = |v: &SparseVector| v.values().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         for (p, v) in profiles.iter().zip(&all) {
             let one = again.transform(p);
             assert_eq!(one.indices(), v.indices());
-            let bits =
-                |v: &SparseVector| v.values().iter().map(|x| x.to_bits()).collect::<Vec<_>>();
             assert_eq!(bits(&one), bits(v));
         }
+        // One pass gives the same vocabulary and the same bits.
+        let (fitted, vectors) =
+            Vocabulary::fit_transform(&profiles, VectorizerConfig::default()).unwrap();
+        assert_eq!(fitted, vocab);
+        assert_eq!(vectors.len(), all.len());
+        for (one, v) in vectors.iter().zip(&all) {
+            assert_eq!(one.indices(), v.indices());
+            assert_eq!(bits(one), bits(v));
+        }
+    }
+
+    #[test]
+    fn fit_transform_of_nothing_is_empty() {
+        let (vocab, vectors) =
+            Vocabulary::fit_transform(Vec::<Profile>::new(), VectorizerConfig::default()).unwrap();
+        assert!(vocab.is_empty() && vectors.is_empty());
+        assert_eq!(vocab.documents(), 0);
+        assert!(
+            Vocabulary::fit_transform(
+                Vec::<Profile>::new(),
+                VectorizerConfig {
+                    min_df: 0,
+                    ..VectorizerConfig::default()
+                }
+            )
+            .is_err()
+        );
     }
 }
