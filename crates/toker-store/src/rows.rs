@@ -167,7 +167,7 @@ pub(crate) struct NewVideoRow<'a> {
 
 /// A `video_tags` row to write.
 #[derive(Debug, Clone, Copy, Insertable)]
-#[diesel(table_name = video_tags)]
+#[diesel(table_name = video_tags, treat_none_as_default_value = false)]
 pub(crate) struct NewTagRow<'a> {
     pub(crate) video_ref: i64,
     pub(crate) kind: &'static str,
@@ -177,7 +177,7 @@ pub(crate) struct NewTagRow<'a> {
 
 /// A `profile_videos` row to write.
 #[derive(Debug, Clone, Copy, Insertable)]
-#[diesel(table_name = profile_videos)]
+#[diesel(table_name = profile_videos, treat_none_as_default_value = false)]
 pub(crate) struct NewLinkRow {
     pub(crate) profile_id: i64,
     pub(crate) relation: &'static str,

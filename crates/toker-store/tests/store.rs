@@ -17,6 +17,7 @@ on_both_backends!(
     upsert_replaces_the_profile_and_its_links,
     replace_by_id_keeps_identity_and_rejects_a_taken_user_id,
     delete_keeps_videos_other_profiles_link_to,
+    a_shared_video_keeps_its_latest_description,
     delete_owner_removes_only_that_owners_profiles,
     list_pages_by_offset_and_after_id_with_filters,
     stats_count_everything_stored,
@@ -222,6 +223,40 @@ fn delete_keeps_videos_other_profiles_link_to(store: &mut Store) {
     let err = store.delete_profile(ida).unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err:?}");
     assert_eq!(err.to_string(), format!("profile {ida} not found"));
+}
+
+fn a_shared_video_keeps_its_latest_description(store: &mut Store) {
+    let mut a = profile(1);
+    a.liked_videos = vec![video(5), video(6)];
+    a.shared_videos = vec![];
+    let ida = store
+        .create_profile(Platform::X, &a, &raw(&a), None)
+        .unwrap();
+    let mut newer = video(5);
+    newer.hashtags = vec!["#new".into()];
+    newer.categories = vec![];
+    newer.likes = Some(999_999);
+    newer.comments = None;
+    let mut b = profile(2);
+    b.liked_videos = vec![];
+    b.shared_videos = vec![newer.clone(), video(6)];
+    let idb = store
+        .create_profile(Platform::X, &b, &raw(&b), None)
+        .unwrap();
+
+    assert_eq!(store.get_profile(idb).unwrap().profile, b);
+    let a_back = store.get_profile(ida).unwrap().profile;
+    assert_eq!(
+        a_back.liked_videos,
+        vec![newer, video(6)],
+        "one row per video"
+    );
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.videos, 2);
+    assert_eq!(
+        stats.tags,
+        1 + (video(6).categories.len() + video(6).hashtags.len()) as u64
+    );
 }
 
 fn delete_owner_removes_only_that_owners_profiles(store: &mut Store) {

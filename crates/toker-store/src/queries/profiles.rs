@@ -22,6 +22,21 @@ use crate::schema::{profile_vectors, profile_videos, profiles, video_tags, video
 
 type Db = <Conn as diesel::Connection>::Backend;
 
+/// `INSERT … ON CONFLICT (platform, video_id) DO UPDATE` the counts.
+macro_rules! upsert_video_rows {
+    ($rows:expr) => {
+        diesel::insert_into(videos::table)
+            .values($rows)
+            .on_conflict((videos::platform, videos::video_id))
+            .do_update()
+            .set((
+                videos::likes.eq(excluded(videos::likes)),
+                videos::comments.eq(excluded(videos::comments)),
+                videos::shares.eq(excluded(videos::shares)),
+            ))
+    };
+}
+
 /// Columns of `profiles` a write binds.
 const PROFILE_COLUMNS: usize = 19;
 
@@ -233,24 +248,8 @@ fn delete_orphans(c: &mut Conn, video_refs: &[i64]) -> Result<(), StoreError> {
 
 /// Stores the videos (latest counts and tags win) and links of freshly written profiles.
 fn link(c: &mut Conn, written: &[(i64, &PreparedProfile<'_>)]) -> Result<(), StoreError> {
-    // One row per distinct video; a video listed twice keeps its last description.
-    let mut slots: HashMap<(&str, &str), usize> = HashMap::new();
-    let mut unique: Vec<&PreparedVideo<'_>> = Vec::new();
-    for (_, p) in written {
-        for (_, _, v) in p.links() {
-            match slots.entry((v.row.platform, v.row.video_id)) {
-                std::collections::hash_map::Entry::Occupied(slot) => unique[*slot.get()] = v,
-                std::collections::hash_map::Entry::Vacant(slot) => {
-                    slot.insert(unique.len());
-                    unique.push(v);
-                }
-            }
-        }
-    }
-    unique.sort_by_key(|v| (v.row.platform, v.row.video_id));
-    let refs = upsert_videos(c, &unique)?;
-    write_tags(c, &unique, &refs)?;
-
+    let unique = distinct_videos(written);
+    let refs = store_videos(c, &unique)?;
     let mut links: Vec<NewLinkRow> = Vec::new();
     for (profile_id, p) in written {
         for (relation, position, v) in p.links() {
@@ -278,15 +277,57 @@ fn link(c: &mut Conn, written: &[(i64, &PreparedProfile<'_>)]) -> Result<(), Sto
     Ok(())
 }
 
-/// `INSERT … ON CONFLICT (platform, video_id) DO UPDATE` the counts; returns each video's row id.
-fn upsert_videos<'v>(
+/// One entry per distinct video, in key order (so that concurrent PostgreSQL writers lock
+/// rows in the same order); a video listed twice keeps its last description.
+fn distinct_videos<'p, 'v>(
+    written: &'p [(i64, &'p PreparedProfile<'v>)],
+) -> Vec<&'p PreparedVideo<'v>> {
+    let mut slots: HashMap<(&str, &str), usize> = HashMap::new();
+    let mut unique: Vec<&PreparedVideo<'v>> = Vec::new();
+    for (_, p) in written {
+        for (_, _, v) in p.links() {
+            match slots.entry((v.row.platform, v.row.video_id)) {
+                std::collections::hash_map::Entry::Occupied(slot) => unique[*slot.get()] = v,
+                std::collections::hash_map::Entry::Vacant(slot) => {
+                    slot.insert(unique.len());
+                    unique.push(v);
+                }
+            }
+        }
+    }
+    unique.sort_by_key(|v| (v.row.platform, v.row.video_id));
+    unique
+}
+
+/// A video key: (platform, video id).
+type VideoKey<'v> = (&'static str, &'v str);
+
+/// Stored counts of a video: (row id, likes, comments, shares).
+type StoredCounts = (i64, Option<i64>, Option<i64>, Option<i64>);
+
+/// A video's categories and hashtags, in order.
+type Tags = (Vec<String>, Vec<String>);
+
+/// Inserts the new videos and rewrites only what changed of the known ones (counts,
+/// tags); returns every video's row id.
+fn store_videos<'v>(
     c: &mut Conn,
     unique: &[&PreparedVideo<'v>],
-) -> Result<HashMap<(&'static str, &'v str), i64>, StoreError> {
-    let mut refs = HashMap::with_capacity(unique.len());
-    for chunk in unique.chunks(MAX_BINDS / 5) {
+) -> Result<HashMap<VideoKey<'v>, i64>, StoreError> {
+    let known = known_videos(c, unique)?;
+    let (old, new): (Vec<&PreparedVideo<'v>>, Vec<&PreparedVideo<'v>>) = unique
+        .iter()
+        .partition(|v| known.contains_key(&(v.row.platform, v.row.video_id)));
+    let mut refs: HashMap<VideoKey<'v>, i64> = HashMap::with_capacity(unique.len());
+
+    for chunk in new.chunks(MAX_BINDS / 5) {
         let rows: Vec<NewVideoRow<'v>> = chunk.iter().map(|v| v.row).collect();
-        let keys: HashMap<(&str, &str), (&'static str, &'v str)> = chunk
+        // ON CONFLICT: a concurrent PostgreSQL writer may have stored it since we looked.
+        let stored: Vec<(i64, String, String)> = upsert_video_rows!(rows)
+            .returning((videos::id, videos::platform, videos::video_id))
+            .get_results(c)
+            .map_err(db(format!("storing {} videos", chunk.len())))?;
+        let keys: HashMap<(&str, &str), VideoKey<'v>> = chunk
             .iter()
             .map(|v| {
                 (
@@ -295,44 +336,95 @@ fn upsert_videos<'v>(
                 )
             })
             .collect();
-        let stored: Vec<(i64, String, String)> = diesel::insert_into(videos::table)
-            .values(rows)
-            .on_conflict((videos::platform, videos::video_id))
-            .do_update()
-            .set((
-                videos::likes.eq(excluded(videos::likes)),
-                videos::comments.eq(excluded(videos::comments)),
-                videos::shares.eq(excluded(videos::shares)),
-            ))
-            .returning((videos::id, videos::platform, videos::video_id))
-            .get_results(c)
-            .map_err(db(format!("storing {} videos", chunk.len())))?;
         for (id, platform, video_id) in stored {
             if let Some(&key) = keys.get(&(platform.as_str(), video_id.as_str())) {
                 refs.insert(key, id);
             }
         }
     }
+    write_tags(c, &new, &refs, false)?;
+
+    let mut recount: Vec<NewVideoRow<'v>> = Vec::new();
+    for v in &old {
+        let key = (v.row.platform, v.row.video_id);
+        if let Some(&(id, likes, comments, shares)) = known.get(&key) {
+            refs.insert(key, id);
+            if (likes, comments, shares) != (v.row.likes, v.row.comments, v.row.shares) {
+                recount.push(v.row);
+            }
+        }
+    }
+    for chunk in recount.chunks(MAX_BINDS / 5) {
+        upsert_video_rows!(chunk.to_vec())
+            .execute(c)
+            .map_err(db(format!("updating the counts of {} videos", chunk.len())))?;
+    }
+    let old_ids: Vec<i64> = old
+        .iter()
+        .filter_map(|v| refs.get(&(v.row.platform, v.row.video_id)).copied())
+        .collect();
+    let stored_tags = load_tags(c, &old_ids)?;
+    let retag: Vec<&PreparedVideo<'v>> = old
+        .into_iter()
+        .filter(|v| {
+            let id = refs.get(&(v.row.platform, v.row.video_id));
+            let stored = id.and_then(|id| stored_tags.get(id));
+            let (categories, hashtags) =
+                stored.map_or((&[][..], &[][..]), |(c, h)| (&c[..], &h[..]));
+            categories != v.categories || hashtags != v.hashtags
+        })
+        .collect();
+    write_tags(c, &retag, &refs, true)?;
     Ok(refs)
 }
 
-/// Replaces the tags of these videos.
-fn write_tags<'v>(
+/// The stored row id and counts of those of these videos that exist.
+fn known_videos<'v>(
     c: &mut Conn,
     unique: &[&PreparedVideo<'v>],
-    refs: &HashMap<(&'static str, &'v str), i64>,
-) -> Result<(), StoreError> {
-    let ids: Vec<i64> = refs.values().copied().collect();
-    for chunk in ids.chunks(IN_LIST) {
-        diesel::delete(video_tags::table.filter(video_tags::video_ref.eq_any(chunk)))
-            .execute(c)
-            .map_err(db("replacing video tags"))?;
+) -> Result<HashMap<VideoKey<'v>, StoredCounts>, StoreError> {
+    let mut known = HashMap::new();
+    for platform in Platform::ALL {
+        let ids: Vec<&'v str> = unique
+            .iter()
+            .filter(|v| v.row.platform == platform.as_str())
+            .map(|v| v.row.video_id)
+            .collect();
+        let keys: HashMap<&str, &'v str> = ids.iter().map(|id| (*id, *id)).collect();
+        for chunk in ids.chunks(IN_LIST) {
+            let rows: Vec<(String, StoredCounts)> = videos::table
+                .filter(videos::platform.eq(platform.as_str()))
+                .filter(videos::video_id.eq_any(chunk))
+                .select((
+                    videos::video_id,
+                    (videos::id, videos::likes, videos::comments, videos::shares),
+                ))
+                .load(c)
+                .map_err(db("looking up known videos"))?;
+            for (video_id, counts) in rows {
+                if let Some(&key) = keys.get(video_id.as_str()) {
+                    known.insert((platform.as_str(), key), counts);
+                }
+            }
+        }
     }
+    Ok(known)
+}
+
+/// Writes the tags of these videos, first removing their old ones if `replace`.
+fn write_tags<'v>(
+    c: &mut Conn,
+    videos: &[&PreparedVideo<'v>],
+    refs: &HashMap<VideoKey<'v>, i64>,
+    replace: bool,
+) -> Result<(), StoreError> {
+    let mut ids = Vec::with_capacity(videos.len());
     let mut tags: Vec<NewTagRow<'v>> = Vec::new();
-    for v in unique {
+    for v in videos {
         let Some(&video_ref) = refs.get(&(v.row.platform, v.row.video_id)) else {
             continue;
         };
+        ids.push(video_ref);
         for (kind, list) in [(CATEGORY, v.categories), (HASHTAG, v.hashtags)] {
             for (i, tag) in list.iter().enumerate() {
                 let position = i32::try_from(i).map_err(|_| StoreError::Invalid {
@@ -348,13 +440,53 @@ fn write_tags<'v>(
             }
         }
     }
+    if replace {
+        for chunk in ids.chunks(IN_LIST) {
+            diesel::delete(video_tags::table.filter(video_tags::video_ref.eq_any(chunk)))
+                .execute(c)
+                .map_err(db("replacing video tags"))?;
+        }
+    }
     for chunk in tags.chunks(MAX_BINDS / 4) {
         diesel::insert_into(video_tags::table)
             .values(chunk.to_vec())
+            .on_conflict((
+                video_tags::video_ref,
+                video_tags::kind,
+                video_tags::position,
+            ))
+            .do_update()
+            .set(video_tags::tag.eq(excluded(video_tags::tag)))
             .execute(c)
             .map_err(db("storing video tags"))?;
     }
     Ok(())
+}
+
+/// The categories and hashtags of these videos, in order.
+fn load_tags(c: &mut Conn, video_refs: &[i64]) -> Result<HashMap<i64, Tags>, StoreError> {
+    let mut tags: HashMap<i64, Tags> = HashMap::new();
+    for chunk in video_refs.chunks(IN_LIST) {
+        let loaded: Vec<TagDbRow> = video_tags::table
+            .filter(video_tags::video_ref.eq_any(chunk))
+            .order((
+                video_tags::video_ref,
+                video_tags::kind,
+                video_tags::position,
+            ))
+            .select((video_tags::video_ref, video_tags::kind, video_tags::tag))
+            .load(c)
+            .map_err(db("loading the videos' tags"))?;
+        for t in loaded {
+            let entry = tags.entry(t.video_ref).or_default();
+            if t.kind == HASHTAG {
+                entry.1.push(t.tag);
+            } else {
+                entry.0.push(t.tag);
+            }
+        }
+    }
+    Ok(tags)
 }
 
 /// Replaces the profile with this id, keeping its platform, owner and `created_at`.
@@ -544,27 +676,7 @@ fn assemble(c: &mut Conn, rows: Vec<ProfileDbRow>) -> Result<Vec<StoredProfile>,
     let mut refs: Vec<i64> = links.values().flatten().map(|l| l.video_ref).collect();
     refs.sort_unstable();
     refs.dedup();
-    let mut tags: HashMap<i64, (Vec<String>, Vec<String>)> = HashMap::new();
-    for chunk in refs.chunks(IN_LIST) {
-        let loaded: Vec<TagDbRow> = video_tags::table
-            .filter(video_tags::video_ref.eq_any(chunk))
-            .order((
-                video_tags::video_ref,
-                video_tags::kind,
-                video_tags::position,
-            ))
-            .select((video_tags::video_ref, video_tags::kind, video_tags::tag))
-            .load(c)
-            .map_err(db("loading the videos' tags"))?;
-        for t in loaded {
-            let entry = tags.entry(t.video_ref).or_default();
-            if t.kind == HASHTAG {
-                entry.1.push(t.tag);
-            } else {
-                entry.0.push(t.tag);
-            }
-        }
-    }
+    let tags = load_tags(c, &refs)?;
 
     rows.into_iter()
         .map(|row| {
