@@ -1,0 +1,90 @@
+//! What can end a collection or an import.
+
+use toker_processing::prepare::Rejected;
+use toker_sources::SourceError;
+use toker_store::{CollectionRun, StoreError};
+
+use crate::report::CollectReport;
+
+/// Why a run stopped before its end (it stays unfinished and can be resumed).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StopCause {
+    /// The caller asked to stop (e.g. Ctrl-C).
+    #[error("interrupted")]
+    Interrupted,
+    /// The source failed: a daily quota, a rate limit longer than allowed, a server that
+    /// kept failing, the network, a cursor the platform repeated.
+    #[error(transparent)]
+    Source(SourceError),
+    /// The store failed after the run started.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// What can end a collection or an import.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CollectError {
+    /// A fresh run was asked for while the person has an unfinished one.
+    #[error(
+        "{} has an unfinished run (run {}, started {}, {} page(s) with {} item(s) committed{}): \
+         resume it to continue from its last committed page, or restart to begin again",
+        .run.key(),
+        .run.id,
+        .run.started_at.format("%Y-%m-%d %H:%M UTC"),
+        .run.pages,
+        .run.items,
+        .run.stop_reason.as_deref().map(|r| format!("; it stopped: {r}")).unwrap_or_default()
+    )]
+    Unfinished {
+        /// The unfinished run.
+        run: Box<CollectionRun>,
+    },
+    /// The run stopped before its end; what it committed is kept and it can be resumed.
+    #[error("{cause}{}", stopped_note(.report.as_deref()))]
+    Stopped {
+        /// The run so far (`None` when it stopped before it started: nothing committed).
+        report: Option<Box<CollectReport>>,
+        /// Why.
+        cause: StopCause,
+    },
+    /// The profile read is not valid (e.g. fewer likes than the minimum): not stored.
+    #[error("{label} rejected, nothing stored: {rejected}")]
+    Rejected {
+        /// What was read, e.g. `tiktok profile of mila.reyes`.
+        label: String,
+        /// Every violation.
+        rejected: Rejected,
+        /// The run, for API collections (it ended as rejected).
+        report: Option<Box<CollectReport>>,
+    },
+    /// The source failed before anything was committed (e.g. the account lookup, an
+    /// unreadable export).
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The store failed before the run started, or while ending it.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// What the store holds for the run cannot be read back (e.g. a changed client).
+    #[error("collection run {run_id}: {message}")]
+    Corrupt {
+        /// The run.
+        run_id: i64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn stopped_note(report: Option<&CollectReport>) -> String {
+    match report {
+        Some(r) => format!(
+            "; run {} stopped with {} page(s) committed ({} by this attempt), which are kept: \
+             resume it to continue from there",
+            r.run_id,
+            r.pages_fetched + r.pages_resumed,
+            r.pages_fetched
+        ),
+        None => "; nothing was committed".to_owned(),
+    }
+}
