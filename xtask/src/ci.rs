@@ -28,6 +28,7 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
 
     sh(cargo().args(["fmt", "--all", "--", "--check"]))?;
     check_layering()?;
+    crate::supply::check(args.iter().any(|a| a == "--install-tools"))?;
     sh(cargo()
         .args(["clippy", "--workspace", "--all-targets"])
         .args(&features)

@@ -7,6 +7,7 @@ mod bench;
 mod ci;
 mod migrate;
 mod release;
+mod supply;
 mod util;
 
 use std::process::ExitCode;
@@ -15,11 +16,15 @@ const USAGE: &str = "\
 usage: cargo xtask <command> [args]
 
 commands:
-  ci                         fmt --check, clippy -D warnings, tests (all features, both backends)
+  ci [--quick] [--install-tools]
+                             fmt, layering, supply chain, clippy -D warnings, tests (both
+                             backends), feature matrix, docs, example, bench 10k, release dry-run
   migrate <run|revert|redo|status|new NAME> [--database URL]
                              manage the store's migrations (DATABASE_URL honoured)
   bench [--profiles 10000,100000] [--backend sqlite|postgres] [--json FILE]
                              end-to-end benchmark, each figure beside a same-run baseline
+  supply-chain [--install-tools]
+                             licenses, bans, sources (deny.toml); advisories with cargo-deny
   release <major|minor|patch|X.Y.Z> [--dry-run] [--skip-ci]
                              bump, changelog, package, dist tarball + SHA-256, tag (no push)
 ";
@@ -34,6 +39,7 @@ fn main() -> ExitCode {
         "ci" => ci::run(rest),
         "migrate" => migrate::run(rest),
         "bench" => bench::run(rest),
+        "supply-chain" => supply::check(rest.iter().any(|a| a == "--install-tools")),
         "release" => release::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
