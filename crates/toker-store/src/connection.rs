@@ -40,11 +40,13 @@ macro_rules! dispatch {
     ($conn:expr, |$c:ident, $q:ident| $body:expr) => {
         match $conn {
             $crate::connection::Conn::Sqlite($c) => {
+                #[allow(unused_imports)]
                 use $crate::queries::sqlite as $q;
                 $body
             }
             #[cfg(feature = "postgres")]
             $crate::connection::Conn::Postgres($c) => {
+                #[allow(unused_imports)]
                 use $crate::queries::postgres as $q;
                 $body
             }

@@ -71,19 +71,21 @@ pub enum StoreError {
     },
 }
 
-/// How long SQLite waits for another writer before giving up with [`StoreError::Busy`].
+/// How long SQLite waits for another writer before giving up with [`StoreError::Busy`]
+/// (change it with [`crate::Store::set_busy_timeout`]).
 pub(crate) const BUSY_TIMEOUT_MS: u64 = 5_000;
 
 impl StoreError {
-    /// Wraps a Diesel error with what the store was doing; a locked SQLite database
-    /// becomes [`StoreError::Busy`].
+    /// Wraps a Diesel error with what the store was doing; a lock that stayed taken past
+    /// the busy timeout becomes [`StoreError::Busy`].
     pub(crate) fn db(context: impl Into<String>, source: DieselError) -> StoreError {
         let context = context.into();
-        if is_sqlite_busy(&source) {
+        if is_busy(&source) {
             return StoreError::Busy {
                 message: format!(
-                    "{context}: the database is locked by another writer and stayed locked for \
-                     {} s; try again when the other toker process has finished",
+                    "{context}: the database is locked by another writer, which held it past \
+                     the busy timeout ({} s unless set otherwise); try again when the other \
+                     toker process has finished",
                     BUSY_TIMEOUT_MS / 1000
                 ),
             };
@@ -126,11 +128,13 @@ impl From<DieselError> for StoreError {
     }
 }
 
-fn is_sqlite_busy(e: &DieselError) -> bool {
-    // Diesel reports SQLITE_BUSY as an unknown database error with SQLite's message.
+fn is_busy(e: &DieselError) -> bool {
+    // Diesel reports SQLITE_BUSY, and PostgreSQL's lock_timeout (55P03), as unknown
+    // database errors with the database's message.
     matches!(e, DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
         if info.message().contains("database is locked")
-            || info.message().contains("database table is locked"))
+            || info.message().contains("database table is locked")
+            || info.message().contains("lock timeout"))
 }
 
 #[cfg_attr(not(feature = "postgres"), allow(dead_code))]

@@ -72,6 +72,24 @@ impl Store {
         self.url.clone()
     }
 
+    /// How long a write waits for another writer's lock before failing with
+    /// [`StoreError::Busy`]: SQLite's busy timeout (5 s by default), PostgreSQL's
+    /// `lock_timeout` (by default it waits as long as it takes).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`] if the setting is refused.
+    pub fn set_busy_timeout(&mut self, timeout: std::time::Duration) -> Result<(), StoreError> {
+        use diesel::connection::SimpleConnection;
+        let ms = timeout.as_millis();
+        let sql = match self.backend() {
+            Backend::Sqlite => format!("PRAGMA busy_timeout = {ms}"),
+            // 0 would mean "wait forever" to PostgreSQL
+            Backend::Postgres => format!("SET lock_timeout = {}", ms.max(1)),
+        };
+        dispatch!(&mut self.conn, |c, _q| c.batch_execute(&sql))
+            .map_err(|e| StoreError::db("setting the busy timeout", e))
+    }
+
     /// Writes distinct-key profiles in one transaction; one result per profile.
     pub(crate) fn write_profiles(
         &mut self,

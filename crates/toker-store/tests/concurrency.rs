@@ -64,3 +64,62 @@ fn postgres_writers_run_concurrently_and_all_commit() {
         upsert_overlapping_profiles_from_two_connections(&db);
     }
 }
+
+fn busy_writer_gets_a_clear_error(db: &TestDb, hold_lock: impl FnOnce() -> Box<dyn FnOnce()>) {
+    let mut store = Store::open(&db.url).unwrap();
+    store
+        .set_busy_timeout(std::time::Duration::from_millis(200))
+        .unwrap();
+    let p = profile(1);
+    let release = hold_lock();
+    let err = store
+        .create_profile(platform(1), &p, &raw(&p), None)
+        .unwrap_err();
+    assert!(
+        matches!(err, toker_store::StoreError::Busy { .. }),
+        "{err:?}"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with(&format!("creating profile {}:{}", platform(1), p.user_id))
+            && msg.contains("locked by another writer"),
+        "{msg}"
+    );
+    release();
+    store
+        .create_profile(platform(1), &p, &raw(&p), None)
+        .unwrap();
+}
+
+#[test]
+fn sqlite_writer_blocked_past_the_busy_timeout_is_told_so() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, SqliteConnection};
+    let db = TestDb::sqlite();
+    drop(Store::open(&db.url).unwrap());
+    let url = db.url.clone();
+    busy_writer_gets_a_clear_error(&db, move || {
+        let mut other = SqliteConnection::establish(&url).unwrap();
+        other.batch_execute("BEGIN IMMEDIATE").unwrap();
+        Box::new(move || other.batch_execute("ROLLBACK").unwrap())
+    });
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_writer_blocked_past_the_lock_timeout_is_told_so() {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+    let Some(db) = TestDb::postgres() else {
+        return;
+    };
+    drop(Store::open(&db.url).unwrap());
+    let url = db.url.clone();
+    busy_writer_gets_a_clear_error(&db, move || {
+        let mut other = PgConnection::establish(&url).unwrap();
+        other
+            .batch_execute("BEGIN; LOCK TABLE profiles IN EXCLUSIVE MODE")
+            .unwrap();
+        Box::new(move || other.batch_execute("ROLLBACK").unwrap())
+    });
+}
