@@ -14,10 +14,11 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::TraceLayer;
 use tracing::Span;
 
-use crate::auth::authenticate;
+use crate::connect::session::authenticate;
+use crate::connect::{BodyLimits, limit_body};
 use crate::limits::timeout;
 use crate::problem::{Problem, ProblemKind, problem_for_bare_errors};
-use crate::routes::{admin, health, insights, profiles};
+use crate::routes::{admin, connect, health, insights, me, profiles};
 use crate::state::AppState;
 
 /// The header that carries each request's id (set if the client sent none, echoed back).
@@ -36,11 +37,14 @@ pub fn router(state: AppState) -> Router {
         .merge(profiles::routes())
         .merge(insights::routes())
         .merge(admin::routes())
+        .merge(me::routes())
         .route_layer(timed.clone())
         .merge(admin::long_running_routes())
         .route_layer(from_fn_with_state(state.clone(), authenticate));
+    let limits = BodyLimits::new(config.body_limit, state.connector().config().export_limit);
     let app = Router::new()
         .merge(health::routes().route_layer(timed))
+        .merge(connect::routes(config.request_timeout))
         .merge(authenticated)
         .fallback(unknown_route)
         .with_state(state);
@@ -56,7 +60,8 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .option_layer(cors(&config.cors_origins))
         .layer(from_fn(problem_for_bare_errors))
-        .layer(RequestBodyLimitLayer::new(config.body_limit))
+        .layer(from_fn_with_state(limits, limit_body))
+        .layer(RequestBodyLimitLayer::new(limits.ceiling()))
         .layer(DefaultBodyLimit::max(config.body_limit));
     app.layer(layers)
 }

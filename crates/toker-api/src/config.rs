@@ -5,6 +5,7 @@ use std::time::Duration;
 use toker_model::DEFAULT_MIN_LIKES;
 
 use crate::ApiError;
+use crate::connect::ConnectConfig;
 
 /// Everything `toker serve` configures. [`ServeConfig::default`] is a safe local setup:
 /// `127.0.0.1:8080`, `./toker.db`, no CORS, 1 MiB bodies, 600 requests per minute per key,
@@ -34,6 +35,11 @@ pub struct ServeConfig {
     /// How often the cached match index checks whether the stored vocabulary changed (a
     /// `toker vectorize` run by another process); a refit through the API is seen at once.
     pub match_refresh: Duration,
+    /// Connecting social accounts (`/v1/connect`, `/v1/me`): the key that seals platform
+    /// tokens, the platforms' app credentials, limits. `None` reads them from the
+    /// environment when the state opens (`TOKER_SECRET_KEY`, `TOKER_CONNECT_*`; see
+    /// [`ConnectConfig::from_env`]); without a key connecting is disabled.
+    pub connect: Option<ConnectConfig>,
 }
 
 impl Default for ServeConfig {
@@ -48,6 +54,7 @@ impl Default for ServeConfig {
             min_likes: DEFAULT_MIN_LIKES,
             pool_size: None,
             match_refresh: Duration::from_secs(5),
+            connect: None,
         }
     }
 }
@@ -84,6 +91,9 @@ impl ServeConfig {
         }
         if self.request_timeout.is_zero() {
             return bad("request_timeout", "must be longer than zero");
+        }
+        if let Some(connect) = &self.connect {
+            connect.validate()?;
         }
         if self.pool_size == Some(0) {
             return bad("pool_size", "must be at least 1 connection");

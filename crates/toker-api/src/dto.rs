@@ -363,4 +363,7 @@ impl From<toker_store::Stats> for StatsResponse {
 pub(crate) struct Health {
     /// `ok` (alive) or `ready` (database reachable).
     pub(crate) status: String,
+    /// Readiness only: which platforms people can connect, and why others cannot.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) connect: Option<crate::connect::ConnectStatus>,
 }

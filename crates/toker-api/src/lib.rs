@@ -3,7 +3,8 @@
 //! Argon2id hash is stored), per-owner access, `application/problem+json` errors, a
 //! per-key rate limit, body-size and time limits, CORS, request ids, access logs and a
 //! generated OpenAPI 3.1 document; plus [`serve`] (graceful shutdown) and the key
-//! management functions behind `toker apikey`.
+//! management functions behind `toker apikey`. People sign in by connecting a social
+//! account ([`connect`]: OAuth or a data-export upload) and manage their data under `/v1/me`.
 //!
 //! It must not hold business rules that the CLI also needs: profiles are judged by
 //! `toker_processing::prepare`, summarised and matched by toker-processing, stored by
@@ -26,6 +27,7 @@
 mod app;
 mod auth;
 mod config;
+pub mod connect;
 mod dto;
 mod error;
 mod extract;
@@ -43,6 +45,7 @@ mod vectorize;
 pub use app::{REQUEST_ID, router};
 pub use auth::Principal;
 pub use config::ServeConfig;
+pub use connect::{ConnectConfig, PlatformApp, SecretKey};
 pub use error::ApiError;
 pub use keys::{
     KEY_ID_LEN, KEY_PREFIX, Role, SECRET_LEN, create_api_key, list_api_keys, parse_key,

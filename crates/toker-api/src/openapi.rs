@@ -5,7 +5,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto::{PlatformDoc, VideoDoc};
 use crate::problem::{ProblemBody, ProblemViolation};
-use crate::routes::{admin, health, insights, profiles};
+use crate::routes::{admin, connect, health, insights, me, profiles};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,8 @@ use crate::routes::{admin, health, insights, profiles};
         (name = "insights", description = "Summaries and matches"),
         (name = "admin", description = "Refit the vectors; database numbers"),
         (name = "health", description = "Probes and this document"),
+        (name = "connect", description = "Connect a social account (OAuth or a data export) and sign in"),
+        (name = "me", description = "The signed-in person's data: see, export, refresh, erase"),
     )
 )]
 struct ApiDoc;
@@ -51,6 +53,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         profiles::Doc::openapi(),
         insights::Doc::openapi(),
         admin::Doc::openapi(),
+        connect::Doc::openapi(),
+        me::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -48,11 +48,22 @@ pub enum ProblemKind {
     Unavailable,
     /// Something failed on the server; the logs say what, under the request id.
     Internal,
+    /// A connect callback whose `state` is missing, unknown, used, expired or was started
+    /// in another browser: start the connect again.
+    ConnectState,
+    /// The person did not grant access on the platform's consent page.
+    ConsentDenied,
+    /// The platform refused the authorization code (expired, used): connect again.
+    CodeRejected,
+    /// The platform failed or refused Toker while connecting an account.
+    PlatformUnavailable,
+    /// Connecting with this platform (or at all) is not enabled on this server.
+    ConnectDisabled,
 }
 
 impl ProblemKind {
     /// Every kind, for documentation and tests.
-    pub const ALL: [ProblemKind; 15] = [
+    pub const ALL: [ProblemKind; 20] = [
         ProblemKind::BadRequest,
         ProblemKind::MalformedJson,
         ProblemKind::Validation,
@@ -68,6 +79,11 @@ impl ProblemKind {
         ProblemKind::Timeout,
         ProblemKind::Unavailable,
         ProblemKind::Internal,
+        ProblemKind::ConnectState,
+        ProblemKind::ConsentDenied,
+        ProblemKind::CodeRejected,
+        ProblemKind::PlatformUnavailable,
+        ProblemKind::ConnectDisabled,
     ];
 
     /// The last segment of the `type` URI, e.g. `validation`.
@@ -89,6 +105,11 @@ impl ProblemKind {
             ProblemKind::Timeout => "timeout",
             ProblemKind::Unavailable => "unavailable",
             ProblemKind::Internal => "internal",
+            ProblemKind::ConnectState => "connect-state",
+            ProblemKind::ConsentDenied => "consent-denied",
+            ProblemKind::CodeRejected => "code-rejected",
+            ProblemKind::PlatformUnavailable => "platform-unavailable",
+            ProblemKind::ConnectDisabled => "connect-disabled",
         }
     }
 
@@ -117,6 +138,11 @@ impl ProblemKind {
             ProblemKind::Timeout => "Request timed out",
             ProblemKind::Unavailable => "Service unavailable",
             ProblemKind::Internal => "Internal server error",
+            ProblemKind::ConnectState => "Connect link not valid",
+            ProblemKind::ConsentDenied => "Access not granted",
+            ProblemKind::CodeRejected => "Authorization code refused",
+            ProblemKind::PlatformUnavailable => "Platform failed",
+            ProblemKind::ConnectDisabled => "Connecting not enabled",
         }
     }
 
@@ -124,11 +150,14 @@ impl ProblemKind {
     #[must_use]
     pub const fn status(self) -> StatusCode {
         match self {
-            ProblemKind::BadRequest | ProblemKind::MalformedJson => StatusCode::BAD_REQUEST,
+            ProblemKind::BadRequest
+            | ProblemKind::MalformedJson
+            | ProblemKind::ConnectState
+            | ProblemKind::CodeRejected => StatusCode::BAD_REQUEST,
             ProblemKind::Validation => StatusCode::UNPROCESSABLE_ENTITY,
             ProblemKind::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ProblemKind::Forbidden => StatusCode::FORBIDDEN,
-            ProblemKind::NotFound => StatusCode::NOT_FOUND,
+            ProblemKind::Forbidden | ProblemKind::ConsentDenied => StatusCode::FORBIDDEN,
+            ProblemKind::NotFound | ProblemKind::ConnectDisabled => StatusCode::NOT_FOUND,
             ProblemKind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ProblemKind::Conflict | ProblemKind::NotVectorized => StatusCode::CONFLICT,
             ProblemKind::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -136,6 +165,7 @@ impl ProblemKind {
             ProblemKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             ProblemKind::Timeout | ProblemKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             ProblemKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ProblemKind::PlatformUnavailable => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -155,6 +185,7 @@ impl ProblemKind {
             StatusCode::TOO_MANY_REQUESTS => ProblemKind::RateLimited,
             StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => ProblemKind::Timeout,
             StatusCode::SERVICE_UNAVAILABLE => ProblemKind::Unavailable,
+            StatusCode::BAD_GATEWAY => ProblemKind::PlatformUnavailable,
             s if s.is_client_error() => ProblemKind::BadRequest,
             _ => ProblemKind::Internal,
         }

@@ -9,6 +9,7 @@ use toker_store::Store;
 use crate::ApiError;
 use crate::auth::Principal;
 use crate::config::ServeConfig;
+use crate::connect::{ConnectConfig, Connector};
 use crate::keys::{Role, VerifiedKeys};
 use crate::limits::RateLimiter;
 use crate::matches::MatchCache;
@@ -28,6 +29,7 @@ struct Inner {
     keys: Arc<VerifiedKeys>,
     rate_limiter: RateLimiter,
     matches: MatchCache,
+    connector: Connector,
 }
 
 impl std::fmt::Debug for AppState {
@@ -46,17 +48,23 @@ impl AppState {
     /// # Errors
     /// [`ApiError::Config`] for an unusable setting, [`ApiError::Store`] if the database
     /// cannot be opened.
-    pub fn open(config: ServeConfig) -> Result<Self, ApiError> {
+    pub fn open(mut config: ServeConfig) -> Result<Self, ApiError> {
+        if config.connect.is_none() {
+            config.connect = Some(ConnectConfig::from_env()?);
+        }
         config.validate()?;
         let pool = StorePool::open(&config.database_url, config.effective_pool_size())?;
         Ok(AppState::with_pool(config, pool))
     }
 
-    /// State over an already open pool.
+    /// State over an already open pool (`config.connect` `None` leaves connecting disabled
+    /// here; [`AppState::open`] reads it from the environment).
     #[must_use]
     pub fn with_pool(config: ServeConfig, pool: StorePool) -> Self {
+        let connect = config.connect.clone().unwrap_or_default();
         AppState {
             inner: Arc::new(Inner {
+                connector: Connector::new(&connect, &config.bind),
                 rules: ValidationRules::with_min_likes(config.min_likes),
                 rate_limiter: RateLimiter::new(config.rate_limit_per_minute),
                 matches: MatchCache::new(config.match_refresh),
@@ -91,6 +99,11 @@ impl AppState {
 
     pub(crate) fn matches(&self) -> &MatchCache {
         &self.inner.matches
+    }
+
+    /// The connect flow: key, enabled platforms, settings.
+    pub(crate) fn connector(&self) -> &Connector {
+        &self.inner.connector
     }
 
     /// Runs blocking database work on a pooled connection (see [`StorePool::run`]).

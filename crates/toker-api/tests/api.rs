@@ -595,8 +595,8 @@ async fn every_credential_failure_is_the_same_401() {
         json!({"status": "ok"})
     );
     assert_eq!(
-        t.call("GET", "/readyz", None, None).await.body,
-        json!({"status": "ready"})
+        t.call("GET", "/readyz", None, None).await.body["status"],
+        "ready"
     );
 }
 

@@ -33,8 +33,13 @@ pub(crate) async fn fetch_profile(
     };
     let me = UserRef::new("me");
     let api = interactive(connector.api_config(app, token));
-    let client = api_client(platform, api, Arc::new(TokioSleeper)).map_err(|e| unusable(platform, &e))?;
-    let research = app.settings.research.as_ref().filter(|_| platform == Platform::TikTok);
+    let client =
+        api_client(platform, api, Arc::new(TokioSleeper)).map_err(|e| unusable(platform, &e))?;
+    let research = app
+        .settings
+        .research
+        .as_ref()
+        .filter(|_| platform == Platform::TikTok);
     let Some((key, secret)) = research else {
         return collect(client.as_ref(), &me, None)
             .await
@@ -50,7 +55,8 @@ pub(crate) async fn fetch_profile(
     api.client_key = Some(key.clone());
     api.client_secret = Some(secret.clone());
     api.timeout = connector.config().platform_timeout;
-    let research = api_client(platform, api, Arc::new(TokioSleeper)).map_err(|e| unusable(platform, &e))?;
+    let research =
+        api_client(platform, api, Arc::new(TokioSleeper)).map_err(|e| unusable(platform, &e))?;
     collect(research.as_ref(), &UserRef::new(account.username), None)
         .await
         .map_err(|e| unusable(platform, &e))
@@ -61,7 +67,11 @@ pub(crate) async fn fetch_profile(
 pub(crate) fn unusable(platform: Platform, error: &SourceError) -> Problem {
     tracing::warn!(%platform, error = %error, "reading a connected account failed");
     match error {
-        SourceError::RateLimited { retry_after, .. } | SourceError::QuotaExceeded { .. } => {
+        SourceError::RateLimited { .. } | SourceError::QuotaExceeded { .. } => {
+            let retry_after = match error {
+                SourceError::RateLimited { retry_after, .. } => *retry_after,
+                _ => None,
+            };
             let problem = Problem::new(
                 ProblemKind::Unavailable,
                 format!(

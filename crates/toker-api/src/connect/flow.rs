@@ -146,7 +146,12 @@ pub(crate) struct Stored {
 
 /// The answer to a profile that breaks the rules: every violation, and for too few likes,
 /// what the person can do.
-pub(crate) fn rejected(platform: Platform, rejected: &Rejected, min_likes: u64, via_export: bool) -> Problem {
+pub(crate) fn rejected(
+    platform: Platform,
+    rejected: &Rejected,
+    min_likes: u64,
+    via_export: bool,
+) -> Problem {
     let violations = rejected.violations();
     let too_few = violations.iter().any(|v| v.path == "number_of_likes");
     let name = platform.display_name();
@@ -201,7 +206,8 @@ pub(crate) async fn store(
                 tokens,
                 session,
             };
-            let mut decide = |claim: &AccountClaim| owner_for(platform, claim, method, signed_in.as_deref());
+            let mut decide =
+                |claim: &AccountClaim| owner_for(platform, claim, method, signed_in.as_deref());
             let done = store.connect_account(&account, &mut decide)??;
             let stored = store.get_profile(done.profile_id)?;
             Ok((done, stored))
@@ -356,23 +362,49 @@ mod tests {
         let refused = |r: Result<String, Problem>| r.unwrap_err().kind;
         // Nothing stored: a new principal, or the signed-in one.
         assert!(ok(owner_for(Platform::X, &claim(None, None), OAuth, None)).starts_with("usr_"));
-        assert_eq!(ok(owner_for(Platform::X, &claim(None, None), Export, Some("usr_me"))), "usr_me");
+        assert_eq!(
+            ok(owner_for(
+                Platform::X,
+                &claim(None, None),
+                Export,
+                Some("usr_me")
+            )),
+            "usr_me"
+        );
         // Proven by someone: they sign in again; a third party is refused; exports too.
         let proven = claim(Some(account("usr_a", OAuth)), Some(Some("usr_a")));
         assert_eq!(ok(owner_for(Platform::X, &proven, OAuth, None)), "usr_a");
-        assert_eq!(refused(owner_for(Platform::X, &proven, OAuth, Some("usr_b"))), ProblemKind::Conflict);
-        assert_eq!(refused(owner_for(Platform::X, &proven, Export, None)), ProblemKind::Conflict);
-        assert_eq!(ok(owner_for(Platform::X, &proven, Export, Some("usr_a"))), "usr_a");
+        assert_eq!(
+            refused(owner_for(Platform::X, &proven, OAuth, Some("usr_b"))),
+            ProblemKind::Conflict
+        );
+        assert_eq!(
+            refused(owner_for(Platform::X, &proven, Export, None)),
+            ProblemKind::Conflict
+        );
+        assert_eq!(
+            ok(owner_for(Platform::X, &proven, Export, Some("usr_a"))),
+            "usr_a"
+        );
         // An export claim is taken over by whoever proves the account.
         let claimed = claim(Some(account("usr_c", Export)), Some(Some("usr_c")));
         let taker = ok(owner_for(Platform::X, &claimed, OAuth, None));
         assert!(taker.starts_with("usr_") && taker != "usr_c");
-        assert_eq!(refused(owner_for(Platform::X, &claimed, Export, Some("usr_d"))), ProblemKind::Conflict);
+        assert_eq!(
+            refused(owner_for(Platform::X, &claimed, Export, Some("usr_d"))),
+            ProblemKind::Conflict
+        );
         // A key's profile stays the key's; an unowned one goes to a proven person only.
         let keyed = claim(None, Some(Some("abcdefghijkl")));
-        assert_eq!(refused(owner_for(Platform::X, &keyed, OAuth, None)), ProblemKind::Conflict);
+        assert_eq!(
+            refused(owner_for(Platform::X, &keyed, OAuth, None)),
+            ProblemKind::Conflict
+        );
         let unowned = claim(None, Some(None));
         assert!(owner_for(Platform::X, &unowned, OAuth, None).is_ok());
-        assert_eq!(refused(owner_for(Platform::X, &unowned, Export, None)), ProblemKind::Conflict);
+        assert_eq!(
+            refused(owner_for(Platform::X, &unowned, Export, None)),
+            ProblemKind::Conflict
+        );
     }
 }

@@ -28,8 +28,9 @@ use toker_sources::oauth::{OAuthClient, OAuthClientConfig, OAuthEndpoints};
 use utoipa::ToSchema;
 
 use crate::ApiError;
-pub use crypto::{SECRET_KEY_ENV, SecretKey};
 use crypto::Cipher;
+pub use crypto::{SECRET_KEY_ENV, SecretKey};
+pub use session::{SESSION_COOKIE, SESSION_PREFIX};
 
 /// The environment variables of the connect flow (besides the data API's own, e.g.
 /// `TOKER_X_API_URL` and TikTok's Research API `TOKER_TIKTOK_CLIENT_KEY`/`_SECRET`).
@@ -152,12 +153,13 @@ impl ConnectConfig {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let mut config = ConnectConfig::default();
         if let Some(key) = get(SECRET_KEY_ENV) {
-            config.secret_key = Some(SecretKey::from_hex(&key).map_err(|message| {
-                ApiError::Config {
-                    field: SECRET_KEY_ENV,
-                    message,
-                }
-            })?);
+            config.secret_key =
+                Some(
+                    SecretKey::from_hex(&key).map_err(|message| ApiError::Config {
+                        field: SECRET_KEY_ENV,
+                        message,
+                    })?,
+                );
         }
         config.public_url = get(env::PUBLIC_URL).map(|u| u.trim().to_owned());
         if let Some(limit) = get(env::EXPORT_LIMIT) {
@@ -260,6 +262,53 @@ fn check_url(field: &'static str, url: &str) -> Result<(), ApiError> {
     }
 }
 
+/// The request body limits: JSON bodies, and data export uploads (a route of their own).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BodyLimits {
+    body: usize,
+    export: usize,
+}
+
+impl BodyLimits {
+    pub(crate) fn new(body: usize, export: u64) -> Self {
+        BodyLimits {
+            body,
+            export: usize::try_from(export).unwrap_or(usize::MAX),
+        }
+    }
+
+    /// The largest body any route takes (what the outer stream limit enforces).
+    pub(crate) fn ceiling(self) -> usize {
+        self.body.max(self.export)
+    }
+}
+
+/// Answers 413 at once when a request declares (`Content-Length`) more than its route
+/// takes: the export upload route its export limit, every other route the body limit.
+pub(crate) async fn limit_body(
+    axum::extract::State(limits): axum::extract::State<BodyLimits>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    let upload = path.starts_with("/v1/connect/") && path.ends_with("/export");
+    let limit = if upload { limits.export } else { limits.body };
+    let declared = request
+        .headers()
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return crate::problem::Problem::new(
+            crate::problem::ProblemKind::PayloadTooLarge,
+            format!("the request body exceeds this route's limit of {limit} bytes"),
+        )
+        .into_response();
+    }
+    next.run(request).await
+}
+
 /// What `/readyz` says about the connect flow.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub(crate) struct ConnectStatus {
@@ -285,7 +334,6 @@ pub(crate) struct Connector {
     apps: BTreeMap<Platform, App>,
     disabled: BTreeMap<Platform, String>,
     config: ConnectConfig,
-    public_url: String,
 }
 
 impl Connector {
@@ -345,7 +393,6 @@ impl Connector {
             apps,
             disabled,
             config: config.clone(),
-            public_url,
         }
     }
 
@@ -367,11 +414,6 @@ impl Connector {
     /// The settings.
     pub(crate) fn config(&self) -> &ConnectConfig {
         &self.config
-    }
-
-    /// This server's public base URL, without a trailing slash.
-    pub(crate) fn public_url(&self) -> &str {
-        &self.public_url
     }
 
     /// Whether cookies must be sent only over HTTPS.
@@ -460,7 +502,10 @@ mod tests {
         let err = ConnectConfig::from_lookup(lookup(&[(SECRET_KEY_ENV, "not-hex-at-all")]))
             .unwrap_err()
             .to_string();
-        assert!(err.contains(SECRET_KEY_ENV) && !err.contains("not-hex"), "{err}");
+        assert!(
+            err.contains(SECRET_KEY_ENV) && !err.contains("not-hex"),
+            "{err}"
+        );
         let none = ConnectConfig::from_lookup(lookup(&[])).unwrap();
         let status = Connector::new(&none, "127.0.0.1:1").status();
         assert!(status.enabled.is_empty() && !status.export_upload);

@@ -100,9 +100,16 @@ pub(crate) fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 /// A `Set-Cookie` value: `HttpOnly`, `SameSite=Lax` (the platform's redirect back is a
 /// top-level navigation from another site, which `Strict` would strip), `Secure` unless
 /// turned off for plain-http development; `max_age` 0 deletes the cookie.
-pub(crate) fn set_cookie(name: &str, value: &str, path: &str, max_age: u64, secure: bool) -> HeaderValue {
+pub(crate) fn set_cookie(
+    name: &str,
+    value: &str,
+    path: &str,
+    max_age: u64,
+    secure: bool,
+) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
-    let text = format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    let text =
+        format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
     HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
 }
 
@@ -123,7 +130,9 @@ pub(crate) fn session_token(headers: &HeaderMap) -> Option<String> {
 
 /// The live session of `token`, or `None` if unknown or expired.
 pub(crate) async fn lookup(state: &AppState, token: &str) -> Result<Option<Session>, Problem> {
-    if !token.starts_with(SESSION_PREFIX) || token.len() != SESSION_PREFIX.len() + SESSION_SECRET_LEN {
+    if !token.starts_with(SESSION_PREFIX)
+        || token.len() != SESSION_PREFIX.len() + SESSION_SECRET_LEN
+    {
         return Ok(None);
     }
     let token_hash = hash(token);
@@ -141,7 +150,10 @@ pub(crate) async fn lookup(state: &AppState, token: &str) -> Result<Option<Sessi
 
 /// The session a request carries, if any and live (for the open connect routes, where
 /// signing in is optional).
-pub(crate) async fn optional(state: &AppState, headers: &HeaderMap) -> Result<Option<Session>, Problem> {
+pub(crate) async fn optional(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, Problem> {
     match session_token(headers) {
         Some(token) => lookup(state, &token).await,
         None => Ok(None),
@@ -197,7 +209,10 @@ mod tests {
         assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("tks_abc"));
         assert_eq!(cookie(&headers, "toker"), None);
         assert_eq!(session_token(&headers).as_deref(), Some("tks_abc"));
-        headers.insert(header::AUTHORIZATION, HeaderValue::from_static("Bearer tok_key"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer tok_key"),
+        );
         assert_eq!(session_token(&headers), None, "an API key is not a session");
     }
 
@@ -208,7 +223,12 @@ mod tests {
         for part in ["HttpOnly", "SameSite=Lax", "Secure", "Path=/", "Max-Age=60"] {
             assert!(v.contains(part), "{v}");
         }
-        assert!(!set_cookie("c", "v", "/", 0, false).to_str().unwrap().contains("Secure"));
+        assert!(
+            !set_cookie("c", "v", "/", 0, false)
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
         let (token, stored) = new_session(std::time::Duration::from_secs(60));
         assert!(token.starts_with(SESSION_PREFIX) && stored.token_hash != token);
         assert!(new_principal_id().starts_with(PRINCIPAL_PREFIX));

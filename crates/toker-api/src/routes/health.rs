@@ -31,6 +31,7 @@ pub(crate) struct Doc;
 pub(crate) async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".to_owned(),
+        connect: None,
     })
 }
 
@@ -56,6 +57,7 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>
         .await?;
     Ok(Json(Health {
         status: "ready".to_owned(),
+        connect: Some(state.connector().status()),
     }))
 }
 

@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::dto::{MatchItem, MatchesResponse, PlatformDoc, Ranked, SharedFeature, SummaryResponse};
 use crate::extract::{ApiQuery, ProfileId};
 use crate::problem::{Problem, ProblemBody, ProblemKind};
-use crate::routes::{profile_row, visible_row};
+use crate::routes::{rows_by_id, visible_row};
 use crate::state::AppState;
 
 /// The most matches one request returns.
@@ -125,22 +125,25 @@ pub(crate) async fn matches(
                 }
                 Err(e) => return Err(crate::error::internal(&e)),
             };
+            // Profiles deleted since the refit are skipped (the next best take their
+            // place); names are read now, so they are current.
             let mut matches = Vec::with_capacity(top);
-            for m in found {
-                if matches.len() == top {
-                    break;
+            let mut candidates = found.into_iter().peekable();
+            while matches.len() < top && candidates.peek().is_some() {
+                let batch: Vec<_> = candidates.by_ref().take(top - matches.len()).collect();
+                let mut rows = rows_by_id(store, batch.iter().map(|m| m.id))?;
+                for m in batch {
+                    let Some(row) = rows.remove(&m.id) else {
+                        continue;
+                    };
+                    matches.push(MatchItem {
+                        id: m.id,
+                        platform: m.platform,
+                        username: row.username,
+                        score: m.score,
+                        features: m.features.into_iter().map(shared_feature).collect(),
+                    });
                 }
-                // Profiles deleted since the refit are skipped; names are current.
-                let Some(row) = profile_row(store, m.id)? else {
-                    continue;
-                };
-                matches.push(MatchItem {
-                    id: m.id,
-                    platform: m.platform,
-                    username: row.username,
-                    score: m.score,
-                    features: m.features.into_iter().map(shared_feature).collect(),
-                });
             }
             Ok(Json(MatchesResponse {
                 id,

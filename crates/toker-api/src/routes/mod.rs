@@ -3,9 +3,13 @@
 //! module plus one line in [`crate::router`] and one in [`crate::openapi`].
 
 pub(crate) mod admin;
+pub(crate) mod connect;
 pub(crate) mod health;
 pub(crate) mod insights;
+pub(crate) mod me;
 pub(crate) mod profiles;
+
+use std::collections::HashMap;
 
 use toker_processing::Rejected;
 use toker_store::{ListQuery, ProfileRow, Store, StoreError};
@@ -22,6 +26,23 @@ pub(crate) fn profile_row(store: &mut Store, id: i64) -> Result<Option<ProfileRo
         ..ListQuery::default()
     })?;
     Ok(rows.into_iter().next().filter(|r| r.id == id))
+}
+
+/// The listing rows of the profiles among `ids` that exist, by id.
+///
+/// One lookup per id for now: the store's contract has no batched form (a
+/// `Store::profile_rows(&[i64])` would make this one query).
+pub(crate) fn rows_by_id(
+    store: &mut Store,
+    ids: impl IntoIterator<Item = i64>,
+) -> Result<HashMap<i64, ProfileRow>, StoreError> {
+    let mut rows = HashMap::new();
+    for id in ids {
+        if let Some(row) = profile_row(store, id)? {
+            rows.insert(id, row);
+        }
+    }
+    Ok(rows)
 }
 
 /// The row of profile `id` if `principal` may see it; otherwise the same 404 as for an id

@@ -1,0 +1,573 @@
+//! `/v1/me`: what Toker holds on the signed-in person (a session from connecting an
+//! account), all of it exportable as JSON and erasable in one transaction, and a refresh
+//! of their profiles with the platform tokens they granted.
+//!
+//! Refreshing re-fetches each OAuth-connected account with its stored token (renewing the
+//! token first when it has expired) and stores the profile only if it changed. It reads
+//! every page again: the resumable, checkpointed collection of toker-collect is not used
+//! here (it had not landed when this route was written).
+
+use axum::Json;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use toker_model::{Platform, Profile};
+use toker_processing::prepare_profile;
+use toker_sources::oauth::{OAuthError, PlatformTokens};
+use toker_store::{AccountMethod, AccountRecord, ListQuery, PrincipalErasure, StoreError, Written};
+use utoipa::{OpenApi, ToSchema};
+
+use crate::connect::fetch::fetch_profile;
+use crate::connect::flow::{open_token, seal_tokens};
+use crate::connect::session::{SESSION_COOKIE, Session, set_cookie};
+use crate::dto::{PlatformDoc, ProfileDoc, ProfileListItem};
+use crate::problem::{Problem, ProblemBody, ProblemKind};
+use crate::state::AppState;
+
+/// Renew an access token this long before it expires.
+const RENEW_MARGIN: chrono::Duration = chrono::Duration::seconds(60);
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/me", get(me).delete(erase))
+        .route("/v1/me/export", get(export))
+        .route("/v1/me/refresh", post(refresh))
+        .route("/v1/me/session", delete(sign_out))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(me, export, erase, refresh, sign_out),
+    components(schemas(
+        MeResponse,
+        MeAccount,
+        MeExport,
+        ExportedProfile,
+        ExportedVector,
+        ExportedSession,
+        ErasureResponse,
+        RefreshReport,
+        RefreshResult
+    )),
+    modifiers(&SessionSchemes)
+)]
+pub(crate) struct Doc;
+
+/// Declares the `session` (cookie) and `session_token` (bearer) schemes of signed-in
+/// people.
+struct SessionSchemes;
+
+impl utoipa::Modify for SessionSchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{
+            ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme,
+        };
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                SESSION_COOKIE,
+                "The HttpOnly session cookie a connect sets",
+            ))),
+        );
+        let mut bearer = Http::new(HttpAuthScheme::Bearer);
+        bearer.bearer_format = Some("tks_<token>".to_owned());
+        bearer.description = Some(
+            "A session token from a connect with `session=bearer`, as `Authorization: Bearer <token>`"
+                .to_owned(),
+        );
+        components.add_security_scheme("session_token", SecurityScheme::Http(bearer));
+    }
+}
+
+/// A connected account, without its tokens.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MeAccount {
+    /// The platform.
+    #[schema(value_type = PlatformDoc)]
+    platform: Platform,
+    /// The person's id there (the profile's `user_id`).
+    user_id: String,
+    /// Their handle.
+    username: String,
+    /// `oauth` or `export`.
+    #[schema(value_type = String)]
+    method: AccountMethod,
+    /// When it was first connected.
+    connected_at: DateTime<Utc>,
+    /// When it was last connected or its tokens renewed.
+    updated_at: DateTime<Utc>,
+    /// Whether Toker holds a token to refresh it (`POST /v1/me/refresh`).
+    refreshable: bool,
+    /// When the access token expires (it is renewed on refresh when a refresh token is held).
+    access_expires_at: Option<DateTime<Utc>>,
+}
+
+impl From<&AccountRecord> for MeAccount {
+    fn from(a: &AccountRecord) -> Self {
+        MeAccount {
+            platform: a.platform,
+            user_id: a.user_id.clone(),
+            username: a.username.clone(),
+            method: a.method,
+            connected_at: a.created_at,
+            updated_at: a.updated_at,
+            refreshable: a.tokens.access_token.is_some() || a.tokens.refresh_token.is_some(),
+            access_expires_at: a.tokens.access_expires_at,
+        }
+    }
+}
+
+/// The signed-in person.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MeResponse {
+    /// Their principal id: the owner of their profiles.
+    principal: String,
+    /// When they first connected.
+    created_at: DateTime<Utc>,
+    /// This session's end.
+    session_expires_at: DateTime<Utc>,
+    /// Their connected accounts.
+    accounts: Vec<MeAccount>,
+    /// Their stored profiles.
+    profiles: Vec<ProfileListItem>,
+}
+
+/// The signed-in person: their accounts and profiles.
+#[utoipa::path(
+    get,
+    path = "/v1/me",
+    tag = "me",
+    responses(
+        (status = 200, description = "The signed-in person", body = MeResponse),
+        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "An API key, not a person", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("session" = []), ("session_token" = []))
+)]
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<MeResponse>, Problem> {
+    let id = session.principal_id.clone();
+    let (principal, accounts, rows) = state
+        .db(move |store| {
+            let principal = store.get_principal(&id)?.ok_or_else(signed_out)?;
+            let accounts = store.list_accounts(&id)?;
+            let rows = store.list_profiles(&ListQuery {
+                owner: Some(id),
+                ..ListQuery::default()
+            })?;
+            Ok((principal, accounts, rows))
+        })
+        .await?;
+    Ok(Json(MeResponse {
+        principal: principal.id,
+        created_at: principal.created_at,
+        session_expires_at: session.expires_at,
+        accounts: accounts.iter().map(MeAccount::from).collect(),
+        profiles: rows.into_iter().map(ProfileListItem::from).collect(),
+    }))
+}
+
+fn signed_out() -> Problem {
+    Problem::new(
+        ProblemKind::Unauthenticated,
+        "this session's person no longer exists; connect an account to sign in again",
+    )
+}
+
+/// A stored vector.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ExportedVector {
+    /// Feature indices in the vocabulary.
+    indices: Vec<u32>,
+    /// Their weights.
+    values: Vec<f32>,
+}
+
+/// A profile with everything stored about it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ExportedProfile {
+    /// The profile's id.
+    id: i64,
+    /// Its platform.
+    #[schema(value_type = PlatformDoc)]
+    platform: Platform,
+    /// When it was first stored.
+    created_at: DateTime<Utc>,
+    /// When it was last replaced.
+    updated_at: DateTime<Utc>,
+    /// The validated, cleaned profile.
+    #[schema(value_type = ProfileDoc)]
+    profile: Profile,
+    /// The data it was built from, as received.
+    #[schema(value_type = Object)]
+    raw_json: serde_json::Value,
+    /// Its interest vector, if computed.
+    vector: Option<ExportedVector>,
+}
+
+/// A session, without its token.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ExportedSession {
+    /// When it was opened.
+    created_at: DateTime<Utc>,
+    /// When it ends.
+    expires_at: DateTime<Utc>,
+    /// Whether it is the one this request came with.
+    current: bool,
+}
+
+/// Everything Toker holds on the person (tokens are held but never shown).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MeExport {
+    /// Their principal id.
+    principal: String,
+    /// When they first connected.
+    created_at: DateTime<Utc>,
+    /// When this export was made.
+    exported_at: DateTime<Utc>,
+    /// Their accounts.
+    accounts: Vec<MeAccount>,
+    /// Their sessions.
+    sessions: Vec<ExportedSession>,
+    /// Their profiles, whole, with raw data and vectors.
+    profiles: Vec<ExportedProfile>,
+    /// The vocabulary version the vectors belong to.
+    vocabulary_version: Option<String>,
+}
+
+/// Everything Toker holds on the signed-in person, as one JSON document.
+#[utoipa::path(
+    get,
+    path = "/v1/me/export",
+    tag = "me",
+    responses(
+        (status = 200, description = "All of it (a download)", body = MeExport),
+        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("session" = []), ("session_token" = []))
+)]
+pub(crate) async fn export(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, Problem> {
+    let id = session.principal_id.clone();
+    let current = session.token_hash.clone();
+    let document = state
+        .db(move |store| {
+            let principal = store.get_principal(&id)?.ok_or_else(signed_out)?;
+            let accounts = store.list_accounts(&id)?;
+            let sessions = store.list_sessions(&id)?;
+            let stored = store.load_profiles(&ListQuery {
+                owner: Some(id.clone()),
+                ..ListQuery::default()
+            })?;
+            let mut profiles = Vec::with_capacity(stored.len());
+            for p in stored {
+                let vector = store.load_vector(p.id)?.map(|v| ExportedVector {
+                    indices: v.indices,
+                    values: v.values,
+                });
+                profiles.push(ExportedProfile {
+                    id: p.id,
+                    platform: p.platform,
+                    created_at: p.created_at,
+                    updated_at: p.updated_at,
+                    profile: p.profile,
+                    raw_json: p.raw_json,
+                    vector,
+                });
+            }
+            let vocabulary_version = store.load_vocabulary()?.map(|v| v.version);
+            Ok(MeExport {
+                principal: principal.id,
+                created_at: principal.created_at,
+                exported_at: Utc::now(),
+                accounts: accounts.iter().map(MeAccount::from).collect(),
+                sessions: sessions
+                    .into_iter()
+                    .map(|s| ExportedSession {
+                        current: s.token_hash == current,
+                        created_at: s.created_at,
+                        expires_at: s.expires_at,
+                    })
+                    .collect(),
+                profiles,
+                vocabulary_version,
+            })
+        })
+        .await?;
+    let mut response = Json(document).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"toker-export.json\""),
+    );
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// What `DELETE /v1/me` erased.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErasureResponse {
+    /// The principal that no longer exists.
+    principal: String,
+    /// Rows erased, by kind.
+    #[schema(value_type = Object)]
+    erased: PrincipalErasure,
+}
+
+/// Erases everything Toker holds on the signed-in person, in one transaction: their
+/// profiles (with links, vectors and videos nobody else has), accounts and tokens,
+/// sessions and connects in progress. Signs them out.
+#[utoipa::path(
+    delete,
+    path = "/v1/me",
+    tag = "me",
+    responses(
+        (status = 200, description = "Erased", body = ErasureResponse),
+        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("session" = []), ("session_token" = []))
+)]
+pub(crate) async fn erase(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, Problem> {
+    let id = session.principal_id.clone();
+    let erased = state
+        .db(move |store| match store.delete_principal(&id) {
+            Ok(erased) => Ok(erased),
+            Err(StoreError::NotFound { .. }) => Err(signed_out()),
+            Err(e) => Err(e.into()),
+        })
+        .await?;
+    if erased.profiles > 0 {
+        state.matches().invalidate();
+    }
+    tracing::info!(principal = %session.principal_id, profiles = erased.profiles, "principal erased");
+    let mut response = Json(ErasureResponse {
+        principal: session.principal_id,
+        erased,
+    })
+    .into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(
+            SESSION_COOKIE,
+            "",
+            "/",
+            0,
+            state.connector().secure_cookies(),
+        ),
+    );
+    Ok(response)
+}
+
+/// Ends this session (signs out); the person's data stays.
+#[utoipa::path(
+    delete,
+    path = "/v1/me/session",
+    tag = "me",
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("session" = []), ("session_token" = []))
+)]
+pub(crate) async fn sign_out(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Response, Problem> {
+    let hash = session.token_hash.clone();
+    state
+        .db(move |store| Ok(store.delete_session(&hash)?))
+        .await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        set_cookie(
+            SESSION_COOKIE,
+            "",
+            "/",
+            0,
+            state.connector().secure_cookies(),
+        ),
+    );
+    Ok(response)
+}
+
+/// What a refresh did to one account.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RefreshResult {
+    /// The platform.
+    #[schema(value_type = PlatformDoc)]
+    platform: Platform,
+    /// The account's id there.
+    user_id: String,
+    /// `updated`, `unchanged`, `skipped` (connected by an export), `rejected` (the new data
+    /// breaks the rules; the stored profile stays), `reconnect` (the platform refused the
+    /// stored token) or `failed`.
+    outcome: String,
+    /// The stored profile's id, when there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    profile_id: Option<i64>,
+    /// What to know or do.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+}
+
+/// What a refresh did.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct RefreshReport {
+    /// One result per connected account.
+    accounts: Vec<RefreshResult>,
+}
+
+/// Re-fetches the signed-in person's OAuth-connected accounts with their stored tokens
+/// (renewing an expired token first) and updates each profile that changed.
+#[utoipa::path(
+    post,
+    path = "/v1/me/refresh",
+    tag = "me",
+    responses(
+        (status = 200, description = "One result per account", body = RefreshReport),
+        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("session" = []), ("session_token" = []))
+)]
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    session: Session,
+) -> Result<Json<RefreshReport>, Problem> {
+    let id = session.principal_id.clone();
+    let accounts = state.db(move |store| Ok(store.list_accounts(&id)?)).await?;
+    let mut results = Vec::with_capacity(accounts.len());
+    for account in accounts {
+        let result = refresh_one(&state, &session.principal_id, &account).await;
+        results.push(result.unwrap_or_else(|(outcome, detail)| RefreshResult {
+            platform: account.platform,
+            user_id: account.user_id.clone(),
+            outcome: outcome.to_owned(),
+            profile_id: None,
+            detail: Some(detail),
+        }));
+    }
+    Ok(Json(RefreshReport { accounts: results }))
+}
+
+type Skip = (&'static str, String);
+
+async fn refresh_one(
+    state: &AppState,
+    principal: &str,
+    account: &AccountRecord,
+) -> Result<RefreshResult, Skip> {
+    let (platform, user_id) = (account.platform, account.user_id.as_str());
+    let name = platform.display_name();
+    let connector = state.connector();
+    let (Some(cipher), Ok(app)) = (connector.cipher(), connector.app(platform)) else {
+        return Err((
+            "failed",
+            format!("connecting with {name} is not enabled on this server"),
+        ));
+    };
+    let opened =
+        |field, sealed: Option<&Vec<u8>>| open_token(cipher, sealed, platform, user_id, field);
+    let access = opened("access", account.tokens.access_token.as_ref());
+    let refresh_token = opened("refresh", account.tokens.refresh_token.as_ref());
+    if account.method == AccountMethod::Export || (access.is_none() && refresh_token.is_none()) {
+        return Err((
+            "skipped",
+            format!(
+                "connected by a data export: upload a newer {name} export to update it (POST /v1/connect/{platform}/export)"
+            ),
+        ));
+    }
+    let expired = account
+        .tokens
+        .access_expires_at
+        .is_some_and(|at| at <= Utc::now() + RENEW_MARGIN);
+    let access = match access {
+        Some(token) if !expired => token,
+        stale => {
+            let held = PlatformTokens {
+                access_token: stale.unwrap_or_else(|| toker_sources::http::Secret::new("")),
+                expires_in: None,
+                refresh_token: refresh_token.clone(),
+                refresh_expires_in: None,
+                scope: account.tokens.scope.clone(),
+                account_id: None,
+            };
+            let renewed = app.oauth.refresh(&held).await.map_err(|e| match e {
+                OAuthError::RefreshRejected { .. } | OAuthError::CodeRejected { .. } => (
+                    "reconnect",
+                    format!("{name} no longer accepts the access you granted ({e}): connect again at GET /v1/connect/{platform}"),
+                ),
+                other => ("failed", format!("{name} did not renew the access ({other}); try again later")),
+            })?;
+            let mut sealed = seal_tokens(cipher, platform, user_id, &renewed);
+            if sealed.refresh_expires_at.is_none()
+                && renewed.refresh_token.as_ref() == refresh_token.as_ref()
+            {
+                sealed.refresh_expires_at = account.tokens.refresh_expires_at;
+            }
+            let owned = user_id.to_owned();
+            state
+                .db(move |store| Ok(store.update_account_tokens(platform, &owned, &sealed)?))
+                .await
+                .map_err(|p| ("failed", p.detail))?;
+            renewed.access_token
+        }
+    };
+    let raw = fetch_profile(connector, app, &access)
+        .await
+        .map_err(|p| ("failed", p.detail))?;
+    let prepared = prepare_profile(platform, raw.profile, raw.raw, state.rules()).map_err(|r| {
+        (
+            "rejected",
+            format!(
+                "the new {name} data breaks the rules ({r}); the stored profile stays as it was"
+            ),
+        )
+    })?;
+    if prepared.profile.user_id != user_id {
+        return Err((
+            "failed",
+            format!(
+                "{name} now names this account {:?}, not {user_id:?}; connect it again",
+                prepared.profile.user_id
+            ),
+        ));
+    }
+    let owner = principal.to_owned();
+    let (id, written) = state
+        .db(move |store| {
+            Ok(store.upsert_profile_if_changed(
+                prepared.platform,
+                &prepared.profile,
+                &prepared.raw,
+                Some(&owner),
+            )?)
+        })
+        .await
+        .map_err(|p| ("failed", p.detail))?;
+    Ok(RefreshResult {
+        platform,
+        user_id: user_id.to_owned(),
+        outcome: match written {
+            Written::Unchanged => "unchanged",
+            _ => "updated",
+        }
+        .to_owned(),
+        profile_id: Some(id),
+        detail: None,
+    })
+}

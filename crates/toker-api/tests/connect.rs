@@ -1,0 +1,713 @@
+#![allow(clippy::unwrap_used)]
+//! "Connect your account" end to end, with no network: the platforms' consent pages, token
+//! endpoints and data APIs are a local replay of the fixtures. A test client follows the
+//! redirect, plays consent, comes back with the code, and ends with a stored profile (TikTok
+//! and X through their APIs, Instagram through its data export since its API gives no
+//! likes); every refusal is a clear problem+json; a person sees only their own data and
+//! erases all of it; no token or code is ever answered or stored in the clear.
+
+mod common;
+mod connect_support;
+
+use axum::http::header;
+use chrono::{Duration, Utc};
+use connect_support::platforms::{self, X_REFRESH};
+use connect_support::{Auth, Flow, SECRETS, expected, session_of, sqlite_cells};
+use sha2::{Digest, Sha256};
+use toker_model::Platform;
+use toker_store::{ListQuery, NewOAuthState};
+
+fn hex_sha256(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn x_connects_through_oauth_with_pkce_and_the_person_sees_only_their_own_data() {
+    let f = Flow::sqlite().await;
+    let (authorize, cookie) = f.start("x", "", None).await;
+    assert!(authorize.starts_with(&format!("{}/x/i/oauth2/authorize?", f.replay.uri())));
+    for part in [
+        "code_challenge=",
+        "code_challenge_method=S256",
+        "client_id=demo-client",
+        "state=",
+        "redirect_uri=https%3A%2F%2Ftoker.test%2Fv1%2Fconnect%2Fx%2Fcallback",
+    ] {
+        assert!(authorize.contains(part), "{part} missing: {authorize}");
+    }
+    let back = f.consent(&authorize, None).await;
+    assert!(back.starts_with("/v1/connect/x/callback?code="), "{back}");
+    let reply = f.call("GET", &back, None, Some(&cookie)).await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+    assert_eq!(reply.body["outcome"], "created");
+    assert_eq!(reply.body["account"]["method"], "oauth");
+    assert_eq!(reply.body["account"]["username"], "jonasweber_dev");
+    assert_eq!(reply.body["profile"]["counts"]["number_of_likes"], 141);
+    assert_eq!(reply.body["profile"]["liked_count"], 137);
+    assert!(reply.body["profile"]["top_categories"].as_array().is_some());
+    assert!(
+        reply.body["session"]["token"].is_null(),
+        "browsers get a cookie"
+    );
+    let alice = session_of(&reply);
+    let principal = reply.body["principal"].as_str().unwrap().to_owned();
+    assert!(principal.starts_with("usr_"));
+
+    // What the token endpoint got: the PKCE verifier (the replay checks it against the
+    // challenge) and Basic client credentials.
+    let log = f.replay.log();
+    let exchange = log.iter().find(|l| l.path == "/x/2/oauth2/token").unwrap();
+    assert!(
+        exchange.body.contains("code_verifier="),
+        "{}",
+        exchange.body
+    );
+    assert!(
+        exchange
+            .authorization
+            .as_deref()
+            .unwrap()
+            .starts_with("Basic ")
+    );
+    let me_call = log.iter().find(|l| l.path == "/x/2/users/me").unwrap();
+    assert_eq!(
+        me_call.authorization.as_deref(),
+        Some("Bearer example-x-user-access-token-jonas"),
+        "the person's own token reads their data"
+    );
+
+    // The stored profile is the fixtures' expected one, owned by the principal.
+    let mut store = f.store();
+    let stored = store
+        .get_profile_by_key(Platform::X, "1487365209458921472")
+        .unwrap();
+    assert_eq!(stored.owner.as_deref(), Some(principal.as_str()));
+    let want = expected("x", "expected/api_profile.json");
+    assert_eq!(
+        stored.profile.number_of_likes,
+        want["number_of_likes"].as_u64()
+    );
+    assert_eq!(
+        stored.profile.liked_videos.len(),
+        want["liked_videos"].as_array().unwrap().len()
+    );
+
+    // The person sees themselves and their profile.
+    let me = f.call("GET", "/v1/me", Some(&alice), None).await;
+    assert_eq!(me.status.as_u16(), 200, "{}", me.body);
+    assert_eq!(me.body["principal"], principal.as_str());
+    assert_eq!(me.body["accounts"][0]["refreshable"], true);
+    let id = stored.id;
+    let own = f
+        .call("GET", &format!("/v1/profiles/{id}"), Some(&alice), None)
+        .await;
+    assert_eq!(own.status.as_u16(), 200, "{}", own.body);
+
+    // A second person (TikTok, bearer session) cannot read, list or delete the first's.
+    let second = f.connect("tiktok", "?session=bearer", None).await;
+    assert_eq!(second.status.as_u16(), 201, "{}", second.body);
+    assert!(
+        common_set_cookie_absent(&second, "toker_session"),
+        "a bearer connect sets no session cookie"
+    );
+    let bob = session_of(&second);
+    assert!(matches!(&bob, Auth::Bearer(t) if t.starts_with("tks_")));
+    let denied = f
+        .call("GET", &format!("/v1/profiles/{id}"), Some(&bob), None)
+        .await;
+    denied.assert_problem(404, "not-found");
+    let summary = f
+        .call(
+            "GET",
+            &format!("/v1/profiles/{id}/summary"),
+            Some(&bob),
+            None,
+        )
+        .await;
+    summary.assert_problem(404, "not-found");
+    let listed = f.call("GET", "/v1/profiles", Some(&bob), None).await;
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["platform"], "tiktok");
+    let deleted = f
+        .call("DELETE", &format!("/v1/profiles/{id}"), Some(&bob), None)
+        .await;
+    deleted.assert_problem(404, "not-found");
+    assert!(store.get_profile(id).is_ok(), "still there");
+    // /v1/me is for people; an API key is refused there, and nobody unsigned gets in.
+    f.call("GET", "/v1/me", None, None)
+        .await
+        .assert_problem(401, "unauthenticated");
+    f.call(
+        "GET",
+        "/v1/me",
+        Some(&Auth::Bearer("tks_forged".into())),
+        None,
+    )
+    .await
+    .assert_problem(401, "unauthenticated");
+    f.assert_no_secret_answered();
+}
+
+fn common_set_cookie_absent(reply: &common::Reply, name: &str) -> bool {
+    !reply
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with(&format!("{name}=tks_")))
+}
+
+#[tokio::test]
+async fn tiktok_connects_with_its_login_token_and_the_research_lists() {
+    let f = Flow::sqlite().await;
+    let (authorize, cookie) = f.start("tiktok", "?session=bearer", None).await;
+    assert!(authorize.contains("client_key=demo-client"), "{authorize}");
+    assert!(authorize.contains("code_challenge="), "{authorize}");
+    let back = f.consent(&authorize, None).await;
+    let reply = f.call("GET", &back, None, Some(&cookie)).await;
+    assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+    assert_eq!(reply.body["account"]["user_id"], "mila.reyes");
+    assert_eq!(reply.body["profile"]["counts"]["number_of_likes"], 120);
+    assert_eq!(reply.body["profile"]["shared_count"], 6);
+    let log = f.replay.log();
+    let display = log
+        .iter()
+        .find(|l| l.path == "/tiktok/v2/user/info/")
+        .unwrap();
+    assert_eq!(
+        display.authorization.as_deref(),
+        Some("Bearer act.example-user-token-mila")
+    );
+    assert!(
+        log.iter()
+            .any(|l| l.path == "/tiktok/v2/research/user/liked_videos/"),
+        "liked videos come from the Research API"
+    );
+    // Connecting again (no session) signs the same person in and updates the profile.
+    let again = f.connect("tiktok", "?session=bearer", None).await;
+    assert_eq!(again.status.as_u16(), 200, "{}", again.body);
+    assert_eq!(again.body["outcome"], "updated");
+    assert_eq!(again.body["principal"], reply.body["principal"]);
+    assert_eq!(again.body["new_principal"], false);
+    f.assert_no_secret_answered();
+}
+
+#[tokio::test]
+async fn instagram_has_no_likes_in_its_api_so_the_person_uploads_the_export() {
+    let f = Flow::sqlite().await;
+    let (authorize, cookie) = f.start("instagram", "", None).await;
+    assert!(
+        !authorize.contains("code_challenge"),
+        "Instagram takes no PKCE"
+    );
+    let back = f.consent(&authorize, None).await;
+    let refused = f.call("GET", &back, None, Some(&cookie)).await;
+    let detail = refused.assert_problem(422, "validation");
+    assert!(
+        detail.contains("POST /v1/connect/instagram/export") && detail.contains("100"),
+        "the detail says what to do: {detail}"
+    );
+    assert!(
+        refused
+            .violation_paths()
+            .contains(&"number_of_likes".to_owned())
+    );
+    let mut store = f.store();
+    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert!(
+        sqlite_cells(&f.db.url)
+            .iter()
+            .all(|(table, _)| table != "principals" && table != "principal_accounts"),
+        "nobody was created"
+    );
+    // The long-lived exchange happened with the short-lived token, never answered.
+    assert!(
+        f.replay
+            .log()
+            .iter()
+            .any(|l| l.path == "/instagram/graph/access_token")
+    );
+
+    let uploaded = f.upload("instagram", "legacy.zip", "", None).await;
+    assert_eq!(uploaded.status.as_u16(), 201, "{}", uploaded.body);
+    assert_eq!(uploaded.body["account"]["method"], "export");
+    assert_eq!(uploaded.body["account"]["user_id"], "lea.cooks");
+    assert_eq!(uploaded.body["profile"]["counts"]["number_of_likes"], 120);
+    let lea = session_of(&uploaded);
+    let me = f.call("GET", "/v1/me", Some(&lea), None).await;
+    assert_eq!(me.body["accounts"][0]["refreshable"], false);
+    assert_eq!(me.body["profiles"].as_array().unwrap().len(), 1);
+    // Refreshing an export-only account says to upload a newer export.
+    let refreshed = f.call("POST", "/v1/me/refresh", Some(&lea), None).await;
+    assert_eq!(refreshed.body["accounts"][0]["outcome"], "skipped");
+    f.assert_no_secret_answered();
+}
+
+#[tokio::test]
+async fn exports_are_checked_for_type_size_shape_and_likes() {
+    let f = Flow::with(common_db(), |c| {
+        c.min_likes = 200;
+        if let Some(connect) = c.connect.as_mut() {
+            connect.export_limit = 64 * 1024;
+        }
+    })
+    .await;
+    let wrong_type = f
+        .upload_bytes("tiktok", b"{}".to_vec(), "application/json", "", None)
+        .await;
+    wrong_type.assert_problem(415, "unsupported-media-type");
+    let huge = f
+        .upload_bytes("tiktok", vec![0; 100 * 1024], "application/zip", "", None)
+        .await;
+    huge.assert_problem(413, "payload-too-large");
+    let broken = f
+        .upload_bytes(
+            "tiktok",
+            b"PK\x03\x04 not really a zip".to_vec(),
+            "application/zip",
+            "",
+            None,
+        )
+        .await;
+    let detail = broken.assert_problem(422, "validation");
+    assert!(!detail.contains("/tmp"), "no server path: {detail}");
+    let few = f.upload("tiktok", "activity_layout.zip", "", None).await;
+    let detail = few.assert_problem(422, "validation");
+    assert!(
+        detail.contains("200") && detail.contains("export shows fewer"),
+        "{detail}"
+    );
+    assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 0);
+}
+
+fn common_db() -> toker_store::testing::TestDb {
+    toker_store::testing::TestDb::sqlite()
+}
+
+#[tokio::test]
+async fn an_export_cannot_claim_an_account_someone_proved_but_oauth_takes_over_a_claim() {
+    let f = Flow::sqlite().await;
+    // Someone uploads Mila's TikTok export first: nobody held the account, so it is stored.
+    let claimed = f
+        .upload("tiktok", "activity_layout.zip", "?session=bearer", None)
+        .await;
+    assert_eq!(claimed.status.as_u16(), 201, "{}", claimed.body);
+    let claimer = session_of(&claimed);
+    // Mila proves the account with TikTok: she takes it over.
+    let proven = f.connect("tiktok", "?session=bearer", None).await;
+    assert_eq!(proven.status.as_u16(), 200, "{}", proven.body);
+    assert_ne!(proven.body["principal"], claimed.body["principal"]);
+    let listed = f.call("GET", "/v1/profiles", Some(&claimer), None).await;
+    assert_eq!(
+        listed.body["items"].as_array().unwrap().len(),
+        0,
+        "the claim is gone"
+    );
+    // Now an export of it is refused to anyone but Mila.
+    let again = f
+        .upload("tiktok", "activity_layout.zip", "", Some(&claimer))
+        .await;
+    let detail = again.assert_problem(409, "conflict");
+    assert!(detail.contains("GET /v1/connect/tiktok"), "{detail}");
+    let mila = session_of(&proven);
+    let own = f
+        .upload("tiktok", "activity_layout.zip", "", Some(&mila))
+        .await;
+    assert_eq!(own.status.as_u16(), 200, "{}", own.body);
+    assert!(
+        own.body["session"].is_null(),
+        "already signed in: no new session"
+    );
+    // The account stays OAuth-connected (its tokens kept) after Mila's own upload.
+    let me = f.call("GET", "/v1/me", Some(&mila), None).await;
+    assert_eq!(me.body["accounts"][0]["method"], "oauth");
+    assert_eq!(me.body["accounts"][0]["refreshable"], true);
+}
+
+#[tokio::test]
+async fn wrong_foreign_replayed_and_expired_states_are_refused() {
+    let f = Flow::sqlite().await;
+    let (authorize, cookie) = f.start("x", "", None).await;
+    let back = f.consent(&authorize, None).await;
+
+    // No cookie: this browser did not start it.
+    let detail = f
+        .call("GET", &back, None, None)
+        .await
+        .assert_problem(400, "connect-state");
+    assert!(
+        detail.contains("toker_connect_x") && detail.contains("GET /v1/connect/x"),
+        "{detail}"
+    );
+    // Another browser's cookie.
+    let (_, other_cookie) = f.start("x", "", None).await;
+    let detail = f
+        .call("GET", &back, None, Some(&other_cookie))
+        .await
+        .assert_problem(400, "connect-state");
+    assert!(detail.contains("another browser"), "{detail}");
+    // A state the server never issued.
+    let code = back
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let forged = format!("/v1/connect/x/callback?code={code}&state=forged-state");
+    let detail = f
+        .call("GET", &forged, None, Some(&cookie))
+        .await
+        .assert_problem(400, "connect-state");
+    assert!(detail.contains("not one this server issued"), "{detail}");
+    // A state issued for another platform.
+    let (tiktok_url, tiktok_cookie) = f.start("tiktok", "", None).await;
+    let tiktok_back = f.consent(&tiktok_url, None).await;
+    let cross = tiktok_back.replace("/v1/connect/tiktok/", "/v1/connect/x/");
+    let x_named = tiktok_cookie.replace("toker_connect_tiktok", "toker_connect_x");
+    let detail = f
+        .call("GET", &cross, None, Some(&x_named))
+        .await
+        .assert_problem(400, "connect-state");
+    assert!(detail.contains("issued for tiktok"), "{detail}");
+
+    // The real one works once, and its replay is refused.
+    let ok = f.call("GET", &back, None, Some(&cookie)).await;
+    assert_eq!(ok.status.as_u16(), 201, "{}", ok.body);
+    assert!(
+        ok.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|v| v.to_str().unwrap().starts_with("toker_connect_x=;")),
+        "the spent state's cookie is cleared"
+    );
+    let detail = f
+        .call("GET", &back, None, Some(&cookie))
+        .await
+        .assert_problem(400, "connect-state");
+    assert!(detail.contains("already used"), "{detail}");
+
+    // An expired state (issued 11 minutes ago).
+    let (state, browser) = ("expired-state-value", "expired-browser-value");
+    f.store()
+        .create_oauth_state(&NewOAuthState {
+            state_hash: hex_sha256(state),
+            platform: Platform::X,
+            browser_hash: hex_sha256(browser),
+            code_verifier: None,
+            principal_id: None,
+            session_mode: "cookie".to_owned(),
+            expires_at: Utc::now() - Duration::minutes(1),
+        })
+        .unwrap();
+    let detail = f
+        .call(
+            "GET",
+            &format!("/v1/connect/x/callback?code=whatever&state={state}"),
+            None,
+            Some(&format!("toker_connect_x={browser}")),
+        )
+        .await
+        .assert_problem(400, "connect-state");
+    assert!(detail.contains("expired"), "{detail}");
+    assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 1);
+    f.assert_no_secret_answered();
+}
+
+#[tokio::test]
+async fn an_expired_code_and_denied_consent_store_nothing_and_say_what_to_do() {
+    let f = Flow::sqlite().await;
+    for platform in ["tiktok", "x", "instagram"] {
+        let (authorize, cookie) = f.start(platform, "", None).await;
+        let back = f.consent(&authorize, Some("expire")).await;
+        let detail = f
+            .call("GET", &back, None, Some(&cookie))
+            .await
+            .assert_problem(400, "code-rejected");
+        assert!(
+            detail.contains(&format!("GET /v1/connect/{platform}")),
+            "{detail}"
+        );
+
+        let (authorize, cookie) = f.start(platform, "", None).await;
+        let back = f.consent(&authorize, Some("deny")).await;
+        assert!(back.contains("error=access_denied"), "{back}");
+        let detail = f
+            .call("GET", &back, None, Some(&cookie))
+            .await
+            .assert_problem(403, "consent-denied");
+        assert!(
+            detail.contains("access_denied") && detail.contains("export"),
+            "{detail}"
+        );
+    }
+    assert!(
+        f.replay
+            .log()
+            .iter()
+            .filter(|l| l.path.ends_with("token") || l.path.ends_with("token/"))
+            .count()
+            == 3,
+        "denials never reach the token endpoint"
+    );
+    assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 0);
+    f.assert_no_secret_answered();
+}
+
+#[tokio::test]
+async fn delete_me_erases_everything_of_the_person_and_nothing_else() {
+    let f = Flow::sqlite().await;
+    let x = f.connect("x", "?session=bearer", None).await;
+    assert_eq!(x.status.as_u16(), 201, "{}", x.body);
+    let jonas = session_of(&x);
+    let principal = x.body["principal"].as_str().unwrap().to_owned();
+    // Jonas adds an Instagram export to himself, and someone else connects TikTok.
+    let added = f.upload("instagram", "legacy.zip", "", Some(&jonas)).await;
+    assert_eq!(added.status.as_u16(), 201, "{}", added.body);
+    assert_eq!(added.body["principal"], principal.as_str());
+    let other = f.connect("tiktok", "?session=bearer", None).await;
+    let mila = session_of(&other);
+
+    // Tokens are sealed at rest: no cell holds one in the clear.
+    let cells = sqlite_cells(&f.db.url);
+    for secret in SECRETS {
+        assert!(
+            !cells.iter().any(|(_, c)| c.contains(secret)),
+            "{secret} stored in the clear"
+        );
+    }
+    assert!(
+        cells
+            .iter()
+            .any(|(t, c)| t == "principal_accounts" && c == "oauth")
+    );
+
+    let export = f.call("GET", "/v1/me/export", Some(&jonas), None).await;
+    assert_eq!(export.status.as_u16(), 200, "{}", export.body);
+    assert!(
+        export.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+    assert_eq!(export.body["principal"], principal.as_str());
+    assert_eq!(export.body["profiles"].as_array().unwrap().len(), 2);
+    assert!(export.body["profiles"][0]["raw_json"].is_object());
+    assert_eq!(export.body["accounts"].as_array().unwrap().len(), 2);
+    assert_eq!(export.body["sessions"][0]["current"], true);
+
+    let erased = f.call("DELETE", "/v1/me", Some(&jonas), None).await;
+    assert_eq!(erased.status.as_u16(), 200, "{}", erased.body);
+    assert_eq!(erased.body["erased"]["profiles"], 2);
+    assert_eq!(erased.body["erased"]["accounts"], 2);
+
+    // Not a row that names Jonas is left, in any table.
+    let cells = sqlite_cells(&f.db.url);
+    for trace in [
+        principal.as_str(),
+        "1487365209458921472",
+        "jonasweber_dev",
+        "lea.cooks",
+    ] {
+        let left: Vec<_> = cells.iter().filter(|(_, c)| c.contains(trace)).collect();
+        assert!(left.is_empty(), "{trace} left in {left:?}");
+    }
+    let mut store = f.store();
+    assert!(store.get_principal(&principal).unwrap().is_none());
+    assert!(store.list_sessions(&principal).unwrap().is_empty());
+    let stats = store.stats().unwrap();
+    assert_eq!(stats.profiles, 1, "Mila's profile stays");
+    let mila_profile = store
+        .get_profile_by_key(Platform::TikTok, "mila.reyes")
+        .unwrap()
+        .profile;
+    let mila_videos: std::collections::HashSet<&str> = mila_profile
+        .liked_videos
+        .iter()
+        .chain(&mila_profile.shared_videos)
+        .map(|v| v.video_id.as_str())
+        .collect();
+    assert_eq!(
+        stats.videos,
+        mila_videos.len() as u64,
+        "only Mila's videos remain"
+    );
+    // Jonas's session is gone; Mila's works.
+    f.call("GET", "/v1/me", Some(&jonas), None)
+        .await
+        .assert_problem(401, "unauthenticated");
+    assert_eq!(
+        f.call("GET", "/v1/me", Some(&mila), None)
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    f.assert_no_secret_answered();
+}
+
+#[tokio::test]
+async fn refresh_renews_an_expired_token_then_refetches() {
+    let f = Flow::sqlite().await;
+    f.replay.set_expires_in(Some(0));
+    let x = f.connect("x", "?session=bearer", None).await;
+    assert_eq!(x.status.as_u16(), 201, "{}", x.body);
+    let jonas = session_of(&x);
+    f.replay.set_expires_in(None);
+    let before = f
+        .store()
+        .list_accounts(x.body["principal"].as_str().unwrap())
+        .unwrap();
+
+    let refreshed = f.call("POST", "/v1/me/refresh", Some(&jonas), None).await;
+    assert_eq!(refreshed.status.as_u16(), 200, "{}", refreshed.body);
+    assert_eq!(
+        refreshed.body["accounts"][0]["outcome"], "unchanged",
+        "{}",
+        refreshed.body
+    );
+    let renewals: Vec<_> = f
+        .replay
+        .log()
+        .into_iter()
+        .filter(|l| l.body.contains("grant_type=refresh_token"))
+        .collect();
+    assert_eq!(renewals.len(), 1, "the expired token was renewed once");
+    assert!(
+        renewals[0]
+            .body
+            .contains(&format!("refresh_token={X_REFRESH}"))
+    );
+    let renewed_call = f
+        .replay
+        .log()
+        .into_iter()
+        .rev()
+        .find(|l| l.path == "/x/2/users/me")
+        .unwrap();
+    assert!(
+        renewed_call.authorization.unwrap().contains("-renewed-"),
+        "the data was read with the renewed token"
+    );
+    let after = f
+        .store()
+        .list_accounts(x.body["principal"].as_str().unwrap())
+        .unwrap();
+    assert_ne!(
+        before[0].tokens.refresh_token, after[0].tokens.refresh_token,
+        "the rotated refresh token is stored"
+    );
+
+    // The renewed token is valid for two hours: the next refresh uses it as it is.
+    let again = f.call("POST", "/v1/me/refresh", Some(&jonas), None).await;
+    assert_eq!(again.body["accounts"][0]["outcome"], "unchanged");
+    let renewals = f
+        .replay
+        .log()
+        .iter()
+        .filter(|l| l.body.contains("grant_type=refresh_token"))
+        .count();
+    assert_eq!(renewals, 1);
+    f.assert_no_secret_answered();
+}
+
+#[tokio::test]
+async fn sign_out_ends_the_session_and_keeps_the_data() {
+    let f = Flow::sqlite().await;
+    let x = f.connect("x", "", None).await;
+    let jonas = session_of(&x);
+    let out = f.call("DELETE", "/v1/me/session", Some(&jonas), None).await;
+    assert_eq!(out.status.as_u16(), 204);
+    f.call("GET", "/v1/me", Some(&jonas), None)
+        .await
+        .assert_problem(401, "unauthenticated");
+    assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 1);
+    // Connecting again signs the same person back in.
+    let back = f.connect("x", "", None).await;
+    assert_eq!(back.body["principal"], x.body["principal"]);
+}
+
+#[tokio::test]
+async fn readiness_reports_the_platforms_and_the_key_is_required() {
+    use toker_api::{AppState, ConnectConfig, ServeConfig};
+    let f = Flow::with(common_db(), |c| {
+        if let Some(connect) = c.connect.as_mut() {
+            connect.apps.retain(|a| a.platform == Platform::X);
+        }
+    })
+    .await;
+    let ready = f.call("GET", "/readyz", None, None).await;
+    assert_eq!(ready.status.as_u16(), 200);
+    assert_eq!(ready.body["connect"]["enabled"], serde_json::json!(["x"]));
+    let why = ready.body["connect"]["disabled"]["tiktok"]
+        .as_str()
+        .unwrap();
+    assert!(why.contains("TOKER_CONNECT_TIKTOK_CLIENT_ID"), "{why}");
+    assert_eq!(ready.body["connect"]["export_upload"], true);
+    let disabled = f.call("GET", "/v1/connect/tiktok", None, None).await;
+    let detail = disabled.assert_problem(404, "connect-disabled");
+    assert!(detail.contains("/readyz"), "{detail}");
+    f.call("GET", "/v1/connect/myspace", None, None)
+        .await
+        .assert_problem(404, "not-found");
+
+    // Credentials without the key: the server refuses to start.
+    let db = common_db();
+    let mut config = ServeConfig::for_database(db.url.clone());
+    let mut connect = connect_support::connect_config(&f.replay);
+    connect.secret_key = None;
+    config.connect = Some(connect);
+    let err = AppState::open(config).unwrap_err().to_string();
+    assert!(err.contains("TOKER_SECRET_KEY"), "{err}");
+    assert!(!err.contains(platforms::CLIENT_SECRET), "{err}");
+
+    // No key, no credentials: every connect route says it is disabled.
+    let mut config = ServeConfig::for_database(db.url.clone());
+    config.connect = Some(ConnectConfig::default());
+    let state = AppState::open(config).unwrap();
+    let app = toker_api::router(state);
+    let reply = common::Reply::read(
+        tower::ServiceExt::oneshot(
+            app,
+            axum::http::Request::builder()
+                .method("POST")
+                .uri("/v1/connect/x/export")
+                .header("content-type", "application/zip")
+                .body(axum::body::Body::from("PK"))
+                .unwrap(),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    reply.assert_problem(404, "connect-disabled");
+}
+
+#[tokio::test]
+async fn the_connect_flow_runs_on_postgres_too() {
+    let Some(db) = toker_store::testing::TestDb::postgres() else {
+        return;
+    };
+    let f = Flow::with(db, |_| {}).await;
+    let x = f.connect("x", "?session=bearer", None).await;
+    assert_eq!(x.status.as_u16(), 201, "{}", x.body);
+    let jonas = session_of(&x);
+    let principal = x.body["principal"].as_str().unwrap().to_owned();
+    let export = f.call("GET", "/v1/me/export", Some(&jonas), None).await;
+    assert_eq!(export.body["profiles"].as_array().unwrap().len(), 1);
+    let erased = f.call("DELETE", "/v1/me", Some(&jonas), None).await;
+    assert_eq!(erased.status.as_u16(), 200, "{}", erased.body);
+    let mut store = f.store();
+    assert!(store.get_principal(&principal).unwrap().is_none());
+    assert!(
+        store
+            .get_account(Platform::X, "1487365209458921472")
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(store.stats().unwrap().profiles, 0);
+    assert_eq!(store.stats().unwrap().videos, 0);
+}
