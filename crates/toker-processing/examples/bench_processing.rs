@@ -1,17 +1,20 @@
-//! Benchmark of toker-processing on deterministic synthetic clustered profiles.
+//! Benchmark of toker-processing on deterministic clustered profiles: the fake source's
+//! people (`--data fake`, the default) or this crate's simpler synthetic ones
+//! (`--data synthetic`).
 //!
 //! ```text
 //! cargo run --release -p toker-processing --example bench_processing -- --profiles 100000 [--json]
-//!   [--queries 100] [--all-pairs-sample 2000] [--seed 1]
+//!   [--queries 100] [--all-pairs-sample 2000] [--seed 1] [--data fake|synthetic]
 //! ```
 //!
 //! Measures, in one process:
 //! - clean: `clean_profile` over every profile (not part of "vectorize"); profiles are
 //!   made and cleaned 10k at a time, once for fitting and once for transforming, so peak
 //!   memory is that of the vectors and the index, not of 100k profiles;
-//! - vectorize: `Vocabulary::fit_transform` (one pass; checked to equal the two-pass
-//!   result bit for bit), and beside it the two passes: fitting
-//!   (`VocabularyBuilder::add_all` + `finish`) then `transform_all`;
+//! - vectorize: `Vocabulary::fit_transform` over all profiles loaded in memory (one pass;
+//!   checked to equal the two-pass result bit for bit; run last), and beside it the two
+//!   streamed passes: fitting (`VocabularyBuilder::add_all` + `finish`) then
+//!   `transform_all`; wall and CPU time (the machine may be shared);
 //! - index: building the `MatchIndex`;
 //! - single query: `MatchIndex::top_k(id, 10)`, median over `--queries` profiles;
 //! - baseline: the same queries by a naive loop (`SparseVector::cosine` against every
@@ -19,7 +22,9 @@
 //! - all-pairs top-10: `MatchIndex::all_top_k(10)` when N ≤ the sample size, otherwise
 //!   `MatchIndex::top_k_many` over `--all-pairs-sample` evenly spread profiles (same
 //!   parallel code path), extrapolated linearly to N (stated in the output);
-//! - peak RSS (VmHWM from /proc/self/status) and the index's own size.
+//! - peak RSS (VmHWM from /proc/self/status) after the matching steps (vectors + index +
+//!   one chunk of profiles), and again after loading every profile for `fit_transform`;
+//!   and the index's own size.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
@@ -28,11 +33,23 @@ mod synthetic;
 
 use std::time::{Duration, Instant};
 
+use toker_model::{Platform, Profile};
 use toker_processing::{
     MatchIndex, SparseVector, VectorizerConfig, Vocabulary, VocabularyBuilder, clean_profile,
 };
+use toker_sources::fake::FakeSource;
+
+/// Where the profiles come from.
+#[derive(Clone, Copy, PartialEq)]
+enum Data {
+    /// `toker_sources::fake`, rotating over the platforms (person i on platform i mod 3).
+    Fake,
+    /// `tests/common/synthetic.rs`: simpler, no dependency on toker-sources.
+    Synthetic,
+}
 
 struct Args {
+    data: Data,
     profiles: usize,
     json: bool,
     queries: usize,
@@ -47,6 +64,7 @@ fn parse_args() -> Result<Args, String> {
         queries: 100,
         all_pairs_sample: 2_000,
         seed: 1,
+        data: Data::Fake,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -59,11 +77,20 @@ fn parse_args() -> Result<Args, String> {
             "--queries" => args.queries = value("--queries")? as usize,
             "--all-pairs-sample" => args.all_pairs_sample = value("--all-pairs-sample")? as usize,
             "--seed" => args.seed = value("--seed")?,
+            "--data" => {
+                args.data = match it.next().as_deref() {
+                    Some("fake") => Data::Fake,
+                    Some("synthetic") => Data::Synthetic,
+                    other => {
+                        return Err(format!("--data: expected fake or synthetic, got {other:?}"));
+                    }
+                }
+            }
             "--json" => args.json = true,
             "-h" | "--help" => {
                 return Err(
                     "usage: bench_processing [--profiles N] [--json] [--queries Q] \
-                            [--all-pairs-sample S] [--seed S]"
+                            [--all-pairs-sample S] [--seed S] [--data fake|synthetic]"
                         .to_owned(),
                 );
             }
@@ -142,6 +169,22 @@ fn main() {
     };
     let n = args.profiles;
     let k = 10;
+    let fake_sources: Vec<FakeSource> = Platform::ALL
+        .iter()
+        .map(|&p| FakeSource::new(p, args.seed).expect("every platform is enabled for the bench"))
+        .collect();
+    let person = |i: u64| -> (Platform, Profile) {
+        match args.data {
+            Data::Fake => {
+                let raw = fake_sources[(i % 3) as usize].generate(i).raw;
+                (raw.platform, raw.profile)
+            }
+            Data::Synthetic => {
+                let p = synthetic::person(args.seed, i);
+                (p.platform, p.profile)
+            }
+        }
+    };
 
     // Profiles are made and cleaned CHUNK at a time, twice (once to fit, once to
     // transform), as `toker vectorize` pages through the store: memory holds the vectors,
@@ -156,13 +199,13 @@ fn main() {
     let mut chunk = |start: usize| {
         let t = Instant::now();
         let people = (start..(start + CHUNK).min(n))
-            .map(|i| synthetic::person(args.seed, i as u64))
+            .map(|i| person(i as u64))
             .collect::<Vec<_>>();
         generate += t.elapsed();
         let t = Instant::now();
         let profiles: Vec<_> = people
             .into_iter()
-            .map(|p| (p.platform, clean_profile(p.profile)))
+            .map(|(platform, profile)| (platform, clean_profile(profile)))
             .collect();
         clean += t.elapsed();
         profiles
@@ -191,35 +234,7 @@ fn main() {
     }
     let (generate, clean) = (generate / 2, clean / 2);
 
-    // The one-pass path (`Vocabulary::fit_transform`), over profiles made as it pulls them;
-    // the time spent making them is measured inside the iterator and taken off.
-    let making = std::cell::Cell::new(Duration::ZERO);
-    let stream = (0..n).map(|i| {
-        let t = Instant::now();
-        let profile = clean_profile(synthetic::person(args.seed, i as u64).profile);
-        making.set(making.get() + t.elapsed());
-        profile
-    });
-    let t = Instant::now();
-    let (vocabulary_once, vectors_once) =
-        Vocabulary::fit_transform(stream, VectorizerConfig::default()).unwrap();
-    let fit_transform = t.elapsed().saturating_sub(making.get());
-    let same_bits = vocabulary_once == vocabulary
-        && vectors_once.len() == vectors.len()
-        && vectors_once.iter().zip(&vectors).all(|(a, b)| {
-            a.indices() == b.indices()
-                && a.values()
-                    .iter()
-                    .map(|x| x.to_bits())
-                    .eq(b.values().iter().map(|x| x.to_bits()))
-        });
-    assert!(
-        same_bits,
-        "fit_transform must equal fit + transform bit for bit"
-    );
-    drop(vectors_once);
     let two_pass = fit + transform;
-    let vectorize = fit_transform;
     let nnz: usize = vectors.iter().map(SparseVector::len).sum();
 
     let t = Instant::now();
@@ -274,12 +289,36 @@ fn main() {
     let extrapolated = answered < n;
 
     let peak = peak_rss();
+
+    // The one-pass path, over every profile held in memory (as `toker vectorize` has them
+    // once loaded); measured last, so that the peak above is that of vectors + index.
+    let all: Vec<Profile> = (0..n).map(|i| clean_profile(person(i as u64).1)).collect();
+    let (t, cpu) = (Instant::now(), cpu_time());
+    let (vocabulary_once, vectors_once) =
+        Vocabulary::fit_transform(&all, VectorizerConfig::default()).unwrap();
+    let vectorize = t.elapsed();
+    let vectorize_cpu = cpu_time() - cpu;
+    let same_bits = vocabulary_once == vocabulary
+        && vectors_once.len() == vectors.len()
+        && vectors_once.iter().zip(&vectors).all(|(a, b)| {
+            a.indices() == b.indices()
+                && a.values()
+                    .iter()
+                    .map(|x| x.to_bits())
+                    .eq(b.values().iter().map(|x| x.to_bits()))
+        });
+    assert!(
+        same_bits,
+        "fit_transform must equal fit + transform bit for bit"
+    );
+    let peak_with_profiles = peak_rss();
     let index_bytes = index.heap_bytes();
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
 
     if args.json {
         let json = serde_json::json!({
             "profiles": n,
+            "data": if args.data == Data::Fake { "fake" } else { "synthetic" },
             "seed": args.seed,
             "threads": threads,
             "features": vocabulary.len(),
@@ -291,6 +330,7 @@ fn main() {
             "two_pass_vectorize_s": two_pass.as_secs_f64(),
             "vectorize_s": vectorize.as_secs_f64(),
             "vectorize_profiles_per_s": n as f64 / vectorize.as_secs_f64(),
+            "vectorize_cpu_s": vectorize_cpu.as_secs_f64(),
             "two_pass_vectorize_cpu_s": two_pass_cpu.as_secs_f64(),
             "index_build_s": build.as_secs_f64(),
             "query_top10_median_ms": ms(query),
@@ -306,6 +346,7 @@ fn main() {
             "all_pairs_top10_cpu_s": measured_cpu.as_secs_f64() * n as f64 / answered as f64,
             "naive_all_pairs_estimate_s": baseline.as_secs_f64() * n as f64,
             "peak_rss_bytes": peak,
+            "peak_rss_with_all_profiles_bytes": peak_with_profiles,
             "index_bytes": index_bytes,
         });
         println!("{}", serde_json::to_string_pretty(&json).unwrap());
@@ -313,7 +354,12 @@ fn main() {
     }
     let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!(
-        "toker-processing benchmark: {n} synthetic profiles (seed {}), {threads} threads",
+        "toker-processing benchmark: {n} {} profiles (seed {}), {threads} threads",
+        if args.data == Data::Fake {
+            "fake"
+        } else {
+            "synthetic"
+        },
         args.seed
     );
     println!(
@@ -338,10 +384,11 @@ fn main() {
         two_pass_cpu.as_secs_f64()
     );
     println!(
-        "{:<34} {:>11.3} s {:>13.0}/s",
+        "{:<34} {:>11.3} s {:>13.0}/s  ({:.2} s CPU)",
         "vectorize (fit_transform, 1 pass)",
         vectorize.as_secs_f64(),
-        n as f64 / vectorize.as_secs_f64()
+        n as f64 / vectorize.as_secs_f64(),
+        vectorize_cpu.as_secs_f64()
     );
     println!(
         "{:<34} {:>11.3} s",
@@ -382,9 +429,16 @@ fn main() {
         "all-pairs by the naive loop",
         baseline.as_secs_f64() * n as f64
     );
-    match peak {
-        Some(b) => println!("{:<34} {:>11.1} MiB", "peak RSS (VmHWM)", mib(b)),
-        None => println!("{:<34} {:>14}", "peak RSS", "unavailable"),
+    match (peak, peak_with_profiles) {
+        (Some(b), Some(all)) => {
+            println!("{:<34} {:>11.1} MiB", "peak RSS: vectors + index", mib(b));
+            println!(
+                "{:<34} {:>11.1} MiB",
+                "peak RSS: + all profiles loaded",
+                mib(all)
+            );
+        }
+        _ => println!("{:<34} {:>14}", "peak RSS", "unavailable"),
     }
     println!(
         "{:<34} {:>11.1} MiB",

@@ -5,6 +5,21 @@
 //! what it returns (vectors as `indices`/`values`, the vocabulary as JSON with its
 //! version).
 //!
+//! The path of a profile, and where each step lives:
+//! - [`records`]: splits an import (a JSON array or JSON Lines, any size) into records,
+//!   one at a time, with their line numbers;
+//! - [`prepare`]: resolves a record's platform, validates it (toker-model) and cleans it
+//!   ([`clean_profile`]); every entry point (CLI, API, collectors) goes through it;
+//! - [`summarize`]: a profile's top categories and hashtags;
+//! - [`Vocabulary::fit_transform`] (or [`Vocabulary::fit`] then
+//!   [`Vocabulary::transform_all`]): the vocabulary and the TF-IDF vectors
+//!   ([`vectorize`] has the formula), both stored by the caller;
+//! - [`MatchIndex`]: built from stored vectors and their vocabulary, answers top-k cosine
+//!   queries for one profile, some, or all.
+//!
+//! Work over many profiles (fitting, transforming, all-pairs matching) is split over every
+//! core with scoped threads; results never depend on the number of cores.
+//!
 //! # Example
 //! ```
 //! use toker_model::{Platform, Profile, Video};

@@ -178,6 +178,41 @@ mod tests {
     }
 
     #[test]
+    fn a_platform_that_is_not_a_string_is_named() {
+        let mut r = record();
+        r["platform"] = json!(3);
+        let err = prepare(r, Some(Platform::X), &ValidationRules::default()).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("platform: must be a string naming tiktok"),
+            "{err}"
+        );
+        let v = Rejected::MissingPlatform.violations();
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].path, "platform");
+        assert!(v[0].message.starts_with("missing"), "{}", v[0].message);
+    }
+
+    #[test]
+    fn typed_profiles_are_validated_then_cleaned() {
+        let rules = ValidationRules::default();
+        let mut profile = toker_model::Profile::new("1", "ana");
+        profile.number_of_likes = Some(150);
+        profile.liked_videos = vec![toker_model::Video {
+            categories: vec!["  diy ".into()],
+            ..toker_model::Video::new("v1")
+        }];
+        let p = prepare_profile(Platform::Instagram, profile.clone(), json!({}), &rules).unwrap();
+        assert_eq!(p.profile.liked_videos[0].categories, ["DIY"]);
+        assert_eq!(p.key(), "instagram:1");
+
+        profile.number_of_likes = Some(99);
+        let err = prepare_profile(Platform::Instagram, profile, json!({}), &rules).unwrap_err();
+        let paths: Vec<String> = err.violations().into_iter().map(|v| v.path).collect();
+        assert_eq!(paths, ["number_of_likes"]);
+    }
+
+    #[test]
     fn platform_and_profile_violations_are_reported_together() {
         let mut r = record();
         r["platform"] = json!("vine");

@@ -885,6 +885,32 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// `from_json` reads numbers through `serde_json::Value` (as f64, then f32): every
+        /// IDF must come back with the same bits, or a stored vocabulary would fail its
+        /// version check.
+        #[test]
+        fn idf_values_survive_json_exactly(documents in 1u64..10_000_000, df in 1u64..10_000_000) {
+            let (n, df) = (documents.max(df) as f64, df as f64);
+            let idf = (1.0 + ((1.0 + n) / (1.0 + df)).ln()) as f32;
+            let text = serde_json::to_string(&idf).unwrap();
+            let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let back: f32 = serde_json::from_value(value).unwrap();
+            proptest::prop_assert_eq!(back.to_bits(), idf.to_bits(), "{}", text);
+        }
+
+        #[test]
+        fn any_finite_f32_survives_json_exactly(bits in proptest::prelude::any::<u32>()) {
+            let x = f32::from_bits(bits);
+            if x.is_finite() {
+                let value: serde_json::Value =
+                    serde_json::from_str(&serde_json::to_string(&x).unwrap()).unwrap();
+                let back: f32 = serde_json::from_value(value).unwrap();
+                proptest::prop_assert_eq!(back.to_bits(), x.to_bits());
+            }
+        }
+    }
+
     #[test]
     fn invalid_settings_are_refused_by_name() {
         for (config, field) in [
