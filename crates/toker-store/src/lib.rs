@@ -8,6 +8,11 @@
 //! `:memory:`, or `postgres://…` with feature `postgres`). Every write is one transaction;
 //! a profile read back equals the one stored (videos in order, unknown counts `None`).
 //!
+//! A video is one row per `(platform, video_id)`: its counts and tags are the latest any
+//! stored profile reported (profiles sharing a video see that description). Deleting or
+//! replacing a profile removes the videos no other profile links to. An upsert without an
+//! owner keeps the stored owner.
+//!
 //! # Example
 //! ```
 //! use toker_model::{Platform, Profile};
