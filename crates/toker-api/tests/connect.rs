@@ -647,6 +647,11 @@ async fn readiness_reports_the_platforms_and_the_key_is_required() {
         .unwrap();
     assert!(why.contains("TOKER_CONNECT_TIKTOK_CLIENT_ID"), "{why}");
     assert_eq!(ready.body["connect"]["export_upload"], true);
+    let doc = f.call("GET", "/openapi.json", None, None).await;
+    let schemes = &doc.body["components"]["securitySchemes"];
+    assert_eq!(schemes["session"]["in"], "cookie");
+    assert_eq!(schemes["session"]["name"], "toker_session");
+    assert_eq!(schemes["session_token"]["scheme"], "bearer");
     let disabled = f.call("GET", "/v1/connect/tiktok", None, None).await;
     let detail = disabled.assert_problem(404, "connect-disabled");
     assert!(detail.contains("/readyz"), "{detail}");
