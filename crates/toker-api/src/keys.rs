@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -156,14 +157,22 @@ pub fn parse_key(key: &str) -> Option<(&str, &str)> {
     (id_ok && secret_ok).then_some((key_id, secret))
 }
 
-/// Remembers which (key id, stored hash) pairs were verified, as digests of their secrets.
+/// Remembers which (key id, stored hash) pairs were verified, as digests of their secrets,
+/// and how many wrong secrets each key id got recently.
 #[derive(Debug, Default)]
 pub(crate) struct VerifiedKeys {
     verified: Mutex<HashMap<String, (String, [u8; 32])>>,
+    failures: Mutex<HashMap<String, (Instant, u32)>>,
 }
 
-/// The most verified keys remembered; beyond it the memory starts over (keys are few).
+/// The most keys remembered in each map; beyond it the memory starts over (keys are few).
 const VERIFIED_CAPACITY: usize = 10_000;
+/// Argon2 runs at most this many times per key id and [`FAILURE_WINDOW`] for wrong
+/// secrets: key ids are not secret, and each wrong guess would otherwise cost the server
+/// an Argon2 run. A key already verified is compared by digest and is not affected.
+const MAX_FAILURES: u32 = 10;
+/// See [`MAX_FAILURES`].
+const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
 impl VerifiedKeys {
     /// Whether `secret` is the secret of `record` (which must not be revoked: the caller
@@ -178,6 +187,9 @@ impl VerifiedKeys {
                 }
             }
         }
+        if self.too_many_failures(&record.key_id) {
+            return false;
+        }
         let Ok(parsed) = PasswordHash::new(&record.secret_hash) else {
             tracing::error!(key_id = %record.key_id, "stored api key hash is not a PHC string");
             return false;
@@ -186,6 +198,7 @@ impl VerifiedKeys {
             .verify_password(secret.as_bytes(), &parsed)
             .is_err()
         {
+            self.record_failure(&record.key_id);
             return false;
         }
         let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
@@ -194,6 +207,29 @@ impl VerifiedKeys {
         }
         verified.insert(record.key_id.clone(), (record.secret_hash.clone(), digest));
         true
+    }
+}
+
+impl VerifiedKeys {
+    fn too_many_failures(&self, key_id: &str) -> bool {
+        let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        failures
+            .get(key_id)
+            .is_some_and(|(since, n)| since.elapsed() < FAILURE_WINDOW && *n >= MAX_FAILURES)
+    }
+
+    fn record_failure(&self, key_id: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        if failures.len() >= VERIFIED_CAPACITY {
+            failures.clear();
+        }
+        let entry = failures
+            .entry(key_id.to_owned())
+            .or_insert((Instant::now(), 0));
+        if entry.0.elapsed() >= FAILURE_WINDOW {
+            *entry = (Instant::now(), 0);
+        }
+        entry.1 += 1;
     }
 }
 
@@ -246,6 +282,32 @@ mod tests {
         assert!(!cache.verify(&a, &"t".repeat(SECRET_LEN)));
         // A new hash for the same id (a re-created key) is verified afresh.
         assert!(!cache.verify(&record("u".repeat(SECRET_LEN).as_str()), &secret));
+    }
+
+    #[test]
+    fn wrong_secrets_stop_costing_argon2_runs_but_a_verified_key_still_works() {
+        let secret = "s".repeat(SECRET_LEN);
+        let key = record(&secret);
+        let cache = VerifiedKeys::default();
+        assert!(cache.verify(&key, &secret), "verified once, remembered");
+        for _ in 0..MAX_FAILURES {
+            assert!(!cache.verify(&key, &"t".repeat(SECRET_LEN)));
+        }
+        assert!(
+            cache.verify(&key, &secret),
+            "the remembered key is compared by digest"
+        );
+
+        let fresh = record(&secret);
+        let cache = VerifiedKeys::default();
+        for _ in 0..MAX_FAILURES {
+            assert!(!cache.verify(&fresh, &"t".repeat(SECRET_LEN)));
+        }
+        assert!(cache.too_many_failures(&fresh.key_id));
+        assert!(
+            !cache.verify(&fresh, &secret),
+            "no Argon2 run while the window lasts"
+        );
     }
 
     #[test]
