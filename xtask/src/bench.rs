@@ -14,13 +14,14 @@ use std::time::Instant;
 
 use crate::util::{cargo, run as sh, workspace_root};
 
-const USAGE: &str =
-    "usage: cargo xtask bench [--profiles 10000,100000] [--backend sqlite|postgres] [--json FILE]";
+const USAGE: &str = "usage: cargo xtask bench [--profiles 10000,100000] [--backend sqlite|postgres] [--json FILE] [--dev]";
 
 struct Options {
     sizes: Vec<u64>,
     postgres: bool,
     json: Option<PathBuf>,
+    /// Build with the dev profile (CI's smoke run: figures printed, not representative).
+    dev: bool,
 }
 
 fn parse(args: &[String]) -> Result<Options, String> {
@@ -28,6 +29,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         sizes: vec![10_000],
         postgres: false,
         json: None,
+        dev: false,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -60,6 +62,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 }
             }
             "--json" => options.json = Some(PathBuf::from(value()?)),
+            "--dev" => options.dev = true,
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
     }
@@ -81,18 +84,42 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     let options = parse(args)?;
     let root = workspace_root();
     let features = if options.postgres { "postgres" } else { "" };
-    sh(cargo()
-        .args([
-            "build",
-            "--release",
-            "-p",
-            "toker-cli",
-            "--features",
-            features,
-        ])
-        .args(["--example", "ingest_ceiling", "-p", "toker-store"])
-        .args(["--example", "bench_processing", "-p", "toker-processing"]))?;
-    let bin = root.join("target/release");
+    let profile = if options.dev { "dev" } else { "release" };
+    sh(cargo().args([
+        "build",
+        "--profile",
+        profile,
+        "-p",
+        "toker-cli",
+        "--features",
+        features,
+    ]))?;
+    sh(cargo().args([
+        "build",
+        "--profile",
+        profile,
+        "-p",
+        "toker-store",
+        "--example",
+        "ingest_ceiling",
+    ]))?;
+    sh(cargo().args([
+        "build",
+        "--profile",
+        profile,
+        "-p",
+        "toker-processing",
+        "--example",
+        "bench_processing",
+    ]))?;
+    if options.dev {
+        eprintln!("bench: DEV BUILD (--dev): a smoke run, the figures are not representative");
+    }
+    let bin = root.join(if options.dev {
+        "target/debug"
+    } else {
+        "target/release"
+    });
     let toker = bin.join("toker");
     let scratch = tempdir()?;
     let mut rows = Vec::new();
@@ -285,7 +312,7 @@ fn processing_bench(exe: &Path, size: u64) -> Result<Vec<Measured>, String> {
         crate::util::output(Command::new(exe).args(["--profiles", &size.to_string(), "--json"]))?;
     let number = |key: &str| -> Option<f64> { json_number(&out, key) };
     let mut rows = Vec::new();
-    if let Some(v) = number("vectorize_seconds") {
+    if let Some(v) = number("vectorize_s") {
         rows.push(("vectorize in-process (fit + transform)", v, "s", None));
     }
     if let Some(v) = number("query_top10_median_ms") {
@@ -293,14 +320,24 @@ fn processing_bench(exe: &Path, size: u64) -> Result<Vec<Measured>, String> {
             "single query top-10 (median)",
             v,
             "ms",
-            number("naive_query_median_ms").map(|b| ("naive per-pair loop", b)),
+            number("naive_query_top10_median_ms").map(|b| ("naive per-pair loop", b)),
         ));
     }
-    if let Some(v) = number("all_pairs_top10_seconds") {
-        rows.push(("all-pairs top-10", v, "s", None));
+    if let Some(v) = number("all_pairs_top10_s") {
+        rows.push((
+            "all-pairs top-10 (extrapolated when large)",
+            v,
+            "s",
+            number("naive_all_pairs_estimate_s").map(|b| ("naive loop, estimated", b)),
+        ));
     }
-    if let Some(v) = number("peak_rss_mib") {
-        rows.push(("processing peak RSS", v, "MiB", None));
+    if let Some(v) = number("peak_rss_bytes") {
+        rows.push((
+            "processing peak RSS (vectors + index)",
+            v / 1_048_576.0,
+            "MiB",
+            None,
+        ));
     }
     if rows.is_empty() {
         return Err(format!(

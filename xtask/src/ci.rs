@@ -41,13 +41,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .env("RUSTDOCFLAGS", "-D warnings"))?;
         // What a Rust project embedding the crates does, end to end.
         sh(cargo().args(["run", "--quiet", "--example", "embed"]))?;
-        // The benchmark runs at a small size: figures printed, not asserted.
-        crate::bench::run(&["--profiles".to_owned(), "10000".to_owned()])?;
-        crate::release::run(&[
-            "patch".to_owned(),
-            "--dry-run".to_owned(),
-            "--skip-ci".to_owned(),
-        ])?;
+        // The benchmark runs at a small size on the dev build (a release build of the whole
+        // tree would not fit CI's time budget): figures printed, not asserted.
+        crate::bench::run(&["--profiles", "10000", "--dev"].map(str::to_owned))?;
     }
     eprintln!("\nxtask ci: all checks passed");
     Ok(())
