@@ -145,6 +145,17 @@ pub(crate) struct FetchArgs {
     /// Read at most this many items of each list (liked, reposted, posts).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) max_items: Option<u64>,
+    /// Continue the person's unfinished run from its last committed page (it keeps its own
+    /// --max-items; a new run when there is none).
+    #[arg(long, conflicts_with_all = ["restart", "since_last", "max_items"])]
+    pub(crate) resume: bool,
+    /// Abandon the person's unfinished run (its committed pages stay) and start over.
+    #[arg(long, conflicts_with = "since_last")]
+    pub(crate) restart: bool,
+    /// Ask only for what is new since the last complete run: each list up to the first page
+    /// of items already collected then (older items are kept).
+    #[arg(long)]
+    pub(crate) since_last: bool,
 }
 
 #[derive(Debug, Args)]

@@ -77,7 +77,7 @@ fn each_platform_export_stores_the_expected_profile_and_reimports_as_a_no_op() {
             "{platform}"
         );
         let again = json(&db, &["import-export", platform, archive.to_str().unwrap()]);
-        assert_eq!(again["outcome"], "updated", "{platform}");
+        assert_eq!(again["outcome"], "unchanged", "{platform}");
         let restored = json(&db, &["show", &key]);
         assert_eq!(restored["profile"], stored["profile"], "{platform}");
     }

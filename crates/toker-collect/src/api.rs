@@ -689,6 +689,8 @@ fn write_of<'p>(p: &'p Prepared, owner: Option<&'p str>) -> ProfileWrite<'p> {
         profile: &p.profile,
         raw: &p.raw,
         owner,
+        // Pages carry per-request ids (TikTok's log_id…): the profile decides.
+        compare_raw: false,
     }
 }
 

@@ -279,6 +279,10 @@ pub struct ProfileWrite<'a> {
     pub raw: &'a Value,
     /// Who stores it (`None` keeps the stored owner).
     pub owner: Option<&'a str>,
+    /// Whether a different raw JSON alone is a change. `false` suits API payloads, which
+    /// carry per-request ids: a profile equal to the stored one is then left as stored,
+    /// raw JSON included (it derives the same profile).
+    pub compare_raw: bool,
 }
 
 /// How a run ends.
@@ -598,6 +602,7 @@ impl Store {
             profile,
             raw,
             owner,
+            compare_raw: true,
         };
         let p = prepared(&write, DbTime::now())?;
         let context = format!("upserting {}", p.record);

@@ -113,6 +113,7 @@ fn a_page_its_checkpoint_and_the_profile_commit_together_or_not_at_all(store: &m
                 profile: &p,
                 raw: &r,
                 owner: None,
+                compare_raw: true,
             }),
         })
         .unwrap();
@@ -140,6 +141,7 @@ fn a_page_its_checkpoint_and_the_profile_commit_together_or_not_at_all(store: &m
                 profile: &broken,
                 raw: &r,
                 owner: None,
+                compare_raw: true,
             }),
         })
         .unwrap_err();
@@ -173,6 +175,7 @@ fn a_page_its_checkpoint_and_the_profile_commit_together_or_not_at_all(store: &m
                 profile: &p,
                 raw: &r,
                 owner: None,
+                compare_raw: true,
             }),
         })
         .unwrap();
@@ -203,17 +206,27 @@ fn a_page_its_checkpoint_and_the_profile_commit_together_or_not_at_all(store: &m
         .unwrap_err();
     assert!(err.to_string().contains("already ended"), "{err}");
 
-    // A state change without a page (a refused list).
-    store
+    // A state change without a page (a refused list), with a profile whose raw JSON alone
+    // differs: without compare_raw it is unchanged, stored raw JSON included.
+    let fresh_raw = json!({"log_id": "another request"});
+    let written = store
         .commit_page(&PageCommit {
             run_id: run,
             listing: "reposted",
             page: None,
             state: ListingState::Refused,
             next_cursor: None,
-            profile: None,
+            profile: Some(ProfileWrite {
+                platform: Platform::TikTok,
+                profile: &p,
+                raw: &fresh_raw,
+                owner: None,
+                compare_raw: false,
+            }),
         })
         .unwrap();
+    assert_eq!(written, Some((profile_id, Written::Unchanged)));
+    assert_eq!(store.get_profile(profile_id).unwrap().raw_json, r);
     let states: Vec<_> = store
         .run_checkpoints(run)
         .unwrap()
@@ -355,6 +368,7 @@ fn only_a_run_that_read_everything_moves_the_marker(store: &mut Store) {
                     profile: &p,
                     raw: &r,
                     owner: None,
+                    compare_raw: true,
                 }),
             },
         )

@@ -1,19 +1,41 @@
 //! `toker import-export`: a platform's personal data-export archive, through the same
 //! validate → clean → store path as every other source. Importing the same archive again
-//! replaces the profile with identical content; a newer archive updates it.
+//! changes nothing (reported `unchanged`); a newer archive of the same account replaces
+//! the profile, reporting which items are new, updated or removed (toker-collect).
 
-use toker_sources::import_export;
+use toker_collect::import_archive;
 
 use crate::cli::ImportExportArgs;
-use crate::commands::{Ctx, ingest};
-use crate::error::CliResult;
+use crate::commands::Ctx;
+use crate::commands::fetch::{Stored, print_stored};
+use crate::error::{CliError, CliResult};
 use crate::output::progress;
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ImportExportArgs) -> CliResult {
     let bar = progress(None, "Reading the export", ctx.progress());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let raw = import_export(args.platform, &args.path);
+    let rules = ctx.rules();
+    let imported = import_archive(ctx.store()?, args.platform, &args.path, &rules, None);
     bar.finish_and_clear();
+    let report = imported.map_err(|e| match e {
+        toker_collect::CollectError::Rejected { .. } => {
+            CliError::validation(format!("{e} (see --min-likes for the likes minimum)"))
+        }
+        toker_collect::CollectError::Source(e) => CliError::from(e),
+        toker_collect::CollectError::Store(e) => CliError::from(e),
+        other => CliError::runtime(other.to_string()),
+    })?;
     let label = format!("{} export {}", args.platform, args.path.display());
-    ingest::store_one(ctx, &label, "Imported", raw?)
+    print_stored(
+        ctx,
+        &Stored {
+            verb: "Imported",
+            label: &label,
+            profile: &report.profile,
+            items: &report.items,
+            items_by_list: serde_json::to_value(report.items_by_list)?,
+            warnings: &report.warnings,
+        },
+        None,
+    )
 }

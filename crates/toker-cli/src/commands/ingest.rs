@@ -1,15 +1,12 @@
-//! The storing paths shared by commands: one profile from a source (`fetch`,
-//! `import-export`), and the bulk path shared by `create --count`, `import` and `import-export`: hand prepared
-//! profiles to the store's batched ingest, with a progress bar and a per-record report.
+//! The bulk storing path shared by `create --count` and `import`: hand prepared profiles
+//! to the store's batched ingest, with a progress bar and a per-record report. (`fetch` and
+//! `import-export` store one profile through toker-collect.)
 
 use std::cell::RefCell;
-use std::io::Write;
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use toker_processing::prepare::prepare_profile;
-use toker_sources::RawProfile;
-use toker_store::{IngestItem, IngestOptions, IngestReport, IngestResult, Upserted};
+use toker_store::{IngestItem, IngestOptions, IngestReport, IngestResult};
 
 use crate::commands::Ctx;
 use crate::error::{CliError, CliResult};
@@ -106,47 +103,4 @@ where
         duplicates,
         rejected: Vec::new(),
     })
-}
-
-/// Validates, cleans and upserts one profile a source produced (API fetch, data export),
-/// printing its warnings and a one-line report (`verb` e.g. "Fetched").
-pub(crate) fn store_one(ctx: &mut Ctx, label: &str, verb: &str, raw: RawProfile) -> CliResult {
-    if !ctx.global.quiet && !ctx.json() {
-        for warning in &raw.warnings {
-            eprintln!("warning: {warning}");
-        }
-    }
-    let warnings = raw.warnings;
-    let prepared = prepare_profile(raw.platform, raw.profile, raw.raw, &ctx.rules())
-        .map_err(|rejected| CliError::rejected(label, &rejected))?;
-    let (id, outcome) =
-        ctx.store()?
-            .upsert_profile(prepared.platform, &prepared.profile, &prepared.raw, None)?;
-    let outcome = match outcome {
-        Upserted::Created => "created",
-        Upserted::Updated => "updated",
-    };
-    let p = &prepared.profile;
-    if ctx.json() {
-        ctx.out.json(&json!({
-            "id": id,
-            "platform": prepared.platform,
-            "user_id": p.user_id,
-            "username": p.username,
-            "outcome": outcome,
-            "liked_videos": p.liked_videos.len(),
-            "shared_videos": p.shared_videos.len(),
-            "warnings": warnings,
-        }))?;
-    } else {
-        writeln!(
-            ctx.out,
-            "{verb} {label}: profile {id} {} (@{}) {outcome}, {} liked and {} shared video(s)",
-            prepared.key(),
-            p.username,
-            p.liked_videos.len(),
-            p.shared_videos.len()
-        )?;
-    }
-    Ok(())
 }

@@ -31,7 +31,8 @@ pub(crate) fn write_if_changed(
         profile_queries::get_profile_by_key(c, write.platform, &write.profile.user_id)?;
     if let Some(s) = &stored {
         let same_owner = write.owner.is_none_or(|o| s.owner.as_deref() == Some(o));
-        if same_owner && s.profile == *write.profile && s.raw_json == *write.raw {
+        let same_raw = !write.compare_raw || s.raw_json == *write.raw;
+        if same_owner && same_raw && s.profile == *write.profile {
             return Ok((s.id, Written::Unchanged));
         }
     }
