@@ -5,6 +5,7 @@
 
 mod bench;
 mod ci;
+mod demo;
 mod migrate;
 mod release;
 mod supply;
@@ -25,6 +26,9 @@ commands:
                              end-to-end benchmark, each figure beside a same-run baseline
   supply-chain [--install-tools]
                              licenses, bans, sources (deny.toml); advisories with cargo-deny
+  demo-platforms [--bind ADDR] [--public-url URL]
+                             replay TikTok, X and Instagram (consent, tokens, data) from the
+                             fixtures, for trying the connect flow against `toker serve`
   release <major|minor|patch|X.Y.Z> [--dry-run] [--skip-ci]
                              bump, changelog, package, dist tarball + SHA-256, tag (no push)
 ";
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     let result = match command.as_str() {
         "ci" => ci::run(rest),
         "migrate" => migrate::run(rest),
+        "demo-platforms" => demo::run_demo(rest),
         "bench" => bench::run(rest),
         "supply-chain" => supply::check(rest.iter().any(|a| a == "--install-tools")),
         "release" => release::run(rest),
