@@ -466,3 +466,29 @@ fn completions_are_printed_for_a_shell() {
         .success()
         .stdout(predicate::str::contains("toker"));
 }
+
+#[test]
+fn keep_going_skips_a_malformed_line_and_stores_the_rest() {
+    let env = Env::sqlite();
+    let file = env.path("mixed.jsonl");
+    std::fs::write(
+        &file,
+        format!("{}\n{{\"user_id\": oops}}\n{}\n", profile("1", 500), profile("2", 500)),
+    )
+    .unwrap();
+    let file = file.display().to_string();
+    env.toker(&["import", &file, "--platform", "x"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("record 2 (line 2)"))
+        .stderr(predicate::str::contains("malformed JSON"));
+    assert_eq!(env.total(), 0);
+    let out = env
+        .toker(&["import", &file, "--platform", "x", "--keep-going", "--json"])
+        .assert()
+        .code(3);
+    let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["created"], 2);
+    assert_eq!(report["rejected_records"][0]["record"], "record 2 (line 2)");
+    assert_eq!(env.total(), 2);
+}

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use toker_model::Platform;
 use toker_processing::prepare::{Rejected, prepare};
-use toker_processing::records::{Position, RecordReader};
+use toker_processing::records::{Position, RecordError, RecordReader};
 use toker_store::IngestItem;
 
 use crate::cli::ImportArgs;
@@ -44,7 +44,13 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ImportArgs) -> CliResult {
     let rejected = RefCell::new(Vec::new());
     let reader = input.reader()?;
     let items = reader.filter_map(|record| match record {
-        Err(e) => Some(Err(CliError::validation(format!("{}: {e}", input.name)))),
+        Err(e) => match unreadable(&input.name, e) {
+            Ok(skipped) => {
+                rejected.borrow_mut().push(skipped);
+                None
+            }
+            Err(fatal) => Some(Err(fatal)),
+        },
         Ok((position, value)) => match prepare(value, args.platform, &rules) {
             Ok(prepared) => Some(Ok(IngestItem {
                 label: position.to_string(),
@@ -90,6 +96,21 @@ fn check_all(
         }
     }
     Ok(rejected)
+}
+
+/// A record that is not valid JSON becomes a rejection (reading goes on at the next
+/// record); an input that cannot be read on (truncated, junk between records, I/O) is an
+/// error that ends the import (exit 3: nothing stored unless `--keep-going` had stored
+/// earlier batches).
+fn unreadable(name: &str, e: RecordError) -> CliResult<Skipped> {
+    match e {
+        RecordError::Malformed { position, .. } => Ok(Skipped {
+            record: position.to_string(),
+            key: None,
+            reasons: vec![e.to_string()],
+        }),
+        fatal => Err(CliError::validation(format!("{name}: {fatal}"))),
+    }
 }
 
 fn record_key(value: &serde_json::Value, platform: Option<Platform>) -> Option<String> {
