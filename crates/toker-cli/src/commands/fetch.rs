@@ -185,18 +185,19 @@ fn failure(ctx: &mut Ctx, e: CollectError, resume: &str) -> CliResult<CliError> 
         ctx.out.json(&report_json(report))?;
     }
     Ok(match e {
-        CollectError::Unfinished { .. } => CliError::runtime(format!(
-            "{e}: continue it with {resume}, or start over with `--restart`"
-        )),
+        CollectError::Unfinished { .. } => {
+            CliError::runtime(format!("{e} ({resume}, or `--restart`)"))
+        }
         CollectError::Stopped {
             report: Some(_),
             ref cause,
         } => {
+            // An interruption says so itself; a failure says what failed.
             let what = match cause {
-                StopCause::Interrupted => "interrupted",
-                _ => "stopped",
+                StopCause::Interrupted => "",
+                _ => "stopped: ",
             };
-            CliError::runtime(format!("{what}: {e}; continue with {resume}"))
+            CliError::runtime(format!("{what}{e} ({resume})"))
         }
         CollectError::Rejected { .. } => {
             CliError::validation(format!("{e} (see --min-likes for the likes minimum)"))
