@@ -564,11 +564,14 @@ async fn refresh_renews_an_expired_token_then_refetches() {
 
     let refreshed = f.call("POST", "/v1/me/refresh", Some(&jonas), None).await;
     assert_eq!(refreshed.status.as_u16(), 200, "{}", refreshed.body);
-    assert_eq!(
-        refreshed.body["accounts"][0]["outcome"], "unchanged",
-        "{}",
-        refreshed.body
+    let first = &refreshed.body["accounts"][0];
+    assert!(
+        first["outcome"] == "updated" || first["outcome"] == "unchanged",
+        "{first}"
     );
+    assert_eq!(first["items"]["new"], 0, "{first}");
+    assert_eq!(first["items"]["removed"], 0, "{first}");
+    assert_eq!(first["items"]["unchanged"], 137 + 7, "{first}");
     let renewals: Vec<_> = f
         .replay
         .log()
@@ -601,9 +604,20 @@ async fn refresh_renews_an_expired_token_then_refetches() {
         "the rotated refresh token is stored"
     );
 
-    // The renewed token is valid for two hours: the next refresh uses it as it is.
+    // The renewed token is valid for two hours: the next refresh uses it as it is, and,
+    // incremental since the last complete run, stops at the first page of known likes.
+    let pages_before = liked_pages(&f);
     let again = f.call("POST", "/v1/me/refresh", Some(&jonas), None).await;
-    assert_eq!(again.body["accounts"][0]["outcome"], "unchanged");
+    assert_eq!(
+        again.body["accounts"][0]["outcome"], "unchanged",
+        "{}",
+        again.body
+    );
+    assert_eq!(
+        liked_pages(&f) - pages_before,
+        1,
+        "only the newest page is asked for"
+    );
     let renewals = f
         .replay
         .log()
@@ -612,6 +626,15 @@ async fn refresh_renews_an_expired_token_then_refetches() {
         .count();
     assert_eq!(renewals, 1);
     f.assert_no_secret_answered();
+}
+
+/// How many liked pages the replay served to X.
+fn liked_pages(f: &Flow) -> usize {
+    f.replay
+        .log()
+        .iter()
+        .filter(|l| l.path.ends_with("/liked_tweets"))
+        .count()
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use toker_model::Platform;
-use toker_sources::http::{ApiConfig, Secret, TokioSleeper, api_client, collect};
+use toker_sources::http::{ApiClient, ApiConfig, Secret, TokioSleeper, api_client, collect};
 use toker_sources::{RawProfile, SourceError, UserRef};
 
 use super::{App, Connector};
@@ -26,40 +26,59 @@ pub(crate) async fn fetch_profile(
     token: &Secret,
 ) -> Result<RawProfile, Problem> {
     let platform = app.settings.platform;
-    let interactive = |mut api: ApiConfig| {
-        api.max_wait = MAX_WAIT;
-        api.max_retries = api.max_retries.min(2);
-        api
+    let (client, user) = client_for(connector, app, token).await?;
+    collect(client.as_ref(), &user, None)
+        .await
+        .map_err(|e| unusable(platform, &e))
+}
+
+/// The API client that reads the person's data with their token, and the person as that
+/// client names them (their handle, or X's numeric id): never `me`, so that collection
+/// runs of different people never share a subject.
+pub(crate) async fn client_for(
+    connector: &Connector,
+    app: &App,
+    token: &Secret,
+) -> Result<(Box<dyn ApiClient>, UserRef), Problem> {
+    let platform = app.settings.platform;
+    let fail = |e: SourceError| unusable(platform, &e);
+    let client = api_client(
+        platform,
+        interactive(connector.api_config(app, token)),
+        Arc::new(TokioSleeper),
+    )
+    .map_err(fail)?;
+    let account = client
+        .fetch_account(&UserRef::new("me"))
+        .await
+        .map_err(fail)?;
+    let user = match platform {
+        Platform::X => UserRef::new(account.key),
+        _ => UserRef::new(account.username),
     };
-    let me = UserRef::new("me");
-    let api = interactive(connector.api_config(app, token));
-    let client =
-        api_client(platform, api, Arc::new(TokioSleeper)).map_err(|e| unusable(platform, &e))?;
     let research = app
         .settings
         .research
         .as_ref()
         .filter(|_| platform == Platform::TikTok);
     let Some((key, secret)) = research else {
-        return collect(client.as_ref(), &me, None)
-            .await
-            .map_err(|e| unusable(platform, &e));
+        return Ok((client, user));
     };
     // TikTok: the Display API says who the person is; the Research API reads their lists.
-    let account = client
-        .fetch_account(&me)
-        .await
-        .map_err(|e| unusable(platform, &e))?;
     let mut api = interactive(ApiConfig::new(platform));
     api.base_url.clone_from(&app.settings.api_base_url);
     api.client_key = Some(key.clone());
     api.client_secret = Some(secret.clone());
     api.timeout = connector.config().platform_timeout;
-    let research =
-        api_client(platform, api, Arc::new(TokioSleeper)).map_err(|e| unusable(platform, &e))?;
-    collect(research.as_ref(), &UserRef::new(account.username), None)
-        .await
-        .map_err(|e| unusable(platform, &e))
+    let research = api_client(platform, api, Arc::new(TokioSleeper)).map_err(fail)?;
+    Ok((research, user))
+}
+
+/// Bounds fit for a person waiting on an answer.
+fn interactive(mut api: ApiConfig) -> ApiConfig {
+    api.max_wait = MAX_WAIT;
+    api.max_retries = api.max_retries.min(2);
+    api
 }
 
 /// A platform's failure as the answer to the person: 502, or 503 with `Retry-After` for a

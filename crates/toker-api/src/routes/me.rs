@@ -2,10 +2,10 @@
 //! account), all of it exportable as JSON and erasable in one transaction, and a refresh
 //! of their profiles with the platform tokens they granted.
 //!
-//! Refreshing re-fetches each OAuth-connected account with its stored token (renewing the
-//! token first when it has expired) and stores the profile only if it changed. It reads
-//! every page again: the resumable, checkpointed collection of toker-collect is not used
-//! here (it had not landed when this route was written).
+//! Refreshing re-reads each OAuth-connected account with its stored token (renewing the
+//! token first when it has expired) through toker-collect: incrementally (only what is new
+//! since the last complete run), resuming a refresh that was cut short from its
+//! checkpoints, and writing the profile only if it changed.
 
 use axum::Json;
 use axum::Router;
@@ -15,13 +15,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use toker_collect::{CollectError, CollectRequest, NoProgress, Start, collect_api, subject_of};
 use toker_model::{Platform, Profile};
-use toker_processing::prepare_profile;
 use toker_sources::oauth::{OAuthError, PlatformTokens};
 use toker_store::{AccountMethod, AccountRecord, ListQuery, PrincipalErasure, StoreError, Written};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::connect::fetch::fetch_profile;
+use crate::connect::fetch::client_for;
 use crate::connect::flow::{open_token, seal_tokens};
 use crate::connect::session::{SESSION_COOKIE, Session, set_cookie};
 use crate::dto::{PlatformDoc, ProfileDoc, ProfileListItem};
@@ -51,7 +51,8 @@ pub(crate) fn routes() -> Router<AppState> {
         ExportedSession,
         ErasureResponse,
         RefreshReport,
-        RefreshResult
+        RefreshResult,
+        ItemsDoc
     )),
     modifiers(&SessionSchemes)
 )]
@@ -419,9 +420,25 @@ pub(crate) struct RefreshResult {
     /// The stored profile's id, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     profile_id: Option<i64>,
+    /// The liked and shared videos compared with those stored before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    items: Option<ItemsDoc>,
     /// What to know or do.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+}
+
+/// How a refresh changed the stored videos.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ItemsDoc {
+    /// Videos not stored before.
+    new: u64,
+    /// Videos stored before with other counts or tags.
+    updated: u64,
+    /// Videos stored exactly so.
+    unchanged: u64,
+    /// Stored videos the platform no longer lists.
+    removed: u64,
 }
 
 /// What a refresh did.
@@ -457,6 +474,7 @@ pub(crate) async fn refresh(
             user_id: account.user_id.clone(),
             outcome: outcome.to_owned(),
             profile_id: None,
+            items: None,
             detail: Some(detail),
         }));
     }
@@ -527,47 +545,67 @@ async fn refresh_one(
             renewed.access_token
         }
     };
-    let raw = fetch_profile(connector, app, &access)
+    let (client, user) = client_for(connector, app, &access)
         .await
         .map_err(|p| ("failed", p.detail))?;
-    let prepared = prepare_profile(platform, raw.profile, raw.raw, state.rules()).map_err(|r| {
-        (
-            "rejected",
-            format!(
-                "the new {name} data breaks the rules ({r}); the stored profile stays as it was"
-            ),
-        )
-    })?;
-    if prepared.profile.user_id != user_id {
-        return Err((
-            "failed",
-            format!(
-                "{name} now names this account {:?}, not {user_id:?}; connect it again",
-                prepared.profile.user_id
-            ),
-        ));
-    }
+    let rules = state.rules().clone();
     let owner = principal.to_owned();
-    let (id, written) = state
+    let collected = state
         .db(move |store| {
-            Ok(store.upsert_profile_if_changed(
-                prepared.platform,
-                &prepared.profile,
-                &prepared.raw,
-                Some(&owner),
-            )?)
+            // A refresh cut short (rate limit, timeout) left its run unfinished: resume it
+            // from its checkpoints; otherwise read only what is new since the last
+            // complete run.
+            let unfinished = store.unfinished_run(platform, &subject_of(&user))?;
+            let request = CollectRequest {
+                user: &user,
+                start: if unfinished.is_some() {
+                    Start::Resume
+                } else {
+                    Start::SinceLast
+                },
+                max_items: None,
+                rules: &rules,
+                owner: Some(&owner),
+            };
+            let mut progress = NoProgress;
+            let run = collect_api(
+                store,
+                client.as_ref(),
+                &request,
+                &mut progress,
+                std::future::pending(),
+            );
+            Ok(tokio::runtime::Handle::current().block_on(run))
         })
         .await
         .map_err(|p| ("failed", p.detail))?;
+    let report = collected.map_err(|e| match e {
+        CollectError::Rejected { .. } => (
+            "rejected",
+            format!("the new {name} data breaks the rules ({e}); the stored profile stays as it was"),
+        ),
+        CollectError::Stopped { .. } => (
+            "failed",
+            format!("{name} stopped the refresh ({e}); what was read is kept, and the next refresh resumes from there"),
+        ),
+        other => ("failed", format!("the refresh from {name} failed ({other})")),
+    })?;
+    let profile = report.profile.as_ref();
     Ok(RefreshResult {
         platform,
         user_id: user_id.to_owned(),
-        outcome: match written {
-            Written::Unchanged => "unchanged",
+        outcome: match profile.map(|p| p.outcome) {
+            Some(Written::Unchanged) => "unchanged",
             _ => "updated",
         }
         .to_owned(),
-        profile_id: Some(id),
+        profile_id: profile.map(|p| p.id),
+        items: Some(ItemsDoc {
+            new: report.items.new,
+            updated: report.items.updated,
+            unchanged: report.items.unchanged,
+            removed: report.items.removed,
+        }),
         detail: None,
     })
 }
