@@ -198,6 +198,7 @@ pub enum SourceError {
         /// What was expected and what was found.
         message: String,
     },
+
     // -- fake source errors go below this line --
     /// A user reference that no profile can be made for (empty, with spaces, too long).
     #[error("{platform}: {user:?} is not a usable user reference: expected {expected}")]
