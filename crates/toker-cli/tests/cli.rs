@@ -473,7 +473,11 @@ fn keep_going_skips_a_malformed_line_and_stores_the_rest() {
     let file = env.path("mixed.jsonl");
     std::fs::write(
         &file,
-        format!("{}\n{{\"user_id\": oops}}\n{}\n", profile("1", 500), profile("2", 500)),
+        format!(
+            "{}\n{{\"user_id\": oops}}\n{}\n",
+            profile("1", 500),
+            profile("2", 500)
+        ),
     )
     .unwrap();
     let file = file.display().to_string();

@@ -23,7 +23,7 @@ pub mod x;
 
 pub use archive::{ArchiveEntry, ArchiveLimits, ExportArchive};
 pub use error::SourceError;
-pub use http::{ApiClient, ApiConfig, api_client, api_source};
 pub use export::{ExportSource, import_export};
+pub use http::{ApiClient, ApiConfig, api_client, api_source};
 pub use registry::{Registry, enabled_platforms, ensure_enabled, feature_of, is_enabled};
 pub use source::{RawProfile, Source, SourceKind, UserRef};

@@ -244,7 +244,8 @@ impl OAuthClient {
     /// absolute http(s) URL.
     pub fn new(config: OAuthClientConfig) -> Result<Self, OAuthError> {
         let platform = config.platform;
-        let (token_base, token_path) = split_url(platform, "token URL", &config.endpoints.token_url)?;
+        let (token_base, token_path) =
+            split_url(platform, "token URL", &config.endpoints.token_url)?;
         let (_, _) = split_url(platform, "authorize URL", &config.endpoints.authorize_url)?;
         let http_for = |base: String| {
             let mut api = ApiConfig::new(platform);
@@ -260,7 +261,9 @@ impl OAuthClient {
             (None, Platform::Instagram) => {
                 return Err(SourceError::Config {
                     platform,
-                    message: "Instagram's OAuth needs the Graph API URL of the long-lived token exchange".to_owned(),
+                    message:
+                        "Instagram's OAuth needs the Graph API URL of the long-lived token exchange"
+                            .to_owned(),
                 }
                 .into());
             }
@@ -349,9 +352,8 @@ impl OAuthClient {
         }
         let body = self.token_call(form, Step::Code).await?;
         if c.platform == Platform::Instagram {
-            let short = instagram_short_lived(&body).ok_or_else(|| self.bad(
-                "no data[0].access_token in the code exchange response",
-            ))?;
+            let short = instagram_short_lived(&body)
+                .ok_or_else(|| self.bad("no data[0].access_token in the code exchange response"))?;
             let mut long = self.instagram_long_lived(&short.access_token).await?;
             long.account_id = short.account_id;
             long.scope = short.scope;
@@ -374,11 +376,19 @@ impl OAuthClient {
                 .secret_query("access_token", tokens.access_token.clone());
             return self.graph_call(&call, Step::Refresh).await;
         }
-        let refresh_token = tokens.refresh_token.clone().ok_or_else(|| OAuthError::RefreshRejected {
-            platform: c.platform,
-            error: "no_refresh_token".to_owned(),
-            description: "the platform granted no refresh token (X grants one only with offline.access)".to_owned(),
-        })?;
+        let refresh_token =
+            tokens
+                .refresh_token
+                .clone()
+                .ok_or_else(|| {
+                    OAuthError::RefreshRejected {
+                platform: c.platform,
+                error: "no_refresh_token".to_owned(),
+                description:
+                    "the platform granted no refresh token (X grants one only with offline.access)"
+                        .to_owned(),
+            }
+                })?;
         let mut form: Vec<(&'static str, Secret)> = Vec::new();
         if c.platform == Platform::TikTok {
             form.push(("client_key", Secret::new(c.client_id.clone())));
@@ -615,7 +625,10 @@ mod tests {
     #[test]
     fn authorize_urls_carry_the_platform_parameters() {
         let url = client(Platform::X).authorize_url("st4te", Some("ch4llenge"));
-        assert!(url.starts_with("https://x.com/i/oauth2/authorize?"), "{url}");
+        assert!(
+            url.starts_with("https://x.com/i/oauth2/authorize?"),
+            "{url}"
+        );
         for part in [
             "client_id=client-1",
             "response_type=code",

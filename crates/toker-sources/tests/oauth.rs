@@ -46,10 +46,7 @@ async fn tiktok_exchanges_a_code_with_its_verifier_and_refreshes() {
         .await;
     let c = client(Platform::TikTok, &server);
     let tokens = c
-        .exchange_code(
-            &Secret::new("the-code"),
-            Some(&Secret::new("the-verifier")),
-        )
+        .exchange_code(&Secret::new("the-code"), Some(&Secret::new("the-verifier")))
         .await
         .unwrap();
     assert_eq!(tokens.access_token.expose(), "act.example-user-token-mila");
@@ -58,8 +55,14 @@ async fn tiktok_exchanges_a_code_with_its_verifier_and_refreshes() {
         "rft.example-refresh-mila"
     );
     assert_eq!(tokens.expires_in, Some(Duration::from_secs(86_400)));
-    assert_eq!(tokens.account_id.as_deref(), Some("-000OpenIdMilaReyes0001"));
-    assert!(!format!("{tokens:?}").contains("mila"), "Debug hides tokens");
+    assert_eq!(
+        tokens.account_id.as_deref(),
+        Some("-000OpenIdMilaReyes0001")
+    );
+    assert!(
+        !format!("{tokens:?}").contains("mila"),
+        "Debug hides tokens"
+    );
 
     Mock::given(method("POST"))
         .and(path("/token/"))

@@ -544,9 +544,8 @@ impl Store {
             "connecting account {}:{}",
             account.platform, account.profile.user_id
         );
-        on_conn!(self, |c, q| c.write(&context, |c| q::connect_account(
-            c, account, decide
-        )))
+        on_conn!(self, |c, q| c
+            .write(&context, |c| q::connect_account(c, account, decide)))
     }
 
     /// The connected account `platform:user_id`, if any.
@@ -624,9 +623,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`].
     pub fn delete_session(&mut self, token_hash: &str) -> Result<bool, StoreError> {
-        on_conn!(self, |c, q| c.write("ending a session", |c| q::delete_session(
-            c, token_hash
-        )))
+        on_conn!(self, |c, q| c
+            .write("ending a session", |c| q::delete_session(c, token_hash)))
     }
 
     /// Remembers an OAuth state until its callback.
@@ -635,7 +633,8 @@ impl Store {
     /// [`StoreError::AlreadyExists`] if the state hash is taken.
     pub fn create_oauth_state(&mut self, state: &NewOAuthState) -> Result<(), StoreError> {
         let context = format!("remembering a {} connect state", state.platform);
-        on_conn!(self, |c, q| c.write(&context, |c| q::create_state(c, state)))
+        on_conn!(self, |c, q| c
+            .write(&context, |c| q::create_state(c, state)))
     }
 
     /// Uses an OAuth state: atomically marks it consumed if it is stored, not yet
@@ -663,9 +662,10 @@ impl Store {
         &mut self,
         before: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        on_conn!(self, |c, q| c.write("forgetting expired sessions and connect states", |c| {
-            q::purge(c, before)
-        }))
+        on_conn!(self, |c, q| c
+            .write("forgetting expired sessions and connect states", |c| {
+                q::purge(c, before)
+            }))
     }
 
     /// Erases a principal and everything they own, in one transaction: their profiles
@@ -676,6 +676,7 @@ impl Store {
     /// [`StoreError::NotFound`] if no such principal is stored (nothing is erased).
     pub fn delete_principal(&mut self, id: &str) -> Result<PrincipalErasure, StoreError> {
         let context = format!("erasing principal {id}");
-        on_conn!(self, |c, q| c.write(&context, |c| q::delete_principal(c, id)))
+        on_conn!(self, |c, q| c
+            .write(&context, |c| q::delete_principal(c, id)))
     }
 }

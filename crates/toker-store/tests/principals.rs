@@ -133,7 +133,10 @@ fn a_refusal_writes_nothing(store: &mut Store) {
     store
         .connect_account(&account, &mut |claim| {
             let owner = claim.profile.as_ref().unwrap();
-            assert_eq!((owner.id, owner.owner.as_deref()), (id, Some("keyowner1234")));
+            assert_eq!(
+                (owner.id, owner.owner.as_deref()),
+                (id, Some("keyowner1234"))
+            );
             Err::<String, _>(())
         })
         .unwrap()
@@ -141,7 +144,14 @@ fn a_refusal_writes_nothing(store: &mut Store) {
 }
 
 fn an_export_keeps_the_oauth_tokens_of_the_same_principal(store: &mut Store) {
-    connect(store, 3, "usr_b", AccountMethod::OAuth, Some(tokens(3)), None);
+    connect(
+        store,
+        3,
+        "usr_b",
+        AccountMethod::OAuth,
+        Some(tokens(3)),
+        None,
+    );
     connect(store, 3, "usr_b", AccountMethod::Export, None, None);
     let account = store
         .get_account(Platform::X, &profile(3).user_id)
@@ -273,7 +283,11 @@ fn erasing_a_principal_leaves_nothing_of_theirs(store: &mut Store) {
     assert_eq!(store.count_profiles(&query).unwrap(), 0);
     // The other person is untouched.
     assert_eq!(
-        store.get_profile(other.profile_id).unwrap().owner.as_deref(),
+        store
+            .get_profile(other.profile_id)
+            .unwrap()
+            .owner
+            .as_deref(),
         Some("usr_e")
     );
     assert!(store.get_session("e-1").unwrap().is_some());
