@@ -8,7 +8,7 @@
 //! The path of a profile, and where each step lives:
 //! - [`records`]: splits an import (a JSON array or JSON Lines, any size) into records,
 //!   one at a time, with their line numbers;
-//! - [`prepare`]: resolves a record's platform, validates it (toker-model) and cleans it
+//! - [`prepare`](mod@prepare): resolves a record's platform, validates it (toker-model) and cleans it
 //!   ([`clean_profile`]); every entry point (CLI, API, collectors) goes through it;
 //! - [`summarize`]: a profile's top categories and hashtags;
 //! - [`Vocabulary::fit_transform`] (or [`Vocabulary::fit`] then
