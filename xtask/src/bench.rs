@@ -376,7 +376,12 @@ fn print_table(rows: &[Row]) {
     );
     for r in rows {
         let baseline = r.baseline.map_or_else(String::new, |(name, b)| {
-            format!("{name}: {b:.2} ({:.2}×)", r.value / b)
+            if matches!(r.unit, "s" | "ms") {
+                // A time: say how many times faster than the baseline.
+                format!("{name}: {b:.2} ({:.1}× faster)", b / r.value)
+            } else {
+                format!("{name}: {b:.2} ({:.2}× of it)", r.value / b)
+            }
         });
         let _ = writeln!(
             out,
