@@ -5,7 +5,8 @@
 //! ingest them with `toker import` (profiles/s, peak RSS) beside the store's hand-written
 //! prepared-statement loop (the ceiling); `toker vectorize`; `toker match` end to end; and
 //! the processing benchmark (in-process fit/transform, single-query top-10 against a naive
-//! per-pair loop, all-pairs top-10).
+//! per-pair loop, all-pairs top-10); and the REST API under load (`toker-api`'s `bench_api`
+//! over the same database: profile reads against the same reads in-process, matches).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -81,37 +82,35 @@ struct Row {
 
 /// Runs the benchmark.
 pub(crate) fn run(args: &[String]) -> Result<(), String> {
+    run_with_features(args, None)
+}
+
+/// Runs the benchmark, building with `cargo_features` (CI passes the feature flags its
+/// tests were built with, so the build reuses their artifacts) instead of the defaults.
+pub(crate) fn run_with_features(
+    args: &[String],
+    cargo_features: Option<&[String]>,
+) -> Result<(), String> {
     let options = parse(args)?;
     let root = workspace_root();
-    let features = if options.postgres { "postgres" } else { "" };
+    let features: Vec<String> = match cargo_features {
+        Some(features) => features.to_vec(),
+        None if options.postgres => vec!["--all-features".to_owned()],
+        None => Vec::new(),
+    };
     let profile = if options.dev { "dev" } else { "release" };
-    sh(cargo().args([
-        "build",
-        "--profile",
-        profile,
-        "-p",
-        "toker-cli",
-        "--features",
-        features,
-    ]))?;
-    sh(cargo().args([
-        "build",
-        "--profile",
-        profile,
-        "-p",
-        "toker-store",
-        "--example",
-        "ingest_ceiling",
-    ]))?;
-    sh(cargo().args([
-        "build",
-        "--profile",
-        profile,
-        "-p",
-        "toker-processing",
-        "--example",
-        "bench_processing",
-    ]))?;
+    // One build of every binary and example the run needs (toker, the store's ceiling,
+    // the processing and API benchmarks), with one feature set.
+    sh(cargo()
+        .args([
+            "build",
+            "--profile",
+            profile,
+            "--workspace",
+            "--bins",
+            "--examples",
+        ])
+        .args(&features))?;
     if options.dev {
         eprintln!("bench: DEV BUILD (--dev): a smoke run, the figures are not representative");
     }
@@ -198,6 +197,24 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             baseline: None,
             target: None,
         });
+        let api_seconds = if options.dev { "1" } else { "4" };
+        let api = crate::util::output(
+            Command::new(bin.join("examples/bench_api"))
+                .args(["--database", &database, "--reuse-vectors", "--json"])
+                .args(["--profiles", &size.to_string(), "--seconds", api_seconds]),
+        )?;
+        rows.extend(
+            api_rows(&api)?
+                .into_iter()
+                .map(|(what, value, unit, baseline, target)| Row {
+                    size,
+                    what,
+                    value,
+                    unit,
+                    baseline,
+                    target,
+                }),
+        );
         let processing = processing_bench(&bin.join("examples/bench_processing"), size)?;
         rows.extend(
             processing
@@ -348,7 +365,73 @@ fn processing_bench(exe: &Path, size: u64) -> Result<Vec<Measured>, String> {
     Ok(rows)
 }
 
-/// The number after `"key":` in a flat JSON object (xtask stays free of dependencies).
+type ApiRow = (
+    &'static str,
+    f64,
+    &'static str,
+    Option<(&'static str, f64)>,
+    Option<String>,
+);
+
+/// The rows of `bench_api --json`: each scenario's throughput and p99 against the targets
+/// of the REST API issue (profile reads ≥ 2,000 req/s with p99 < 20 ms, matches ≥ 300
+/// req/s with p99 < 50 ms); profile reads beside the in-process baseline.
+fn api_rows(json: &str) -> Result<Vec<ApiRow>, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("bench_api --json: {e}: {json}"))?;
+    let scenario = |name: &str| {
+        value["scenarios"]
+            .as_array()
+            .and_then(|all| all.iter().find(|s| s["name"] == name))
+            .map(|s| {
+                let n = |k: &str| s[k].as_f64().unwrap_or(f64::NAN);
+                (n("throughput_per_s"), n("p99_ms"), n("errors"))
+            })
+            .ok_or_else(|| format!("bench_api --json has no {name:?} scenario: {json}"))
+    };
+    let (base_rate, _, _) = scenario("in_process_read")?;
+    let mut rows = Vec::new();
+    for (name, what, what_p99, min_rate, max_p99, baseline) in [
+        (
+            "get_profile",
+            "API GET /v1/profiles/{id}",
+            "API GET /v1/profiles/{id} p99",
+            2000.0,
+            20.0,
+            Some(("in-process read, 1 thread", base_rate)),
+        ),
+        (
+            "matches_top10",
+            "API GET …/matches?top=10",
+            "API GET …/matches?top=10 p99",
+            300.0,
+            50.0,
+            None,
+        ),
+    ] {
+        let (rate, p99, errors) = scenario(name)?;
+        if errors > 0.0 {
+            return Err(format!("bench_api: {errors} failed {name} requests"));
+        }
+        rows.push((
+            what,
+            rate,
+            "req/s",
+            baseline,
+            Some(format!("≥ {min_rate}/s: {}", verdict(rate >= min_rate))),
+        ));
+        rows.push((
+            what_p99,
+            p99,
+            "ms",
+            None,
+            Some(format!("< {max_p99} ms: {}", verdict(p99 < max_p99))),
+        ));
+    }
+    Ok(rows)
+}
+
+/// The number after `"key":` in a flat JSON object.
 fn json_number(json: &str, key: &str) -> Option<f64> {
     let start = json.find(&format!("\"{key}\""))? + key.len() + 2;
     let rest = json[start..].trim_start().strip_prefix(':')?.trim_start();
@@ -439,6 +522,30 @@ mod tests {
         assert_eq!(json_number(json, "query_top10_median_ms"), Some(2.5));
         assert_eq!(json_number(json, "b"), Some(-3.0));
         assert_eq!(json_number(json, "missing"), None);
+    }
+
+    #[test]
+    fn api_figures_are_read_and_judged_against_their_targets() {
+        let json = r#"{"profiles":10,"scenarios":[
+            {"name":"in_process_read","throughput_per_s":8000.0,"p99_ms":0.3,"errors":0},
+            {"name":"get_profile","throughput_per_s":2400.0,"p99_ms":12.0,"errors":0},
+            {"name":"matches_top10","throughput_per_s":250.0,"p99_ms":30.0,"errors":0}]}"#;
+        let rows = api_rows(json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows.len(), 4);
+        assert_eq!(rows[0].1, 2400.0);
+        assert_eq!(rows[0].3, Some(("in-process read, 1 thread", 8000.0)));
+        assert!(rows[0].4.as_deref().is_some_and(|t| t.ends_with("met")));
+        assert!(
+            rows[2].4.as_deref().is_some_and(|t| t.ends_with("MISSED")),
+            "250 < 300"
+        );
+        assert!(rows[3].4.as_deref().is_some_and(|t| t.ends_with("met")));
+        let failed = json.replace(r#""p99_ms":30.0,"errors":0"#, r#""p99_ms":30.0,"errors":3"#);
+        assert!(
+            api_rows(&failed).is_err(),
+            "failed requests fail the benchmark"
+        );
+        assert!(api_rows(r#"{"scenarios":[]}"#).is_err());
     }
 
     #[test]

@@ -9,17 +9,9 @@
 use std::path::Path;
 use std::process::Command;
 
-use crate::util::{cargo, output, run as sh, workspace_root};
+use serde_json::Value;
 
-/// Library crates in dependency order (each only depends on crates before it).
-const CRATES: &[&str] = &[
-    "toker-model",
-    "toker-sources",
-    "toker-processing",
-    "toker-store",
-    "toker-api",
-    "toker-cli",
-];
+use crate::util::{cargo, output, run as sh, workspace_root};
 
 const USAGE: &str = "usage: cargo xtask release <major|minor|patch|X.Y.Z> [--dry-run] [--skip-ci]";
 
@@ -118,10 +110,16 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .stdout(std::process::Stdio::null()))?;
     }
 
-    // Every crate packages (metadata, readme, license, files) in dependency order.
+    // Every publishable crate packages (metadata, readme, license, files) in dependency
+    // order; cargo resolves each one's unpublished workspace dependencies locally.
+    let metadata = output(cargo().args(["metadata", "--format-version", "1", "--no-deps"]))?;
+    let metadata: Value =
+        serde_json::from_str(&metadata).map_err(|e| format!("cargo metadata: {e}"))?;
+    let crates = publish_order(&metadata)?;
+    eprintln!("packaging in dependency order: {}", crates.join(", "));
     let mut package = cargo();
-    package.args(["package", "--no-verify", "--allow-dirty"]);
-    for name in CRATES {
+    package.args(["package", "--no-verify", "--allow-dirty", "--locked"]);
+    for name in &crates {
         package.args(["-p", name]);
     }
     sh(&mut package)?;
@@ -145,6 +143,46 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// The workspace's publishable crates (not `publish = false`), each after the workspace
+/// crates it depends on (normal and build dependencies; dev-dependencies may cycle).
+fn publish_order(metadata: &Value) -> Result<Vec<String>, String> {
+    let packages = metadata["packages"]
+        .as_array()
+        .ok_or("cargo metadata: no packages")?;
+    let publishable = |p: &Value| !matches!(p["publish"].as_array(), Some(list) if list.is_empty());
+    let mut pending: Vec<(String, Vec<String>)> = packages
+        .iter()
+        .filter(|p| publishable(p))
+        .filter_map(|p| {
+            let name = p["name"].as_str()?.to_owned();
+            let deps = p["dependencies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["path"].is_string() && d["kind"].as_str() != Some("dev"))
+                .filter_map(|d| d["name"].as_str().map(str::to_owned))
+                .filter(|d| *d != name)
+                .collect();
+            Some((name, deps))
+        })
+        .collect();
+    let mut order: Vec<String> = Vec::new();
+    while !pending.is_empty() {
+        let ready = pending
+            .iter()
+            .position(|(_, deps)| deps.iter().all(|d| order.contains(d)))
+            .ok_or_else(|| {
+                let names: Vec<&str> = pending.iter().map(|(n, _)| n.as_str()).collect();
+                format!(
+                    "cannot order {} for publishing: a dependency is unpublishable or cyclic",
+                    names.join(", ")
+                )
+            })?;
+        order.push(pending.remove(ready).0);
+    }
+    Ok(order)
+}
+
 fn build_dist(root: &Path, version: Version) -> Result<(), String> {
     sh(cargo().args(["build", "--release", "-p", "toker-cli", "--locked"]))?;
     let host = output(Command::new("rustc").arg("-vV"))?
@@ -161,11 +199,21 @@ fn build_dist(root: &Path, version: Version) -> Result<(), String> {
         (root.join("target/release/toker"), "toker"),
         (root.join("README.md"), "README.md"),
         (root.join("CHANGELOG.md"), "CHANGELOG.md"),
+        (root.join("LICENSE-MIT"), "LICENSE-MIT"),
+        (root.join("LICENSE-APACHE"), "LICENSE-APACHE"),
     ] {
         if from.exists() {
             std::fs::copy(&from, stage.join(to))
                 .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
         }
+    }
+    // The packaged binary runs and reports the version it is released as.
+    let reported = output(Command::new(stage.join("toker")).arg("--version"))?;
+    if !reported.contains(&version.to_string()) {
+        return Err(format!(
+            "the built toker reports {:?}, expected version {version}",
+            reported.trim()
+        ));
     }
     let tarball = format!("{name}.tar.gz");
     sh(Command::new("tar")
@@ -292,6 +340,41 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_publishable_workspace_crate_is_packaged_after_its_dependencies() {
+        let metadata = output(cargo().args(["metadata", "--format-version", "1", "--no-deps"]))
+            .expect("cargo metadata runs");
+        let metadata: Value = serde_json::from_str(&metadata).expect("cargo metadata is JSON");
+        let order = publish_order(&metadata).expect("the workspace orders");
+        let at = |name: &str| order.iter().position(|n| n == name);
+        for name in [
+            "toker-model",
+            "toker-sources",
+            "toker-processing",
+            "toker-store",
+            "toker-collect",
+            "toker-api",
+            "toker-cli",
+        ] {
+            assert!(at(name).is_some(), "{name} missing from {order:?}");
+        }
+        assert_eq!(at("xtask"), None, "xtask is publish = false");
+        assert!(at("toker-model") < at("toker-store"));
+        assert!(at("toker-store") < at("toker-collect"));
+        assert!(at("toker-collect") < at("toker-api"));
+        assert!(at("toker-api") < at("toker-cli"));
+    }
+
+    #[test]
+    fn a_dependency_outside_the_publishable_set_stops_the_release() {
+        let metadata = serde_json::json!({"packages": [
+            {"name": "a", "publish": null, "dependencies": [{"name": "b", "path": "../b", "kind": null}]},
+            {"name": "b", "publish": [], "dependencies": []},
+        ]});
+        let err = publish_order(&metadata).expect_err("b is publish = false");
+        assert!(err.contains('a'), "{err}");
+    }
 
     #[test]
     fn versions_bump_as_semver_says() {

@@ -3,13 +3,18 @@
 //! Seeds N generated profiles through the store's ingest (skipped when the database already
 //! holds them), vectorizes, serves on a local port, then drives concurrent
 //! `GET /v1/profiles/{id}` and `GET /v1/profiles/{id}/matches?top=10` for a few seconds
-//! each and prints throughput and p50/p99 latency.
+//! each and prints throughput and p50/p99 latency. The baseline, measured in the same run,
+//! is the same profile reads done in-process on one thread (`Store::get_profile` plus JSON
+//! encoding): the API's figure against it is the price of HTTP, auth and the pool.
 //!
 //! ```text
 //! cargo run --release -p toker-api --example bench_api -- \
-//!     [--profiles N] [--database URL] [--seconds S] [--concurrency C] [--seed S] [--json]
+//!     [--profiles N] [--database URL] [--reuse-vectors] [--seconds S] [--concurrency C] \
+//!     [--seed S] [--json]
 //! ```
-//! Without `--database` a temporary SQLite file is used.
+//! Without `--database` a temporary SQLite file is used. `--reuse-vectors` serves the
+//! vectors already in the database (as `cargo xtask bench` does after `toker vectorize`)
+//! instead of vectorizing again.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -17,7 +22,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use toker_api::{Role, ServeConfig, create_api_key, vectorize_store};
 use toker_model::ValidationRules;
-use toker_processing::{VectorizerConfig, prepare_profile};
+use toker_processing::{VectorizerConfig, Vocabulary, prepare_profile};
 use toker_store::{IngestItem, IngestOptions, ListQuery, Store};
 
 struct Args {
@@ -27,6 +32,7 @@ struct Args {
     concurrency: usize,
     seed: u64,
     json: bool,
+    reuse_vectors: bool,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -37,6 +43,7 @@ fn parse_args() -> Result<Args, String> {
         concurrency: 8,
         seed: 42,
         json: false,
+        reuse_vectors: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -56,10 +63,11 @@ fn parse_args() -> Result<Args, String> {
             }
             "--seed" => args.seed = number("--seed", value("--seed")?)?,
             "--json" => args.json = true,
+            "--reuse-vectors" => args.reuse_vectors = true,
             other => {
                 return Err(format!(
                     "unknown argument {other:?}; expected --profiles N, --database URL, \
-                     --seconds S, --concurrency C, --seed S, --json"
+                     --reuse-vectors, --seconds S, --concurrency C, --seed S, --json"
                 ));
             }
         }
@@ -109,6 +117,30 @@ struct Outcome {
 }
 
 impl Outcome {
+    fn from_latencies(
+        name: &'static str,
+        mut latencies: Vec<Duration>,
+        errors: usize,
+        seconds: f64,
+    ) -> Outcome {
+        latencies.sort_unstable();
+        let pick = |q: f64| {
+            if latencies.is_empty() {
+                return 0.0;
+            }
+            let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
+            latencies[i].as_secs_f64() * 1000.0
+        };
+        Outcome {
+            name,
+            requests: latencies.len(),
+            errors,
+            seconds,
+            p50_ms: pick(0.50),
+            p99_ms: pick(0.99),
+        }
+    }
+
     fn throughput(&self) -> f64 {
         self.requests as f64 / self.seconds
     }
@@ -164,23 +196,35 @@ async fn drive(
             errors += e;
         }
     }
-    let seconds = started.elapsed().as_secs_f64();
-    latencies.sort_unstable();
-    let pick = |q: f64| {
-        if latencies.is_empty() {
-            return 0.0;
-        }
-        let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
-        latencies[i].as_secs_f64() * 1000.0
-    };
-    Outcome {
-        name,
-        requests: latencies.len(),
-        errors,
-        seconds,
-        p50_ms: pick(0.50),
-        p99_ms: pick(0.99),
+    Outcome::from_latencies(name, latencies, errors, started.elapsed().as_secs_f64())
+}
+
+/// The baseline: the same reads in-process, on one thread, for `seconds`.
+fn in_process_reads(
+    store: &mut Store,
+    ids: &[i64],
+    seconds: u64,
+) -> Result<Outcome, Box<dyn std::error::Error>> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut latencies = Vec::new();
+    let mut state = 0x9E37_79B9_7F4A_7C15_u64;
+    while Instant::now() < deadline && !ids.is_empty() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let id = ids[(state % ids.len() as u64) as usize];
+        let sent = Instant::now();
+        let stored = store.get_profile(id)?;
+        std::hint::black_box(serde_json::to_vec(&stored)?);
+        latencies.push(sent.elapsed());
     }
+    Ok(Outcome::from_latencies(
+        "in_process_read",
+        latencies,
+        0,
+        started.elapsed().as_secs_f64(),
+    ))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -194,7 +238,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut store = Store::open(&database)?;
     let (seeded, seed_seconds) = seed(&mut store, args.profiles, args.seed)?;
     let started = Instant::now();
-    let report = vectorize_store(&mut store, VectorizerConfig::default())?;
+    let features = if args.reuse_vectors {
+        let record = store
+            .load_vocabulary()?
+            .ok_or("--reuse-vectors: the database holds no vectors; run `toker vectorize`")?;
+        u64::try_from(Vocabulary::from_json(&record.json)?.len())?
+    } else {
+        vectorize_store(&mut store, VectorizerConfig::default())?.features
+    };
     let vectorize_seconds = started.elapsed().as_secs_f64();
     let (key, _) = create_api_key(&mut store, Role::Admin, Some("bench_api"))?;
     let ids: Vec<i64> = store
@@ -205,12 +256,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .map(|r| r.id)
         .collect();
+    let baseline = in_process_reads(&mut store, &ids, args.seconds)?;
     drop(store);
     if !args.json {
         eprintln!(
             "bench_api: {} profiles ({seeded} seeded in {seed_seconds:.1} s), vectorized in {vectorize_seconds:.1} s ({} features)",
             ids.len(),
-            report.features
+            features
         );
     }
 
@@ -286,7 +338,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             args.seconds,
         )
         .await;
-        Ok::<_, reqwest::Error>(vec![reads, matches])
+        Ok::<_, reqwest::Error>(vec![baseline, reads, matches])
     })?;
     let _ = stop_tx.send(());
     server.join().map_err(|_| "the server thread panicked")??;
@@ -303,7 +355,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!(
             "{}",
             json!({ "profiles": ids.len(), "seeded": seeded, "seed_seconds": seed_seconds,
-                    "vectorize_seconds": vectorize_seconds, "features": report.features,
+                    "vectorize_seconds": vectorize_seconds, "features": features,
                     "concurrency": args.concurrency, "scenarios": scenarios })
         );
     } else {
