@@ -553,7 +553,10 @@ mod tests {
         assert_eq!(rows[0].3, Some(("in-process read, 1 thread", 8000.0)));
         assert!(rows[0].4.as_deref().is_some_and(|t| t.ends_with("met")));
         assert!(
-            rows[2].4.as_deref().is_some_and(|t| t.ends_with("MISSED, 0.83× of it")),
+            rows[2]
+                .4
+                .as_deref()
+                .is_some_and(|t| t.ends_with("MISSED, 0.83× of it")),
             "250 < 300"
         );
         assert!(rows[3].4.as_deref().is_some_and(|t| t.ends_with("met")));

@@ -207,6 +207,17 @@ fn build_dist(root: &Path, version: Version) -> Result<(), String> {
                 .map_err(|e| format!("cannot copy {}: {e}", from.display()))?;
         }
     }
+    // The shipped binary carries no debug line tables (the build keeps them for profiling).
+    if Command::new("strip")
+        .arg("--strip-debug")
+        .arg(stage.join("toker"))
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("stripped the debug information from the packaged toker");
+    } else {
+        eprintln!("note: `strip` is not available; the packaged toker keeps its line tables");
+    }
     // The packaged binary runs and reports the version it is released as.
     let reported = output(Command::new(stage.join("toker")).arg("--version"))?;
     if !reported.contains(&version.to_string()) {
@@ -257,6 +268,45 @@ fn set_version(manifest: &str, from: Version, to: Version) -> String {
         + "\n"
 }
 
+/// The Keep a Changelog group of a commit subject, from its leading verb (after an
+/// optional `scope:` or conventional-commit `type(scope):` prefix); `None` for a release
+/// commit. Anything that is not a fix, a removal or a change of something existing is an
+/// addition.
+fn change_group(subject: &str) -> Option<usize> {
+    const ADDED: usize = 0;
+    const CHANGED: usize = 1;
+    const FIXED: usize = 2;
+    const REMOVED: usize = 3;
+    let lower = subject.trim().to_lowercase();
+    if lower.starts_with("release ") {
+        return None;
+    }
+    // "toker-store: drop …", "fix(cli): …", "feat: …": the prefix names the scope or type.
+    let (prefix, rest) = match lower.split_once(": ") {
+        Some((prefix, rest)) if !prefix.contains(' ') => (prefix, rest),
+        _ => ("", lower.as_str()),
+    };
+    let kind = prefix.split('(').next().unwrap_or_default();
+    match kind {
+        "fix" | "bugfix" | "hotfix" => return Some(FIXED),
+        "feat" => return Some(ADDED),
+        "refactor" | "perf" | "style" => return Some(CHANGED),
+        _ => {}
+    }
+    let verb = rest
+        .split(|c: char| !c.is_alphanumeric() && c != '-')
+        .find(|w| !w.is_empty())
+        .unwrap_or_default();
+    Some(match verb {
+        "fix" | "fixes" | "fixed" | "repair" | "repairs" | "correct" | "corrects" => FIXED,
+        "remove" | "removes" | "removed" | "drop" | "drops" | "delete" | "deletes" => REMOVED,
+        "change" | "changes" | "rename" | "renames" | "refactor" | "bump" | "bumps"
+        | "simplify" | "simplifies" | "faster" | "speed" | "move" | "moves" | "replace"
+        | "replaces" | "update" | "updates" => CHANGED,
+        _ => ADDED,
+    })
+}
+
 /// A Keep a Changelog section from commit subjects.
 fn changelog_section(version: &Version, date: &str, log: &str) -> String {
     let mut groups: [(&str, Vec<&str>); 4] = [
@@ -266,28 +316,9 @@ fn changelog_section(version: &Version, date: &str, log: &str) -> String {
         ("Removed", Vec::new()),
     ];
     for subject in log.lines().map(str::trim).filter(|s| !s.is_empty()) {
-        let lower = subject.to_lowercase();
-        let group = if lower.starts_with("release ") {
-            continue;
-        } else if ["fix", "repair", "correct"]
-            .iter()
-            .any(|w| lower.contains(w))
-        {
-            2
-        } else if ["remove", "drop ", "delete unused"]
-            .iter()
-            .any(|w| lower.contains(w))
-        {
-            3
-        } else if ["refactor", "rename", "change", "bump", "simplif"]
-            .iter()
-            .any(|w| lower.contains(w))
-        {
-            1
-        } else {
-            0
-        };
-        groups[group].1.push(subject);
+        if let Some(group) = change_group(subject) {
+            groups[group].1.push(subject);
+        }
     }
     let mut text = format!("## [{version}] - {date}\n");
     for (title, items) in &groups {
@@ -374,6 +405,33 @@ mod tests {
         ]});
         let err = publish_order(&metadata).expect_err("b is publish = false");
         assert!(err.contains('a'), "{err}");
+    }
+
+    #[test]
+    fn commits_are_grouped_by_their_leading_verb_not_by_words_inside() {
+        let group = |s: &str| change_group(s).map(|g| ["Added", "Changed", "Fixed", "Removed"][g]);
+        assert_eq!(
+            group("toker-sources: X API client tests against the replayed fixtures"),
+            Some("Added"),
+            "\"fixtures\" is not a fix"
+        );
+        assert_eq!(
+            group("toker-store: drop the duplicate conn_mut"),
+            Some("Removed")
+        );
+        assert_eq!(group("Fix import of empty files"), Some("Fixed"));
+        assert_eq!(
+            group("fix(cli): exit code of a failed import"),
+            Some("Fixed")
+        );
+        assert_eq!(group("feat: toker serve"), Some("Added"));
+        assert_eq!(group("toker-store: delete unused helpers"), Some("Removed"));
+        assert_eq!(group("Rename store methods"), Some("Changed"));
+        assert_eq!(
+            group("docs: the connect flow's rules (refactor later)"),
+            Some("Added")
+        );
+        assert_eq!(group("Release 0.1.0"), None);
     }
 
     #[test]
