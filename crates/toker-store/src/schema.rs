@@ -124,6 +124,7 @@ diesel::table! {
         started_at -> UtcTime,
         updated_at -> UtcTime,
         finished_at -> Nullable<UtcTime>,
+        profile_id -> Nullable<BigInt>,
     }
 }
 

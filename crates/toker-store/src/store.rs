@@ -272,7 +272,9 @@ impl Store {
     }
 
     /// Deletes a profile with its links and vector; videos other profiles link to stay,
-    /// videos only it linked to go.
+    /// videos only it linked to go. The collection runs that wrote the profile go too
+    /// (their raw pages, checkpoints and the person's marker), so no later incremental run
+    /// rebuilds it from what was collected before.
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
@@ -282,8 +284,8 @@ impl Store {
             .write(&context, |c| { q::profiles::delete_profile(c, id) }))
     }
 
-    /// Deletes every profile of an owner (links, vectors and orphaned videos too) in one
-    /// transaction; returns how many profiles.
+    /// Deletes every profile of an owner (links, vectors, orphaned videos and the collection
+    /// runs that wrote them too) in one transaction; returns how many profiles.
     ///
     /// # Errors
     /// [`StoreError::Database`], [`StoreError::Busy`].

@@ -17,6 +17,7 @@ on_both_backends!(
     a_page_its_checkpoint_and_the_profile_commit_together_or_not_at_all,
     a_person_has_at_most_one_unfinished_run,
     only_a_run_that_read_everything_moves_the_marker,
+    deleting_a_profile_deletes_the_collection_runs_that_wrote_it,
 );
 
 fn account() -> Value {
@@ -421,4 +422,151 @@ fn only_a_run_that_read_everything_moves_the_marker(store: &mut Store) {
             .is_none()
     );
     assert!(store.latest_result(Platform::X, "lea").unwrap().is_none());
+}
+
+/// Commits one page of `listing` for `run`, writing `p` (with `owner`) as the run's profile.
+fn commit_with_profile(
+    store: &mut Store,
+    run: i64,
+    n: u32,
+    p: &toker_model::Profile,
+    owner: Option<&str>,
+) -> i64 {
+    let r = raw(p);
+    let body = page(n);
+    store
+        .commit_page(&PageCommit {
+            run_id: run,
+            listing: "liked",
+            page: Some(NewPage {
+                cursor: None,
+                item_count: 1,
+                raw: &body,
+            }),
+            state: ListingState::Reading,
+            next_cursor: Some("next"),
+            profile: Some(ProfileWrite {
+                platform: Platform::TikTok,
+                profile: p,
+                raw: &r,
+                owner,
+                compare_raw: true,
+            }),
+        })
+        .unwrap()
+        .unwrap()
+        .0
+}
+
+fn complete(store: &mut Store, run: i64) {
+    let result = json!({"user": {}, "liked": []});
+    store
+        .end_run(
+            run,
+            &RunEnd {
+                status: RunStatus::Complete,
+                result: &result,
+                move_marker: true,
+                reason: None,
+                profile: None,
+            },
+        )
+        .unwrap();
+}
+
+fn deleting_a_profile_deletes_the_collection_runs_that_wrote_it(store: &mut Store) {
+    // mila: a complete run (with its marker) and an unfinished one with a committed page.
+    let mila = profile(2);
+    let first = start(store, "mila", RunMode::Full, None);
+    let mila_id = commit_with_profile(store, first, 1, &mila, None);
+    complete(store, first);
+    let second = start(store, "mila", RunMode::SinceLast, None);
+    assert_eq!(commit_with_profile(store, second, 2, &mila, None), mila_id);
+    // lea: another person, collected and complete; ghost: a run that stored no profile yet.
+    let mut lea = profile(3);
+    lea.user_id = "lea-id".to_owned();
+    let lea_run = start(store, "lea", RunMode::Full, None);
+    commit_with_profile(store, lea_run, 1, &lea, None);
+    complete(store, lea_run);
+    let ghost = start(store, "ghost", RunMode::Full, None);
+
+    store.delete_profile(mila_id).unwrap();
+    assert!(
+        store
+            .collection_runs(Platform::TikTok, "mila")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .collection_marker(Platform::TikTok, "mila")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .unfinished_run(Platform::TikTok, "mila")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store.run_pages(second).unwrap().is_empty(),
+        "its raw pages are gone"
+    );
+    assert!(
+        store
+            .latest_result(Platform::TikTok, "mila")
+            .unwrap()
+            .is_none()
+    );
+    // Nobody else's collection is touched.
+    assert_eq!(
+        store
+            .collection_runs(Platform::TikTok, "lea")
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(
+        store
+            .collection_marker(Platform::TikTok, "lea")
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .unfinished_run(Platform::TikTok, "ghost")
+            .unwrap()
+            .map(|r| r.id),
+        Some(ghost)
+    );
+    // A new full run of mila starts from nothing.
+    let again = start(store, "mila", RunMode::Full, None);
+    assert_ne!(again, second);
+
+    // An owner's erasure takes the collections of every profile they own.
+    let mut owned = profile(4);
+    owned.user_id = "owned-id".to_owned();
+    let owned_run = start(store, "owned", RunMode::Full, None);
+    commit_with_profile(store, owned_run, 1, &owned, Some("dave"));
+    complete(store, owned_run);
+    assert_eq!(store.delete_owner("dave").unwrap(), 1);
+    assert!(
+        store
+            .collection_runs(Platform::TikTok, "owned")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .collection_marker(Platform::TikTok, "owned")
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .collection_marker(Platform::TikTok, "lea")
+            .unwrap()
+            .is_some()
+    );
 }

@@ -250,10 +250,28 @@ pub(crate) fn commit_page(
         ))
         .execute(c)
         .map_err(db(format!("updating {record}")))?;
-    match (&commit.profile, profile) {
-        (Some(write), Some(prepared)) => write_if_changed(c, write, prepared).map(Some),
-        _ => Ok(None),
+    let written = match (&commit.profile, profile) {
+        (Some(write), Some(prepared)) => Some(write_if_changed(c, write, prepared)?),
+        _ => None,
+    };
+    note_profile(c, commit.run_id, written.as_ref(), &record)?;
+    Ok(written)
+}
+
+/// Remembers which profile a run wrote, so deleting the profile deletes the run.
+fn note_profile(
+    c: &mut Conn,
+    run_id: i64,
+    written: Option<&(i64, Written)>,
+    record: &str,
+) -> Result<(), StoreError> {
+    if let Some((profile_id, _)) = written {
+        diesel::update(collection_runs::table.find(run_id))
+            .set(collection_runs::profile_id.eq(Some(*profile_id)))
+            .execute(c)
+            .map_err(db(format!("recording the profile {record} wrote")))?;
     }
+    Ok(())
 }
 
 pub(crate) fn stop_run(
@@ -287,6 +305,7 @@ pub(crate) fn end_run(
         (Some(write), Some(prepared)) => Some(write_if_changed(c, write, prepared)?),
         _ => None,
     };
+    note_profile(c, run_id, written.as_ref(), &record)?;
     diesel::update(collection_runs::table.find(run_id))
         .set((
             collection_runs::status.eq(end.status.as_str()),

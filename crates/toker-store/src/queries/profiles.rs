@@ -18,7 +18,10 @@ use crate::rows::{
     CATEGORY, DbTime, HASHTAG, LinkDbRow, ListDbRow, NewLinkRow, NewProfileRow, NewTagRow,
     NewVideoRow, PreparedProfile, PreparedVideo, ProfileDbRow, TagDbRow, count_out, position_in,
 };
-use crate::schema::{profile_vectors, profile_videos, profiles, video_tags, videos, vocabularies};
+use crate::schema::{
+    collection_checkpoints, collection_markers, collection_pages, collection_runs,
+    profile_vectors, profile_videos, profiles, video_tags, videos, vocabularies,
+};
 
 type Db = <Conn as diesel::Connection>::Backend;
 
@@ -723,6 +726,7 @@ fn assemble(c: &mut Conn, rows: Vec<ProfileDbRow>) -> Result<Vec<StoredProfile>,
 
 /// Deletes one profile with its links and vector, and the videos only it linked to.
 pub(crate) fn delete_profile(c: &mut Conn, id: i64) -> Result<(), StoreError> {
+    forget_collections(c, &[id])?;
     let refs = unlink(c, &[id])?;
     let deleted = diesel::delete(profiles::table.find(id))
         .execute(c)
@@ -735,6 +739,36 @@ pub(crate) fn delete_profile(c: &mut Conn, id: i64) -> Result<(), StoreError> {
     delete_orphans(c, &refs)
 }
 
+/// Deletes the collection runs that wrote these profiles: their pages, checkpoints and the
+/// markers naming them (raw pages are the person's data too, and a marker left behind
+/// would let an incremental run rebuild a deleted profile).
+fn forget_collections(c: &mut Conn, profile_ids: &[i64]) -> Result<(), StoreError> {
+    for chunk in profile_ids.chunks(IN_LIST) {
+        let runs: Vec<i64> = collection_runs::table
+            .filter(collection_runs::profile_id.eq_any(chunk))
+            .select(collection_runs::id)
+            .load(c)
+            .map_err(db("finding the collection runs of the profiles"))?;
+        for runs in runs.chunks(IN_LIST) {
+            diesel::delete(collection_markers::table.filter(collection_markers::run_id.eq_any(runs)))
+                .execute(c)
+                .map_err(db("deleting the collection markers of the profiles"))?;
+            diesel::delete(collection_pages::table.filter(collection_pages::run_id.eq_any(runs)))
+                .execute(c)
+                .map_err(db("deleting the collected pages of the profiles"))?;
+            diesel::delete(
+                collection_checkpoints::table.filter(collection_checkpoints::run_id.eq_any(runs)),
+            )
+            .execute(c)
+            .map_err(db("deleting the collection checkpoints of the profiles"))?;
+            diesel::delete(collection_runs::table.filter(collection_runs::id.eq_any(runs)))
+                .execute(c)
+                .map_err(db("deleting the collection runs of the profiles"))?;
+        }
+    }
+    Ok(())
+}
+
 /// Deletes every profile of an owner; returns how many.
 pub(crate) fn delete_owner(c: &mut Conn, owner: &str) -> Result<u64, StoreError> {
     let ids: Vec<i64> = profiles::table
@@ -742,6 +776,7 @@ pub(crate) fn delete_owner(c: &mut Conn, owner: &str) -> Result<u64, StoreError>
         .select(profiles::id)
         .load(c)
         .map_err(db(format!("finding the profiles of owner {owner}")))?;
+    forget_collections(c, &ids)?;
     let refs = unlink(c, &ids)?;
     let deleted = diesel::delete(profiles::table.filter(profiles::owner.eq(owner)))
         .execute(c)
