@@ -131,7 +131,9 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         eprintln!("\ndry run: version, CHANGELOG.md and tag left as they were");
         return Ok(());
     }
-    sh(git(&root).args(["commit", "-q", "-am", &format!("Release {next}")]))?;
+    // `-a` alone would leave a first CHANGELOG.md out of the release commit.
+    sh(git(&root).args(["add", "Cargo.toml", "Cargo.lock", "CHANGELOG.md"]))?;
+    sh(git(&root).args(["commit", "-q", "-m", &format!("Release {next}")]))?;
     sh(git(&root).args([
         "tag",
         "-a",
