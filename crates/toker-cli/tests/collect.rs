@@ -11,7 +11,10 @@ use std::process::{Child, Command as StdCommand, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use assert_cmd::Command;
+use common::comparable;
 use serde_json::{Value, json};
 use toker_model::Platform;
 use toker_store::Store;
@@ -22,14 +25,13 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 const CURSOR_BASE: i64 = 1_754_000_000;
 const PER_PAGE: usize = 30;
 
+/// A TikTok fixture.
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../toker-sources/tests/fixtures/tiktok")
-        .join(rel)
+    common::fixture(&format!("tiktok/{rel}"))
 }
 
 fn fixture_json(rel: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture(rel)).unwrap()).unwrap()
+    common::fixture_json(&format!("tiktok/{rel}"))
 }
 
 /// A fixture response with the status and headers of its `.headers` file.
@@ -271,20 +273,6 @@ fn stored(db: &Path) -> (Value, Vec<String>) {
         .collect();
     ids.sort();
     (serde_json::to_value(&p.profile).unwrap(), ids)
-}
-
-/// The expected profile's videos, keyed by id (order is not part of the contract).
-fn comparable(mut profile: Value) -> Value {
-    for list in ["liked_videos", "shared_videos"] {
-        let videos: std::collections::BTreeMap<String, Value> = profile[list]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| (v["video_id"].as_str().unwrap().to_owned(), v.clone()))
-            .collect();
-        profile[list] = serde_json::to_value(videos).unwrap();
-    }
-    profile
 }
 
 fn assert_full_set(db: &Path) {

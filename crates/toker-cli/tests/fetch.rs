@@ -3,20 +3,16 @@
 //! in toker-sources/tests/fixtures): the stored profile is the expected one; a profile the
 //! API cannot complete is rejected; a rejected token is a clear error.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use assert_cmd::Command;
+use common::{comparable, fixture, fixture_json};
 use predicates::prelude::*;
 use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../toker-sources/tests/fixtures")
-        .join(rel)
-}
 
 /// A fixture response: the body, with the status of the `.headers` file beside it.
 fn replay(rel: &str) -> ResponseTemplate {
@@ -27,24 +23,6 @@ fn replay(rel: &str) -> ResponseTemplate {
         .and_then(|h| h.split_whitespace().nth(1).and_then(|s| s.parse().ok()))
         .unwrap_or(200);
     ResponseTemplate::new(status).set_body_raw(body, "application/json")
-}
-
-fn expected(rel: &str) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture(rel)).unwrap()).unwrap()
-}
-
-/// Video lists as maps keyed by id (order is not part of the contract).
-fn comparable(mut profile: Value) -> Value {
-    for list in ["liked_videos", "shared_videos"] {
-        let videos: BTreeMap<String, Value> = profile[list]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| (v["video_id"].as_str().unwrap().to_owned(), v.clone()))
-            .collect();
-        profile[list] = serde_json::to_value(videos).unwrap();
-    }
-    profile
 }
 
 /// Runs `toker` off the async runtime (the server keeps serving meanwhile).
@@ -128,7 +106,7 @@ async fn fetch_x_stores_the_expected_profile() {
     assert!(!stdout.contains("test-user-token"));
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["outcome"], "created");
-    let want = expected("x/expected/api_profile.json");
+    let want = fixture_json("x/expected/api_profile.json");
     let key = format!("x:{}", want["user_id"].as_str().unwrap());
     assert_eq!(
         comparable(shown(&db, &key)["profile"].clone()),
@@ -199,7 +177,7 @@ async fn fetch_tiktok_stores_the_expected_profile() {
     .await
     .success()
     .stdout(predicate::str::contains("tiktok:mila.reyes"));
-    let want = expected("tiktok/expected/api_profile.json");
+    let want = fixture_json("tiktok/expected/api_profile.json");
     let key = format!("tiktok:{}", want["user_id"].as_str().unwrap());
     assert_eq!(
         comparable(shown(&db, &key)["profile"].clone()),

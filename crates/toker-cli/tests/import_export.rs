@@ -3,16 +3,14 @@
 //! toker-sources/tests/fixtures): the stored profile is the expected one, re-importing
 //! changes nothing, and broken or too-small exports store nothing.
 
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
 
 use assert_cmd::Command;
+use common::{comparable, fixture};
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../toker-sources/tests/fixtures")
-}
 
 fn toker(db: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::cargo_bin("toker").unwrap();
@@ -26,21 +24,6 @@ fn toker(db: &Path, args: &[&str]) -> Command {
 fn json(db: &Path, args: &[&str]) -> Value {
     let out = toker(db, args).arg("--json").assert().success();
     serde_json::from_slice(&out.get_output().stdout).unwrap()
-}
-
-/// The profile with its video lists turned into maps keyed by `video_id` (order is not part
-/// of the contract).
-fn comparable(mut profile: Value) -> Value {
-    for list in ["liked_videos", "shared_videos"] {
-        let videos: BTreeMap<String, Value> = profile[list]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| (v["video_id"].as_str().unwrap().to_owned(), v.clone()))
-            .collect();
-        profile[list] = serde_json::to_value(videos).unwrap();
-    }
-    profile
 }
 
 #[test]
@@ -64,8 +47,8 @@ fn each_platform_export_stores_the_expected_profile_and_reimports_as_a_no_op() {
             "instagram/export/expected/export_profile.json",
         ),
     ] {
-        let archive = fixtures().join(archive);
-        let expected = std::fs::read_to_string(fixtures().join(expected)).unwrap();
+        let archive = fixture(archive);
+        let expected = std::fs::read_to_string(fixture(expected)).unwrap();
         let expected: Value = serde_json::from_str(&expected).unwrap();
         let report = json(&db, &["import-export", platform, archive.to_str().unwrap()]);
         assert_eq!(report["outcome"], "created", "{platform}");
@@ -88,7 +71,7 @@ fn each_platform_export_stores_the_expected_profile_and_reimports_as_a_no_op() {
 fn an_export_below_the_minimum_likes_is_rejected_and_nothing_is_stored() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("toker.db");
-    let few = fixtures().join("tiktok/export/few_likes");
+    let few = fixture("tiktok/export/few_likes");
     toker(&db, &["import-export", "tiktok", few.to_str().unwrap()])
         .assert()
         .code(3)
@@ -100,7 +83,7 @@ fn an_export_below_the_minimum_likes_is_rejected_and_nothing_is_stored() {
 fn a_broken_export_names_the_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("toker.db");
-    let broken = fixtures().join("instagram/export/broken_wrong_type");
+    let broken = fixture("instagram/export/broken_wrong_type");
     toker(
         &db,
         &["import-export", "instagram", broken.to_str().unwrap()],
