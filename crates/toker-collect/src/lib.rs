@@ -8,6 +8,25 @@
 //! (`toker-store` does), judge profiles by its own rules (`toker_processing::prepare` does),
 //! or print anything (callers report, e.g. the `toker` CLI).
 //!
+//! ```
+//! use std::path::Path;
+//! use toker_collect::import_archive;
+//! use toker_model::{Platform, ValidationRules};
+//! use toker_store::{Store, Written};
+//!
+//! let mut store = Store::open(":memory:")?;
+//! let archive = Path::new("../toker-sources/tests/fixtures/tiktok/export/activity_layout.zip");
+//! let rules = ValidationRules::default();
+//! let first = import_archive(&mut store, Platform::TikTok, archive, &rules, None)?;
+//! assert_eq!(first.profile.outcome, Written::Created);
+//! assert!(first.items.new > 0);
+//! // The same archive again changes nothing.
+//! let again = import_archive(&mut store, Platform::TikTok, archive, &rules, None)?;
+//! assert_eq!(again.profile.outcome, Written::Unchanged);
+//! assert_eq!((again.items.new, again.items.updated), (0, 0));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! # The model
 //! A *run* reads one person (`platform` + subject, see [`subject_of`]) list by list
 //! (`liked`, `reposted`, `posts`) and page by page. After every page, one store transaction

@@ -3,6 +3,21 @@
 //! fake-data source, the real platform API clients and the data-export importers.
 //!
 //! It must not touch the database: it hands raw profiles to its caller.
+//!
+//! ```
+//! use std::path::Path;
+//! use toker_model::Platform;
+//! use toker_sources::import_export;
+//!
+//! # if !toker_sources::is_enabled(Platform::TikTok) { return Ok(()); }
+//! // A person's TikTok data export (zip, folder or data file) becomes a raw profile.
+//! let archive = Path::new("tests/fixtures/tiktok/export/activity_layout.zip");
+//! let imported = import_export(Platform::TikTok, archive)?;
+//! assert_eq!(imported.platform, Platform::TikTok);
+//! assert!(!imported.profile.liked_videos.is_empty());
+//! // The fake source (module [`fake`]) makes up people like this for development.
+//! # Ok::<(), toker_sources::SourceError>(())
+//! ```
 
 mod archive;
 mod error;
