@@ -474,6 +474,14 @@ fn complete(store: &mut Store, run: i64) {
         .unwrap();
 }
 
+/// Neither a run nor a marker of `subject` is left.
+fn assert_no_collection_of(store: &mut Store, subject: &str) {
+    let runs = store.collection_runs(Platform::TikTok, subject).unwrap();
+    assert!(runs.is_empty(), "{subject}: runs left: {runs:?}");
+    let marker = store.collection_marker(Platform::TikTok, subject).unwrap();
+    assert!(marker.is_none(), "{subject}: marker left: {marker:?}");
+}
+
 fn deleting_a_profile_deletes_the_collection_runs_that_wrote_it(store: &mut Store) {
     // mila: a complete run (with its marker) and an unfinished one with a committed page.
     let mila = profile(2);
@@ -491,18 +499,7 @@ fn deleting_a_profile_deletes_the_collection_runs_that_wrote_it(store: &mut Stor
     let ghost = start(store, "ghost", RunMode::Full, None);
 
     store.delete_profile(mila_id).unwrap();
-    assert!(
-        store
-            .collection_runs(Platform::TikTok, "mila")
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .collection_marker(Platform::TikTok, "mila")
-            .unwrap()
-            .is_none()
-    );
+    assert_no_collection_of(store, "mila");
     assert!(
         store
             .unfinished_run(Platform::TikTok, "mila")
@@ -551,18 +548,7 @@ fn deleting_a_profile_deletes_the_collection_runs_that_wrote_it(store: &mut Stor
     commit_with_profile(store, owned_run, 1, &owned, Some("dave"));
     complete(store, owned_run);
     assert_eq!(store.delete_owner("dave").unwrap(), 1);
-    assert!(
-        store
-            .collection_runs(Platform::TikTok, "owned")
-            .unwrap()
-            .is_empty()
-    );
-    assert!(
-        store
-            .collection_marker(Platform::TikTok, "owned")
-            .unwrap()
-            .is_none()
-    );
+    assert_no_collection_of(store, "owned");
     assert!(
         store
             .collection_marker(Platform::TikTok, "lea")
