@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::util::{cargo, run as sh, workspace_root};
+use crate::util::{cargo, run as sh};
 
 const USAGE: &str = "usage: cargo xtask bench [--profiles 10000,100000] [--backend sqlite|postgres] [--json FILE] [--dev]";
 
@@ -92,7 +92,6 @@ pub(crate) fn run_with_features(
     cargo_features: Option<&[String]>,
 ) -> Result<(), String> {
     let options = parse(args)?;
-    let root = workspace_root();
     let features: Vec<String> = match cargo_features {
         Some(features) => features.to_vec(),
         None if options.postgres => vec!["--all-features".to_owned()],
@@ -114,11 +113,7 @@ pub(crate) fn run_with_features(
     if options.dev {
         eprintln!("bench: DEV BUILD (--dev): a smoke run, the figures are not representative");
     }
-    let bin = root.join(if options.dev {
-        "target/debug"
-    } else {
-        "target/release"
-    });
+    let bin = crate::util::target_dir().join(if options.dev { "debug" } else { "release" });
     let toker = bin.join("toker");
     let scratch = tempdir()?;
     let mut rows = Vec::new();
@@ -237,7 +232,7 @@ pub(crate) fn run_with_features(
                 }),
         );
     }
-    print_table(&rows);
+    print_table(&rows, options.dev);
     if let Some(path) = &options.json {
         std::fs::write(path, to_json(&rows, options.postgres))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
@@ -472,7 +467,9 @@ fn at_most(value: f64, limit: f64) -> String {
     }
 }
 
-fn print_table(rows: &[Row]) {
+/// Prints the figures; a dev build's (`--dev`, a smoke run) without the targets' verdicts,
+/// which only a release build can be judged by.
+fn print_table(rows: &[Row], dev: bool) {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -501,7 +498,11 @@ fn print_table(rows: &[Row]) {
             r.value,
             r.unit,
             baseline,
-            r.target.as_deref().unwrap_or("")
+            match (r.target.as_deref(), dev) {
+                (Some(_), true) => "(dev build: not judged)",
+                (Some(target), false) => target,
+                (None, _) => "",
+            }
         );
     }
     print!("{out}");

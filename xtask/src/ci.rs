@@ -27,35 +27,85 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
         all_features_but_postgres()
     };
 
-    sh(cargo().args(["fmt", "--all", "--", "--check"]))?;
-    check_layering()?;
-    crate::supply::check(args.iter().any(|a| a == "--install-tools"))?;
-    sh(cargo()
-        .args(["clippy", "--workspace", "--all-targets"])
-        .args(&features)
-        .args(["--", "-D", "warnings"]))?;
-    sh(cargo().args(["test", "--workspace"]).args(&features))?;
-    if !quick {
-        source_feature_matrix()?;
+    let mut phases = Phases::default();
+    phases.run(
+        "fmt",
+        || sh(cargo().args(["fmt", "--all", "--", "--check"])),
+    )?;
+    phases.run("layering", check_layering)?;
+    phases.run("supply chain", || {
+        crate::supply::check(args.iter().any(|a| a == "--install-tools"))
+    })?;
+    phases.run("clippy", || {
         sh(cargo()
-            .args(["doc", "--workspace", "--no-deps"])
-            .env("RUSTDOCFLAGS", "-D warnings"))?;
+            .args(["clippy", "--workspace", "--all-targets"])
+            .args(&features)
+            .args(["--", "-D", "warnings"]))
+    })?;
+    phases.run("tests", || {
+        sh(cargo().args(["test", "--workspace"]).args(&features))
+    })?;
+    if !quick {
+        phases.run("feature matrix", source_feature_matrix)?;
+        phases.run("docs", || {
+            sh(cargo()
+                .args(["doc", "--workspace", "--no-deps"])
+                .env("RUSTDOCFLAGS", "-D warnings"))
+        })?;
         // What a Rust project embedding the crates does, end to end. Built with the test
         // run's features, in the one build the benchmark below reuses.
-        sh(cargo()
-            .args(["build", "--workspace", "--bins", "--examples"])
-            .args(&features))?;
-        let root = crate::util::workspace_root();
-        sh(Command::new(root.join("target/debug/examples/embed")).current_dir(&root))?;
+        phases.run("embed example", || {
+            sh(cargo()
+                .args(["build", "--workspace", "--bins", "--examples"])
+                .args(&features))?;
+            let root = crate::util::workspace_root();
+            sh(
+                Command::new(crate::util::target_dir().join("debug/examples/embed"))
+                    .current_dir(&root),
+            )
+        })?;
         // The benchmark runs at a small size on the dev build (a release build of the whole
-        // tree would not fit CI's time budget): figures printed, not asserted.
-        crate::bench::run_with_features(
-            &["--profiles", "10000", "--dev"].map(str::to_owned),
-            Some(&features),
-        )?;
+        // tree would not fit CI's time budget): figures printed, not judged.
+        phases.run("dev benchmark", || {
+            crate::bench::run_with_features(
+                &["--profiles", "10000", "--dev"].map(str::to_owned),
+                Some(&features),
+            )
+        })?;
     }
+    phases.report();
     eprintln!("\nxtask ci: all checks passed");
     Ok(())
+}
+
+/// The wall time of each CI phase, printed at the end (and so far, when one fails).
+#[derive(Default)]
+struct Phases(Vec<(&'static str, std::time::Duration)>);
+
+impl Phases {
+    fn run(
+        &mut self,
+        name: &'static str,
+        phase: impl FnOnce() -> Result<(), String>,
+    ) -> Result<(), String> {
+        let started = std::time::Instant::now();
+        let result = phase();
+        self.0.push((name, started.elapsed()));
+        if result.is_err() {
+            self.report();
+        }
+        result.map_err(|e| format!("{name}: {e}"))
+    }
+
+    fn report(&self) {
+        eprintln!("\nxtask ci: phase times");
+        let mut total = std::time::Duration::ZERO;
+        for (name, took) in &self.0 {
+            total += *took;
+            eprintln!("  {name:<16} {:>6.1} s", took.as_secs_f64());
+        }
+        eprintln!("  {:<16} {:>6.1} s", "total", total.as_secs_f64());
+    }
 }
 
 /// Makes sure PostgreSQL is reachable and libpq is there to build the `postgres` feature.

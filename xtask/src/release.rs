@@ -198,7 +198,7 @@ fn build_dist(root: &Path, version: Version) -> Result<(), String> {
     std::fs::create_dir_all(&stage)
         .map_err(|e| format!("cannot create {}: {e}", stage.display()))?;
     for (from, to) in [
-        (root.join("target/release/toker"), "toker"),
+        (crate::util::target_dir().join("release/toker"), "toker"),
         (root.join("README.md"), "README.md"),
         (root.join("CHANGELOG.md"), "CHANGELOG.md"),
         (root.join("LICENSE-MIT"), "LICENSE-MIT"),

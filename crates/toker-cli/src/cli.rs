@@ -7,7 +7,14 @@ use toker_model::Platform;
 
 /// Collect, validate, store and match people's social-media activity.
 #[derive(Debug, Parser)]
-#[command(name = "toker", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "toker",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = TOP_AFTER_HELP
+)]
 pub(crate) struct Cli {
     #[command(flatten)]
     pub(crate) global: GlobalArgs,
@@ -15,8 +22,23 @@ pub(crate) struct Cli {
     pub(crate) command: Command,
 }
 
+/// What `toker --help` ends with: a quick start and the exit codes.
+const TOP_AFTER_HELP: &str = "\
+Quick start:
+  toker create tiktok --count 200 --seed 1   200 fake TikTok profiles in ./toker.db
+  toker vectorize                            fit the vectors
+  toker match 1 --top 5                      who is most like profile 1, and why
+
+Exit codes:
+  0  ok
+  1  runtime error (database, network, file)
+  2  usage error (a wrong flag or argument)
+  3  input rejected by validation: nothing stored, or with `import --keep-going`
+     only the valid records stored";
+
 /// Flags every command takes.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// Database: a SQLite path (`./toker.db`), `sqlite://PATH` or `postgres://…`.
     #[arg(
@@ -36,9 +58,21 @@ pub(crate) struct GlobalArgs {
     /// Only errors on stderr; no progress bars.
     #[arg(short, long, global = true)]
     pub(crate) quiet: bool,
+}
+
+/// The validation rule of the commands that store profiles they judge.
+#[derive(Debug, Args)]
+pub(crate) struct RulesArgs {
     /// The least number of likes given (`number_of_likes`) a profile needs to be stored.
-    #[arg(long, global = true, default_value_t = toker_model::DEFAULT_MIN_LIKES, value_name = "N")]
+    #[arg(long, default_value_t = toker_model::DEFAULT_MIN_LIKES, value_name = "N")]
     pub(crate) min_likes: u64,
+}
+
+impl RulesArgs {
+    /// The validation rules these flags ask for.
+    pub(crate) fn rules(&self) -> toker_model::ValidationRules {
+        toker_model::ValidationRules::with_min_likes(self.min_likes)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +90,7 @@ pub(crate) enum Command {
     /// Import profiles from a JSON array or JSON Lines file (`-` for stdin).
     Import(ImportArgs),
     /// Fetch a person's profile from the platform's official API (token from the environment).
+    #[command(after_help = FETCH_AFTER_HELP)]
     Fetch(FetchArgs),
     /// Import a platform's "download your data" archive (the .zip or its folder).
     ImportExport(ImportExportArgs),
@@ -68,6 +103,7 @@ pub(crate) enum Command {
     /// Counts of what is stored.
     Stats,
     /// Serve the REST API (see `toker apikey` for keys).
+    #[command(after_help = SERVE_AFTER_HELP)]
     Serve(ServeArgs),
     /// Manage the REST API's keys.
     #[command(subcommand)]
@@ -76,12 +112,49 @@ pub(crate) enum Command {
     Completions(CompletionsArgs),
 }
 
+/// What `toker fetch --help` ends with: the environment it reads.
+const FETCH_AFTER_HELP: &str = "\
+Environment (tokens are never printed):
+  TOKER_X_TOKEN                  X: the person's OAuth 2.0 user access token
+  TOKER_INSTAGRAM_TOKEN          Instagram: the person's user access token (Instagram Login)
+  TOKER_TIKTOK_CLIENT_KEY        TikTok: the Research API client key ...
+  TOKER_TIKTOK_CLIENT_SECRET     ... and secret (liked videos)
+  TOKER_TIKTOK_TOKEN             TikTok: the person's user access token (their own counts)
+  TOKER_<PLATFORM>_API_URL       the API base URL (default: the platform's)
+  TOKER_API_TIMEOUT              seconds per HTTP request
+  TOKER_API_MAX_WAIT             the longest rate-limit wait before stopping, in seconds
+  TOKER_API_MAX_RETRIES          retries of a failing request";
+
+/// What `toker serve --help` ends with: the environment of the connect flow.
+const SERVE_AFTER_HELP: &str = "\
+Environment of the connect flow (people connecting their accounts):
+  TOKER_SECRET_KEY                        64 hex digits sealing platform tokens (`openssl rand -hex 32`);
+                                          required once any platform has credentials
+  TOKER_PUBLIC_URL                        this server's public base URL (default: http:// + --bind)
+  TOKER_CONNECT_<PLATFORM>_CLIENT_ID      a platform app's client id (TikTok: client key) ...
+  TOKER_CONNECT_<PLATFORM>_CLIENT_SECRET  ... and secret; a platform without both is disabled
+  TOKER_CONNECT_<PLATFORM>_AUTHORIZE_URL, _TOKEN_URL, _GRAPH_URL (Instagram)
+                                          the platform's OAuth endpoints (default: production)
+  TOKER_<PLATFORM>_API_URL                the platform's data API base URL
+  TOKER_CONNECT_EXPORT_LIMIT              the largest data export upload, in bytes
+  TOKER_COOKIE_SECURE=false               cookies without `Secure`, for plain-http development only
+`cargo xtask demo-platforms --print-env` prints a working set for the local replay.";
+
+/// Rejects an empty (or blank) value, as a usage error.
+fn non_empty(value: &str) -> Result<String, String> {
+    if value.trim().is_empty() {
+        Err("must not be empty".to_owned())
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
 #[derive(Debug, Args)]
 pub(crate) struct CreateArgs {
     /// The platform: tiktok, instagram or x (alias twitter).
     pub(crate) platform: Platform,
     /// The user id to create (default: a generated one).
-    #[arg(long, conflicts_with = "count")]
+    #[arg(long, conflicts_with = "count", value_parser = non_empty)]
     pub(crate) user_id: Option<String>,
     /// How many profiles to create in one batched ingest.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
@@ -89,6 +162,8 @@ pub(crate) struct CreateArgs {
     /// Seed of the fake data (same seed, same profiles; default: random).
     #[arg(long, value_name = "S")]
     pub(crate) seed: Option<u64>,
+    #[command(flatten)]
+    pub(crate) rules: RulesArgs,
 }
 
 #[derive(Debug, Args)]
@@ -121,7 +196,8 @@ pub(crate) struct DeleteArgs {
 pub(crate) struct ImportArgs {
     /// The file to read, or `-` for standard input.
     pub(crate) input: PathBuf,
-    /// The platform of records that carry no `"platform"` key.
+    /// The platform of records that carry no `"platform"` key (a record whose own key
+    /// names another platform is rejected).
     #[arg(long)]
     pub(crate) platform: Option<Platform>,
     /// Replace profiles that already exist instead of reporting them as duplicates.
@@ -133,6 +209,8 @@ pub(crate) struct ImportArgs {
     /// Profiles per transaction.
     #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
     pub(crate) batch_size: u64,
+    #[command(flatten)]
+    pub(crate) rules: RulesArgs,
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +234,8 @@ pub(crate) struct FetchArgs {
     /// of items already collected then (older items are kept).
     #[arg(long)]
     pub(crate) since_last: bool,
+    #[command(flatten)]
+    pub(crate) rules: RulesArgs,
 }
 
 #[derive(Debug, Args)]
@@ -164,6 +244,8 @@ pub(crate) struct ImportExportArgs {
     pub(crate) platform: Platform,
     /// The archive as downloaded (`.zip`), its unpacked folder, or its main data file.
     pub(crate) path: PathBuf,
+    #[command(flatten)]
+    pub(crate) rules: RulesArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -233,6 +315,8 @@ pub(crate) struct ServeArgs {
     /// The longest a request may take, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) request_timeout: u64,
+    #[command(flatten)]
+    pub(crate) rules: RulesArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -43,7 +43,11 @@ impl Env {
         serde_json::from_slice(&out.get_output().stdout).unwrap()
     }
 
+    /// How many profiles are stored (none when a rejected command never made the file).
     fn total(&self) -> u64 {
+        if !self.database.contains("://") && !Path::new(&self.database).exists() {
+            return 0;
+        }
         self.json(&["list"])["total"].as_u64().unwrap()
     }
 }
@@ -147,10 +151,10 @@ fn create_of_an_existing_user_id_fails_and_changes_nothing() {
 fn create_below_the_minimum_likes_is_rejected_with_exit_code_3() {
     let env = Env::sqlite();
     env.toker(&[
-        "--min-likes",
-        "100000000000",
         "create",
         "tiktok",
+        "--min-likes",
+        "100000000000",
         "--seed",
         "3",
     ])
@@ -495,4 +499,166 @@ fn keep_going_skips_a_malformed_line_and_stores_the_rest() {
     assert_eq!(report["created"], 2);
     assert_eq!(report["rejected_records"][0]["record"], "record 2 (line 2)");
     assert_eq!(env.total(), 2);
+}
+
+/// The `toker` lines of the README's command section, without their comments, in order
+/// (those that need a platform, a file of the reader's or a system path left out).
+fn readme_toker_lines() -> Vec<String> {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"))
+            .unwrap();
+    let start = readme.find("## The `toker` command").unwrap();
+    let end = readme[start..].find("## The REST API").unwrap() + start;
+    readme[start..end]
+        .lines()
+        .map(|line| line.split(" #").next().unwrap_or("").trim())
+        .filter(|line| line.starts_with("toker "))
+        .filter(|line| {
+            !["fetch", "import-export", "completions", "serve", "apikey"]
+                .iter()
+                .any(|skip| line.split_whitespace().nth(1) == Some(skip))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn every_readme_command_example_runs_as_written() {
+    let env = Env::sqlite();
+    // The README runs from the repository root, where `examples/` is.
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    std::fs::create_dir(env.path("examples")).unwrap();
+    for entry in std::fs::read_dir(&examples).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), env.path("examples").join(entry.file_name())).unwrap();
+    }
+    let lines = readme_toker_lines();
+    assert!(lines.len() >= 14, "{lines:?}");
+    for line in &lines {
+        let args: Vec<&str> = line.split_whitespace().skip(1).collect();
+        // The README documents exit code 3 for an import that rejected some records.
+        let expected = if args.contains(&"--keep-going") { 3 } else { 0 };
+        let out = env.toker(&args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(expected),
+            "`{line}`: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // What the examples promise: the deleted profiles are gone, the imports are stored.
+    env.toker(&["show", "12"]).assert().code(1);
+    env.toker(&["show", "instagram:custom_user_123"])
+        .assert()
+        .code(1);
+    env.toker(&["show", "tiktok:koen.games6136"])
+        .assert()
+        .success();
+    assert!(env.path("profiles.csv").exists());
+}
+
+#[test]
+fn read_only_commands_refuse_a_database_file_that_does_not_exist() {
+    let env = Env::sqlite();
+    for args in [
+        &["list"][..],
+        &["show", "1"],
+        &["stats"],
+        &["export"],
+        &["match", "1"],
+    ] {
+        env.toker(args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("does not exist"));
+    }
+    assert!(!env.path("toker.db").exists(), "a reader created the file");
+    env.toker(&["create", "x", "--seed", "1"])
+        .assert()
+        .success();
+    assert_eq!(env.total(), 1);
+}
+
+#[test]
+fn usage_mistakes_exit_2_and_failed_deletes_say_nothing_was_deleted() {
+    let env = Env::sqlite();
+    env.toker(&["create", "x", "--user-id", ""])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--user-id"));
+    env.toker(&["create", "x", "--seed", "1"])
+        .assert()
+        .success();
+    env.toker(&["delete", "1", "x:nobody"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("nothing deleted"));
+    assert_eq!(env.total(), 1, "the existing profile was deleted");
+    // Re-creating the same bulk does not point to a flag `create` does not have.
+    env.toker(&["create", "x", "--count", "2", "--seed", "1"])
+        .assert()
+        .success();
+    env.toker(&["create", "x", "--count", "2", "--seed", "1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already existed"))
+        .stdout(predicate::str::contains("--upsert").not());
+}
+
+#[test]
+fn importing_a_csv_or_an_empty_file_says_what_it_is() {
+    let env = Env::sqlite();
+    env.toker(&["create", "x", "--seed", "1"])
+        .assert()
+        .success();
+    env.toker(&["export", "--format", "csv", "-o", "p.csv"])
+        .assert()
+        .success();
+    env.toker(&["import", "p.csv"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("is not JSON"))
+        .stderr(predicate::str::contains("CSV"));
+    std::fs::write(env.path("empty.jsonl"), "\n  \n").unwrap();
+    env.toker(&["import", "empty.jsonl"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("holds no records"));
+}
+
+#[test]
+fn json_seeds_are_strings_so_that_no_digit_is_lost() {
+    let env = Env::sqlite();
+    let seed = "18446744073709551615"; // u64::MAX, beyond 2^53
+    let out = env.json(&["create", "x", "--seed", seed]);
+    assert_eq!(out["seed"], seed);
+    let out = env.json(&["create", "tiktok", "--count", "1", "--seed", seed]);
+    assert_eq!(out["seed"], seed);
+}
+
+#[test]
+fn help_groups_global_options_and_names_exit_codes_and_settings() {
+    let env = Env::sqlite();
+    let help = |args: &[&str]| {
+        let out = env.toker(args).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let top = help(&["--help"]);
+    assert!(
+        top.contains("Exit codes:") && top.contains("Quick start:"),
+        "{top}"
+    );
+    let list = help(&["list", "--help"]);
+    assert!(list.contains("Global options:"), "{list}");
+    assert!(!list.contains("--min-likes"), "{list}");
+    assert!(help(&["import", "--help"]).contains("--min-likes"));
+    let serve = help(&["serve", "--help"]);
+    for name in [
+        "TOKER_SECRET_KEY",
+        "TOKER_PUBLIC_URL",
+        "TOKER_CONNECT_<PLATFORM>_CLIENT_ID",
+    ] {
+        assert!(serve.contains(name), "{name} in {serve}");
+    }
+    assert!(help(&["fetch", "--help"]).contains("TOKER_X_TOKEN"));
 }

@@ -182,7 +182,7 @@ fn cursor(index: i64) -> Option<i64> {
     Some(CURSOR_BASE + index)
 }
 
-/// `toker --database DB --min-likes 1 ARGS…`, run to its end off the async runtime.
+/// `toker --database DB ARGS… --min-likes 1`, run to its end off the async runtime.
 async fn toker(db: &Path, env: Vec<(&'static str, String)>, args: &[&str]) -> std::process::Output {
     let db = db.to_owned();
     let args: Vec<String> = args.iter().map(|s| (*s).to_owned()).collect();
@@ -193,8 +193,8 @@ async fn toker(db: &Path, env: Vec<(&'static str, String)>, args: &[&str]) -> st
             .envs(env)
             .arg("--database")
             .arg(&db)
-            .args(["--min-likes", "1"])
             .args(&args)
+            .args(["--min-likes", "1"])
             .output()
             .unwrap()
     })
@@ -221,12 +221,12 @@ fn spawn_fetch(db: &Path, env: &[(&'static str, String)], args: &[&str]) -> Chil
         .arg("--database")
         .arg(db)
         .args([
-            "--min-likes",
-            "1",
             "fetch",
             "tiktok",
             "--user",
             "mila.reyes",
+            "--min-likes",
+            "1",
         ])
         .args(args)
         .stdout(Stdio::piped())

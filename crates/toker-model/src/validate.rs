@@ -147,8 +147,9 @@ fn check_rules(p: &Profile, rules: &ValidationRules, out: &mut Vec<Violation>) {
         None => out.push(Violation::new(
             "number_of_likes",
             format!(
-                "must be present (at least {}); this source does not report likes given, \
-                 import the platform's data export instead",
+                "is missing: the number of likes the person gave, at least {} (where a \
+                 platform's API does not report it, as Instagram's does not, import the \
+                 platform's data export instead)",
                 rules.min_likes
             ),
         )),

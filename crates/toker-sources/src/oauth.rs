@@ -247,17 +247,26 @@ impl OAuthClient {
         let (token_base, token_path) =
             split_url(platform, "token URL", &config.endpoints.token_url)?;
         let (_, _) = split_url(platform, "authorize URL", &config.endpoints.authorize_url)?;
-        let http_for = |base: String| {
+        // The settings toker serve reads these URLs from, named in connection errors.
+        let setting = |name: &str| {
+            format!(
+                "TOKER_CONNECT_{}_{name}",
+                platform.as_str().to_ascii_uppercase()
+            )
+        };
+        let http_for = |base: String, name: &str| {
             let mut api = ApiConfig::new(platform);
             api.base_url = base;
             api.timeout = config.timeout;
             api.max_retries = config.max_retries;
             api.backoff_base = config.backoff_base;
-            Http::new(&api)
+            let mut http = Http::new(&api)?;
+            http.set_setting(setting(name));
+            Ok::<_, SourceError>(http)
         };
-        let token_http = http_for(token_base)?;
+        let token_http = http_for(token_base, "TOKEN_URL")?;
         let graph_http = match (&config.endpoints.graph_url, platform) {
-            (Some(graph), Platform::Instagram) => Some(http_for(graph.clone())?),
+            (Some(graph), Platform::Instagram) => Some(http_for(graph.clone(), "GRAPH_URL")?),
             (None, Platform::Instagram) => {
                 return Err(SourceError::Config {
                     platform,

@@ -75,6 +75,8 @@ mod with_x {
                 .starts_with("x: GET /2/users/me: connection failed after 3 attempts"),
             "{err}"
         );
+        // The message names the setting that controls the unreachable URL.
+        assert!(err.to_string().contains("set by TOKER_X_API_URL"), "{err}");
         assert_eq!(
             sleeper.reasons(),
             [WaitReason::Connection, WaitReason::Connection]

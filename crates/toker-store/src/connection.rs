@@ -95,6 +95,21 @@ impl Location {
         }
         Ok(Location::Sqlite(url.to_owned()))
     }
+
+    /// The path of a SQLite file that does not exist (`None` for PostgreSQL, in-memory
+    /// databases, `file:` URIs and files that exist).
+    pub(crate) fn missing_sqlite_file(&self) -> Option<String> {
+        match self {
+            Location::Sqlite(path)
+                if path != ":memory:"
+                    && !path.starts_with("file:")
+                    && !Path::new(path).exists() =>
+            {
+                Some(path.clone())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// The URL with its password replaced by `***`.
@@ -182,9 +197,15 @@ fn connect_sqlite(path: &str) -> Result<SqliteConnection, StoreError> {
 #[cfg(feature = "postgres")]
 fn connect_postgres(url: &str) -> Result<(Conn, String), StoreError> {
     let shown = redact(url);
-    let conn = diesel::PgConnection::establish(url).map_err(|e| StoreError::Connection {
-        url: shown.clone(),
-        message: e.to_string().trim().to_owned(),
+    let conn = diesel::PgConnection::establish(url).map_err(|e| {
+        let mut message = e.to_string().trim().to_owned();
+        if message.contains("does not exist") && message.contains("database") {
+            message.push_str(" (create it first, e.g. `createdb -h HOST -U USER NAME`, or name an existing one in the URL)");
+        }
+        StoreError::Connection {
+            url: shown.clone(),
+            message,
+        }
     })?;
     Ok((Conn::Postgres(conn), shown))
 }

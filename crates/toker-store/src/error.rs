@@ -50,8 +50,8 @@ pub enum StoreError {
     },
     /// The URL needs a backend this build does not include.
     #[error(
-        "this build of toker has no support for this database: rebuild with the `{feature}` \
-         feature (cargo build --features {feature})"
+        "this build of toker has no support for this database: rebuild it with the \
+         `{feature}` feature (cargo install --path crates/toker-cli --features {feature})"
     )]
     FeatureDisabled {
         /// The cargo feature to enable.

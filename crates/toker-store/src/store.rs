@@ -55,6 +55,23 @@ impl Store {
         Ok(Store { conn, url })
     }
 
+    /// As [`Store::open`], but a SQLite file that does not exist yet is an error instead
+    /// of a new, empty database: for readers, where a mistyped path should say so.
+    ///
+    /// # Errors
+    /// [`StoreError::Connection`] naming the missing file, and as [`Store::open`].
+    pub fn open_existing(url: &str) -> Result<Store, StoreError> {
+        if let Some(path) = crate::connection::Location::parse(url)?.missing_sqlite_file() {
+            return Err(StoreError::Connection {
+                url: path,
+                message: "the database file does not exist (nothing has been stored there; \
+                          check the path, or create profiles first)"
+                    .to_owned(),
+            });
+        }
+        Store::open(url)
+    }
+
     /// The connection, for the store's other modules (e.g. `checkpoints`).
     pub(crate) fn conn_mut(&mut self) -> &mut Conn {
         &mut self.conn

@@ -118,52 +118,56 @@ impl Replay {
 
     /// The environment `toker serve` needs to connect against this replay.
     pub fn env(&self, public_url: &str) -> Vec<(String, String)> {
-        let u = self.uri();
-        let mut vars = vec![("TOKER_PUBLIC_URL".to_owned(), public_url.to_owned())];
-        for (p, authorize, token, api) in [
-            (
-                "TIKTOK",
-                "/tiktok/v2/auth/authorize/",
-                "/tiktok/v2/oauth/token/",
-                "/tiktok",
-            ),
-            ("X", "/x/i/oauth2/authorize", "/x/2/oauth2/token", "/x"),
-            (
-                "INSTAGRAM",
-                "/instagram/oauth/authorize",
-                "/instagram/oauth/access_token",
-                "/instagram/graph/v23.0",
-            ),
-        ] {
-            vars.push((format!("TOKER_CONNECT_{p}_CLIENT_ID"), CLIENT_ID.to_owned()));
-            vars.push((
-                format!("TOKER_CONNECT_{p}_CLIENT_SECRET"),
-                CLIENT_SECRET.to_owned(),
-            ));
-            vars.push((
-                format!("TOKER_CONNECT_{p}_AUTHORIZE_URL"),
-                format!("{u}{authorize}"),
-            ));
-            vars.push((
-                format!("TOKER_CONNECT_{p}_TOKEN_URL"),
-                format!("{u}{token}"),
-            ));
-            vars.push((format!("TOKER_{p}_API_URL"), format!("{u}{api}")));
-        }
-        vars.push((
-            "TOKER_CONNECT_INSTAGRAM_GRAPH_URL".to_owned(),
-            format!("{u}/instagram/graph"),
-        ));
-        vars.push((
-            "TOKER_TIKTOK_CLIENT_KEY".to_owned(),
-            RESEARCH_KEY.to_owned(),
-        ));
-        vars.push((
-            "TOKER_TIKTOK_CLIENT_SECRET".to_owned(),
-            RESEARCH_SECRET.to_owned(),
-        ));
-        vars
+        env_for(&self.uri(), public_url)
     }
+}
+
+/// The environment `toker serve` needs to connect against a replay serving at `u`.
+pub fn env_for(u: &str, public_url: &str) -> Vec<(String, String)> {
+    let mut vars = vec![("TOKER_PUBLIC_URL".to_owned(), public_url.to_owned())];
+    for (p, authorize, token, api) in [
+        (
+            "TIKTOK",
+            "/tiktok/v2/auth/authorize/",
+            "/tiktok/v2/oauth/token/",
+            "/tiktok",
+        ),
+        ("X", "/x/i/oauth2/authorize", "/x/2/oauth2/token", "/x"),
+        (
+            "INSTAGRAM",
+            "/instagram/oauth/authorize",
+            "/instagram/oauth/access_token",
+            "/instagram/graph/v23.0",
+        ),
+    ] {
+        vars.push((format!("TOKER_CONNECT_{p}_CLIENT_ID"), CLIENT_ID.to_owned()));
+        vars.push((
+            format!("TOKER_CONNECT_{p}_CLIENT_SECRET"),
+            CLIENT_SECRET.to_owned(),
+        ));
+        vars.push((
+            format!("TOKER_CONNECT_{p}_AUTHORIZE_URL"),
+            format!("{u}{authorize}"),
+        ));
+        vars.push((
+            format!("TOKER_CONNECT_{p}_TOKEN_URL"),
+            format!("{u}{token}"),
+        ));
+        vars.push((format!("TOKER_{p}_API_URL"), format!("{u}{api}")));
+    }
+    vars.push((
+        "TOKER_CONNECT_INSTAGRAM_GRAPH_URL".to_owned(),
+        format!("{u}/instagram/graph"),
+    ));
+    vars.push((
+        "TOKER_TIKTOK_CLIENT_KEY".to_owned(),
+        RESEARCH_KEY.to_owned(),
+    ));
+    vars.push((
+        "TOKER_TIKTOK_CLIENT_SECRET".to_owned(),
+        RESEARCH_SECRET.to_owned(),
+    ));
+    vars
 }
 
 /// Where the fixtures are.

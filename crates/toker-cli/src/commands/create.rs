@@ -33,7 +33,7 @@ fn create_one(ctx: &mut Ctx, args: &CreateArgs, seed: u64) -> CliResult {
         raw,
         ..
     } = raw;
-    let prepared = prepare_profile(platform, profile, raw, &ctx.rules())
+    let prepared = prepare_profile(platform, profile, raw, &args.rules.rules())
         .map_err(|rejected| CliError::rejected(&format!("{platform} profile"), &rejected))?;
     let key = prepared.key();
     let username = prepared.profile.username.clone();
@@ -46,7 +46,7 @@ fn create_one(ctx: &mut Ctx, args: &CreateArgs, seed: u64) -> CliResult {
             "platform": prepared.platform,
             "user_id": prepared.profile.user_id,
             "username": username,
-            "seed": seed,
+            "seed": seed.to_string(),
         }))?;
     } else {
         writeln!(ctx.out, "Created profile {id}: {key} (@{username})")?;
@@ -55,7 +55,7 @@ fn create_one(ctx: &mut Ctx, args: &CreateArgs, seed: u64) -> CliResult {
 }
 
 fn create_many(ctx: &mut Ctx, args: &CreateArgs, seed: u64, count: u64) -> CliResult {
-    let rules = ctx.rules();
+    let rules = args.rules.rules();
     let platform = args.platform;
     toker_sources::ensure_enabled(platform)?;
     let items = generate_many(Some(platform), seed, count).enumerate().map(
@@ -81,14 +81,16 @@ fn create_many(ctx: &mut Ctx, args: &CreateArgs, seed: u64, count: u64) -> CliRe
     let report = ingest::run(ctx, items, Some(count), false, "Creating", 1000)?;
     if ctx.json() {
         let mut value = report.to_json();
-        value["seed"] = json!(seed);
+        value["seed"] = json!(seed.to_string());
         ctx.out.json(&value)?;
     } else {
         writeln!(
             ctx.out,
             "Created {} {platform} profiles (seed {seed}){}",
             report.store.created,
-            report.duplicates_note()
+            report.duplicates_note(
+                "the same --seed makes the same people; choose another to create new ones"
+            )
         )?;
     }
     Ok(())

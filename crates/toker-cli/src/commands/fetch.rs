@@ -51,7 +51,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &FetchArgs) -> CliResult {
         Arc::new(wait_reporter(bar.clone(), Arc::clone(&line), notes)),
     )?;
     let user = UserRef::new(args.user.clone());
-    let rules = ctx.rules();
+    let rules = args.rules.rules();
     let request = CollectRequest {
         user: &user,
         start,

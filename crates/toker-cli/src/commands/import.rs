@@ -22,7 +22,22 @@ use crate::error::{CliError, CliResult};
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ImportArgs) -> CliResult {
     let input = Input::open(&args.input)?;
-    let rules = ctx.rules();
+    match input.first_byte()? {
+        None => {
+            // Not an error (a script may import whatever a day produced), but never silent.
+            eprintln!("warning: {} holds no records: nothing imported", input.name);
+        }
+        Some(b'[' | b'{') => {}
+        Some(_) => {
+            return Err(CliError::validation(format!(
+                "{} is not JSON: `toker import` reads a JSON array or JSON Lines, as `toker \
+                 export --format json` or `--format jsonl` writes them (a CSV export summarises \
+                 each profile's lists and cannot be imported back); nothing stored",
+                input.name
+            )));
+        }
+    }
+    let rules = args.rules.rules();
     let batch_size = usize::try_from(args.batch_size).unwrap_or(1000);
 
     if !args.keep_going {
@@ -161,7 +176,7 @@ fn print_report(ctx: &mut Ctx, input: &Input, report: &Report) -> CliResult {
         report.store.updated,
         report.store.duplicates,
         report.rejected.len(),
-        report.duplicates_note()
+        report.duplicates_note("use --upsert to replace them")
     )?;
     Ok(())
 }
@@ -204,14 +219,43 @@ impl Input {
         })
     }
 
-    /// A fresh reader from the start of the input.
-    fn reader(&self) -> CliResult<RecordReader<impl BufRead>> {
+    /// The input's first byte that is not white space (`None`: no records at all).
+    fn first_byte(&self) -> CliResult<Option<u8>> {
+        let mut reader = self.raw_reader()?;
+        loop {
+            let buf = reader
+                .fill_buf()
+                .map_err(|e| CliError::runtime(format!("cannot read {}: {e}", self.name)))?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            // A UTF-8 byte order mark is white space here, as the record reader skips it.
+            let skip = buf
+                .iter()
+                .position(|b| !b.is_ascii_whitespace() && ![0xEF, 0xBB, 0xBF].contains(b));
+            match skip {
+                Some(i) => return Ok(Some(buf[i])),
+                None => {
+                    let n = buf.len();
+                    reader.consume(n);
+                }
+            }
+        }
+    }
+
+    /// A fresh buffered reader from the start of the input.
+    fn raw_reader(&self) -> CliResult<BufReader<File>> {
         let mut file = self
             .file
             .try_clone()
             .map_err(|e| CliError::runtime(format!("cannot read {}: {e}", self.name)))?;
         io::Seek::rewind(&mut file)
             .map_err(|e| CliError::runtime(format!("cannot read {}: {e}", self.name)))?;
-        Ok(RecordReader::new(BufReader::with_capacity(1 << 16, file)))
+        Ok(BufReader::with_capacity(1 << 16, file))
+    }
+
+    /// A fresh reader from the start of the input.
+    fn reader(&self) -> CliResult<RecordReader<impl BufRead>> {
+        Ok(RecordReader::new(self.raw_reader()?))
     }
 }

@@ -14,7 +14,7 @@ use crate::output::progress;
 pub(crate) fn run(ctx: &mut Ctx, args: &ImportExportArgs) -> CliResult {
     let bar = progress(None, "Reading the export", ctx.progress());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let rules = ctx.rules();
+    let rules = args.rules.rules();
     let imported = import_archive(ctx.store()?, args.platform, &args.path, &rules, None);
     bar.finish_and_clear();
     let report = imported.map_err(|e| match e {

@@ -48,13 +48,11 @@ impl Report {
         })
     }
 
-    /// ` (2 already existed: use --upsert to replace them)` or nothing.
-    pub(crate) fn duplicates_note(&self) -> String {
+    /// ` (2 already existed and were left as they are: HINT)` or nothing.
+    pub(crate) fn duplicates_note(&self, hint: &str) -> String {
         match self.store.duplicates {
             0 => String::new(),
-            n => format!(
-                " ({n} already existed and were left as they are: use --upsert to replace them)"
-            ),
+            n => format!(" ({n} already existed and were left as they are: {hint})"),
         }
     }
 }

@@ -16,10 +16,10 @@ mod show;
 mod stats;
 mod vectorize;
 
-use toker_model::{Platform, ValidationRules};
+use toker_model::Platform;
 use toker_store::{Store, StoredProfile};
 
-use crate::cli::{Cli, Command, GlobalArgs};
+use crate::cli::{ApikeyCommand, Cli, Command, GlobalArgs};
 use crate::error::{CliError, CliResult};
 use crate::output::Out;
 
@@ -28,15 +28,14 @@ pub(crate) struct Ctx {
     pub(crate) global: GlobalArgs,
     pub(crate) out: Out,
     store: Option<Store>,
+    /// Whether the command only reads what is stored: a SQLite file that does not exist
+    /// is then an error (a mistyped `--database`), not a new empty database.
+    reads_only: bool,
 }
 
 impl Ctx {
     pub(crate) fn json(&self) -> bool {
         self.global.json
-    }
-
-    pub(crate) fn rules(&self) -> ValidationRules {
-        ValidationRules::with_min_likes(self.global.min_likes)
     }
 
     /// Whether to draw progress bars (never with `--json` or `-q`).
@@ -47,7 +46,12 @@ impl Ctx {
     /// The store, opened (and migrated) on first use.
     pub(crate) fn store(&mut self) -> CliResult<&mut Store> {
         if self.store.is_none() {
-            let store = Store::open(&self.global.database).map_err(|e| {
+            let open = if self.reads_only {
+                Store::open_existing
+            } else {
+                Store::open
+            };
+            let store = open(&self.global.database).map_err(|e| {
                 CliError::runtime(format!(
                     "{e} (set --database or DATABASE_URL to a SQLite path or postgres:// URL)"
                 ))
@@ -79,10 +83,23 @@ impl Ctx {
 
 /// Runs the parsed command line.
 pub(crate) fn run(cli: Cli) -> CliResult {
+    let reads_only = matches!(
+        cli.command,
+        Command::List(_)
+            | Command::Listfull(_)
+            | Command::Show(_)
+            | Command::Delete(_)
+            | Command::Export(_)
+            | Command::Vectorize(_)
+            | Command::Match(_)
+            | Command::Stats
+            | Command::Apikey(ApikeyCommand::List | ApikeyCommand::Revoke { .. })
+    );
     let mut ctx = Ctx {
         global: cli.global,
         out: Out::new(),
         store: None,
+        reads_only,
     };
     let result = match cli.command {
         Command::Create(args) => create::run(&mut ctx, args),

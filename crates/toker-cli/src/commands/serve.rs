@@ -17,7 +17,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ServeArgs) -> CliResult {
         body_limit: args.body_limit,
         rate_limit_per_minute: (args.rate_limit > 0).then_some(args.rate_limit),
         request_timeout: Duration::from_secs(args.request_timeout),
-        min_likes: ctx.global.min_likes,
+        min_likes: args.rules.min_likes,
         ..ServeConfig::default()
     };
     config.validate()?;

@@ -381,6 +381,8 @@ pub(crate) struct Http {
     sleeper: Arc<dyn Sleeper>,
     /// Set when a success said the rate-limit window is spent: no request before then.
     pause_until: Mutex<Option<tokio::time::Instant>>,
+    /// The setting `base` comes from, named when it cannot be reached.
+    setting: String,
 }
 
 impl fmt::Debug for Http {
@@ -424,7 +426,14 @@ impl Http {
             backoff_base: config.backoff_base,
             sleeper: Arc::new(TokioSleeper),
             pause_until: Mutex::new(None),
+            setting: super::config::env::api_url(config.platform),
         })
+    }
+
+    /// Names the setting the base URL comes from, for connection errors (default: the
+    /// platform's `TOKER_<PLATFORM>_API_URL`).
+    pub(crate) fn set_setting(&mut self, setting: String) {
+        self.setting = setting;
     }
 
     /// Replaces the sleeper.
@@ -459,7 +468,10 @@ impl Http {
                                 platform: self.platform,
                                 endpoint: endpoint.clone(),
                                 attempts,
-                                message,
+                                message: format!(
+                                    "{message} (the URL {} is set by {})",
+                                    self.base, self.setting
+                                ),
                             },
                         ),
                     };
