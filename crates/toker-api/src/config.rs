@@ -7,9 +7,12 @@ use toker_model::DEFAULT_MIN_LIKES;
 use crate::ApiError;
 use crate::connect::ConnectConfig;
 
+/// The default [`ServeConfig::auth_failures_per_minute`].
+pub(crate) const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 30;
+
 /// Everything `toker serve` configures. [`ServeConfig::default`] is a safe local setup:
 /// `127.0.0.1:8080`, `./toker.db`, no CORS, 1 MiB bodies, 600 requests per minute per key,
-/// 30 s per request, 100 likes minimum.
+/// 30 failed sign-ins per minute per client address, 30 s per request, 100 likes minimum.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeConfig {
     /// The socket address to listen on, e.g. `127.0.0.1:8080` (`:0` picks a free port).
@@ -24,6 +27,11 @@ pub struct ServeConfig {
     /// Requests per minute allowed per API key (a token bucket of this size, refilled
     /// continuously); `None` disables the limit. Beyond it: 429 with `Retry-After`.
     pub rate_limit_per_minute: Option<u32>,
+    /// Failed sign-ins (missing, malformed, unknown or wrong key or session) per minute
+    /// allowed per client address (a token bucket); beyond it the address gets 429 with
+    /// `Retry-After` before any database work, except for credentials this server already
+    /// verified. `None` disables the limit.
+    pub auth_failures_per_minute: Option<u32>,
     /// The longest a request may take before it is answered with 503 (`POST /v1/vectorize`
     /// is exempt: a refit takes as long as the corpus needs).
     pub request_timeout: Duration,
@@ -50,6 +58,7 @@ impl Default for ServeConfig {
             cors_origins: Vec::new(),
             body_limit: 1024 * 1024,
             rate_limit_per_minute: Some(600),
+            auth_failures_per_minute: Some(DEFAULT_AUTH_FAILURES_PER_MINUTE),
             request_timeout: Duration::from_secs(30),
             min_likes: DEFAULT_MIN_LIKES,
             pool_size: None,
@@ -86,6 +95,12 @@ impl ServeConfig {
         if self.rate_limit_per_minute == Some(0) {
             return bad(
                 "rate_limit_per_minute",
+                "must be at least 1 (or unset to disable the limit)",
+            );
+        }
+        if self.auth_failures_per_minute == Some(0) {
+            return bad(
+                "auth_failures_per_minute",
                 "must be at least 1 (or unset to disable the limit)",
             );
         }
