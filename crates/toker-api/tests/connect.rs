@@ -828,9 +828,13 @@ async fn connect_starts_write_nothing_and_each_state_works_once() {
         assert_eq!(reply.status.as_u16(), 302, "{}", reply.body);
     }
     assert_eq!(
-        sqlite_cells(&f.db.url),
-        before,
-        "1,000 connect starts wrote nothing"
+        oauth_state_rows(&f),
+        0,
+        "1,000 connect starts wrote no state"
+    );
+    assert!(
+        sqlite_cells(&f.db.url) == before,
+        "1,000 connect starts wrote nothing at all"
     );
     let (authorize, cookie) = f.start("x", "", None).await;
     assert!(

@@ -171,7 +171,9 @@ impl ConnectConfig {
     /// for each platform [`env::app`] `CLIENT_ID` and `CLIENT_SECRET` (both, or the
     /// platform stays disabled) and the optional `AUTHORIZE_URL`, `TOKEN_URL` (and
     /// Instagram's `GRAPH_URL`) overrides, the data API's `TOKER_<PLATFORM>_API_URL`, TikTok's
-    /// Research API credentials, [`env::EXPORT_LIMIT`] and [`env::COOKIE_SECURE`].
+    /// Research API credentials, [`env::EXPORT_LIMIT`], [`env::COOKIE_SECURE`], and the
+    /// per-address and upload limits [`env::RATE_LIMIT`], [`env::UPLOAD_RATE_LIMIT`],
+    /// [`env::MAX_UPLOADS`] and [`env::UPLOAD_SPOOL`].
     ///
     /// # Errors
     /// [`ApiError::Config`] naming the variable whose value is unusable (never the value).
@@ -585,6 +587,51 @@ mod tests {
             "https://toker.example/v1/connect/x/callback"
         );
         assert!(connector.app(Platform::Instagram).is_err());
+    }
+
+    #[test]
+    fn the_anonymous_limits_are_read_from_the_environment_and_checked() {
+        let config = ConnectConfig::from_lookup(lookup(&[
+            (env::RATE_LIMIT, "5"),
+            (env::UPLOAD_RATE_LIMIT, "0"),
+            (env::MAX_UPLOADS, "2"),
+            (env::UPLOAD_SPOOL, "300000000"),
+        ]))
+        .unwrap();
+        assert_eq!(config.rate_limit_per_minute, Some(5));
+        assert_eq!(config.upload_rate_limit_per_minute, None, "0 turns it off");
+        assert_eq!(config.max_concurrent_uploads, 2);
+        assert_eq!(config.upload_spool_limit, 300_000_000);
+        config.validate().unwrap();
+        let defaults = ConnectConfig::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(
+            defaults.rate_limit_per_minute,
+            Some(DEFAULT_CONNECT_RATE_LIMIT)
+        );
+        assert_eq!(defaults.max_concurrent_uploads, DEFAULT_MAX_UPLOADS);
+        let err = ConnectConfig::from_lookup(lookup(&[(env::MAX_UPLOADS, "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(env::MAX_UPLOADS), "{err}");
+        let err = ConnectConfig {
+            upload_spool_limit: 10,
+            ..ConnectConfig::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(env::UPLOAD_SPOOL) && err.contains("export limit"),
+            "{err}"
+        );
+        let err = ConnectConfig {
+            max_concurrent_uploads: 0,
+            ..ConnectConfig::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(env::MAX_UPLOADS), "{err}");
     }
 
     #[test]
