@@ -175,8 +175,9 @@ pub(crate) struct StartResponse {
     tag = "connect",
     params(("platform" = PlatformDoc, Path, description = "The platform to connect"), StartParams),
     responses(
-        (status = 302, description = "To the platform's consent page (`Location`); sets the cookie that binds the state to this browser", body = StartResponse),
+        (status = 302, description = "To the platform's consent page (`Location`); sets the `HttpOnly` cookie that carries the connect sealed and binds it to this browser (nothing is stored)", body = StartResponse),
         (status = 404, description = "Unknown platform, or connecting with it is not enabled", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "This client address used up its connect starts and callbacks for now (`Retry-After`)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(())
 )]
@@ -278,6 +279,7 @@ pub(crate) struct CallbackParams {
         (status = 409, description = "The account belongs to someone else here", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "The profile breaks the rules (e.g. too few likes; the detail says what to do)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 502, description = "The platform failed", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "This client address used up its connect starts and callbacks for now (`Retry-After`)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(())
 )]
@@ -577,6 +579,8 @@ pub(crate) struct ExportParams {
         (status = 413, description = "Larger than the server's export limit", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Not a zip", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "Not a readable export, or too few likes", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "This client address used up its export uploads for now (`Retry-After`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The server is receiving as many uploads, or holding as many spooled bytes, as it takes at once (`Retry-After`; the detail names the limit)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security((), ("session" = []), ("session_token" = []))
 )]
