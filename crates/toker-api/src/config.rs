@@ -32,6 +32,11 @@ pub struct ServeConfig {
     /// `Retry-After` before any database work, except for credentials this server already
     /// verified. `None` disables the limit.
     pub auth_failures_per_minute: Option<u32>,
+    /// A request header that carries the client's address, set by a reverse proxy in front
+    /// of the server (e.g. `x-forwarded-for`, `x-real-ip`); its last address is the client
+    /// the per-address limits meter. Set it only when every request comes through that
+    /// proxy (clients could send it themselves otherwise). `None`: the peer's address.
+    pub client_ip_header: Option<String>,
     /// The longest a request may take before it is answered with 503 (`POST /v1/vectorize`
     /// is exempt: a refit takes as long as the corpus needs).
     pub request_timeout: Duration,
@@ -59,6 +64,7 @@ impl Default for ServeConfig {
             body_limit: 1024 * 1024,
             rate_limit_per_minute: Some(600),
             auth_failures_per_minute: Some(DEFAULT_AUTH_FAILURES_PER_MINUTE),
+            client_ip_header: None,
             request_timeout: Duration::from_secs(30),
             min_likes: DEFAULT_MIN_LIKES,
             pool_size: None,
@@ -104,6 +110,14 @@ impl ServeConfig {
                 "must be at least 1 (or unset to disable the limit)",
             );
         }
+        if let Some(name) = &self.client_ip_header {
+            if axum::http::HeaderName::from_bytes(name.trim().as_bytes()).is_err() {
+                return Err(ApiError::Config {
+                    field: "client_ip_header",
+                    message: format!("{name:?} is not a header name"),
+                });
+            }
+        }
         if self.request_timeout.is_zero() {
             return bad("request_timeout", "must be longer than zero");
         }
@@ -122,6 +136,14 @@ impl ServeConfig {
             }
         }
         Ok(())
+    }
+
+    /// The trusted client address header, if one is configured (and valid).
+    #[must_use]
+    pub(crate) fn client_ip_header(&self) -> Option<axum::http::HeaderName> {
+        self.client_ip_header
+            .as_deref()
+            .and_then(|n| axum::http::HeaderName::from_bytes(n.trim().as_bytes()).ok())
     }
 
     /// The pool size to use for this database.
@@ -156,6 +178,19 @@ mod tests {
         .validate()
         .unwrap_err();
         assert!(err.to_string().contains("cors_origins"), "{err}");
+        let err = ServeConfig {
+            client_ip_header: Some("x forwarded".into()),
+            ..ServeConfig::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("client_ip_header"), "{err}");
+        let proxied = ServeConfig {
+            client_ip_header: Some(" X-Real-IP ".into()),
+            ..ServeConfig::default()
+        };
+        assert!(proxied.validate().is_ok());
+        assert_eq!(proxied.client_ip_header().unwrap().as_str(), "x-real-ip");
     }
 
     #[test]

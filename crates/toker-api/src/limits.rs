@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::Extensions;
+use axum::http::{Extensions, HeaderName};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -118,15 +118,45 @@ fn seconds_until_one(tokens: f64, per_second: f64) -> u64 {
     wait
 }
 
-/// The client address a request is metered by: the peer's IP address (an IPv6 address by
-/// its /64 network, which one client usually holds whole), as the server records it
-/// (`ConnectInfo`, which [`crate::Server`] provides). A router served without it meters
-/// every request as one client, `unknown`: never unlimited.
-pub(crate) fn client_address(extensions: &Extensions) -> String {
-    let Some(ConnectInfo(peer)) = extensions.get::<ConnectInfo<SocketAddr>>() else {
-        return "unknown".to_owned();
-    };
-    match peer.ip() {
+/// The client address of a request, as [`client_addresses`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClientAddress(pub(crate) String);
+
+/// Puts every request's [`ClientAddress`] in its extensions: the last address in the
+/// trusted header (`ServeConfig::client_ip_header`, what the nearest reverse proxy saw)
+/// when one is configured and present, else the peer's IP address as the server recorded
+/// it (`ConnectInfo`, which [`crate::Server`] provides). Without either, every request is
+/// one client, `unknown`: never unlimited.
+pub(crate) async fn client_addresses(
+    State(header): State<Option<HeaderName>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let forwarded = header.as_ref().and_then(|name| {
+        request
+            .headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|v| v.trim().parse::<IpAddr>().ok())
+            .next_back()
+    });
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let address = forwarded
+        .or(peer)
+        .map_or_else(|| "unknown".to_owned(), address_key);
+    request.extensions_mut().insert(ClientAddress(address));
+    next.run(request).await
+}
+
+/// How an address is metered: an IPv4 address as it is, an IPv6 address by its /64
+/// network (which one client usually holds whole).
+fn address_key(ip: IpAddr) -> String {
+    match ip {
         IpAddr::V4(ip) => ip.to_string(),
         IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
             Some(v4) => v4.to_string(),
@@ -136,6 +166,13 @@ pub(crate) fn client_address(extensions: &Extensions) -> String {
             }
         },
     }
+}
+
+/// The client address a request is metered by (see [`client_addresses`]).
+pub(crate) fn client_address(extensions: &Extensions) -> String {
+    extensions
+        .get::<ClientAddress>()
+        .map_or_else(|| "unknown".to_owned(), |a| a.0.clone())
 }
 
 /// Answers 429 (with `Retry-After`) when the client address has used up `limiter`'s

@@ -352,3 +352,43 @@ async fn wrong_secrets_for_a_key_id_never_lock_out_its_right_secret() {
         .await;
     assert_eq!(ok.status.as_u16(), 200, "{}", ok.body);
 }
+
+#[tokio::test]
+async fn a_configured_proxy_header_names_the_client_and_is_ignored_otherwise() {
+    let forwarded = |value: &str| {
+        let mut request = get("/v1/profiles", Some(BOGUS_KEY), None);
+        request
+            .headers_mut()
+            .insert("x-forwarded-for", value.parse().unwrap());
+        from("10.0.0.1", request)
+    };
+    // Behind a proxy: the last address in its header is the client.
+    let t = TestApp::with(TestDb::sqlite(), |c| {
+        c.auth_failures_per_minute = Some(2);
+        c.client_ip_header = Some("x-forwarded-for".to_owned());
+    });
+    for _ in 0..2 {
+        t.send(forwarded("203.0.113.5"))
+            .await
+            .assert_problem(401, "unauthenticated");
+    }
+    t.send(forwarded("203.0.113.5"))
+        .await
+        .assert_problem(429, "rate-limited");
+    t.send(forwarded("198.51.100.1, 203.0.113.5"))
+        .await
+        .assert_problem(429, "rate-limited");
+    t.send(forwarded("203.0.113.6"))
+        .await
+        .assert_problem(401, "unauthenticated");
+    // Without the setting, a client cannot pick its address by sending the header.
+    let t = TestApp::with(TestDb::sqlite(), |c| c.auth_failures_per_minute = Some(2));
+    for value in ["203.0.113.5", "203.0.113.6"] {
+        t.send(forwarded(value))
+            .await
+            .assert_problem(401, "unauthenticated");
+    }
+    t.send(forwarded("203.0.113.7"))
+        .await
+        .assert_problem(429, "rate-limited");
+}
