@@ -869,3 +869,29 @@ async fn an_expired_connect_link_is_refused() {
     assert!(detail.contains("expired"), "{detail}");
     assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 0);
 }
+
+#[tokio::test]
+async fn a_connect_started_by_a_person_erased_since_is_refused() {
+    let f = Flow::sqlite().await;
+    let first = f.connect("x", "", None).await;
+    assert_eq!(first.status.as_u16(), 201, "{}", first.body);
+    let jonas = session_of(&first);
+    // Signed in, Jonas starts adding TikTok, then erases himself before coming back.
+    let (authorize, cookie) = f.start("tiktok", "", Some(&jonas)).await;
+    let back = f.consent(&authorize, None).await;
+    let erased = f.call("DELETE", "/v1/me", Some(&jonas), None).await;
+    assert_eq!(erased.status.as_u16(), 200, "{}", erased.body);
+    let detail = f
+        .call("GET", &back, None, Some(&cookie))
+        .await
+        .assert_problem(400, "connect-state");
+    assert!(detail.contains("no longer exists"), "{detail}");
+    let mut store = f.store();
+    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert!(
+        sqlite_cells(&f.db.url)
+            .iter()
+            .all(|(table, _)| table != "principals"),
+        "nobody was brought back"
+    );
+}

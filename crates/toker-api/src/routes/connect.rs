@@ -69,7 +69,7 @@ const PENDING_CONTEXT: &str = "connect-state";
 
 /// What a connect start seals into the browser's binding cookie: everything its callback
 /// needs, so that a start stores nothing.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Serialize, Deserialize)]
 struct Pending {
     /// The platform the connect was started for.
     platform: Platform,
@@ -383,18 +383,35 @@ fn open_state(
     })
 }
 
-/// Refuses a state that a callback already used, before anything is sent to the platform.
+/// Refuses a state that a callback already used, and one started by a person who has
+/// been erased since, before anything is sent to the platform.
 async fn refuse_spent(
     state: &AppState,
     platform: Platform,
     used: &UsedState,
 ) -> Result<(), Problem> {
     let lookup = used.state_hash.clone();
-    let known = state
-        .db(move |store| Ok(store.oauth_state_known(&lookup)?))
+    let principal = used.principal_id.clone();
+    let (known, erased) = state
+        .db(move |store| {
+            let known = store.oauth_state_known(&lookup)?;
+            let erased = match &principal {
+                Some(id) => store.get_principal(id)?.is_none(),
+                None => false,
+            };
+            Ok((known, erased))
+        })
         .await?;
     if known {
         return Err(already_used(platform));
+    }
+    if erased {
+        return Err(Problem::new(
+            ProblemKind::ConnectState,
+            format!(
+                "the person signed in when this connect started no longer exists; start again at GET /v1/connect/{platform}"
+            ),
+        ));
     }
     Ok(())
 }
