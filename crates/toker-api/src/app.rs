@@ -16,7 +16,7 @@ use tracing::Span;
 
 use crate::connect::session::authenticate;
 use crate::connect::{BodyLimits, limit_body};
-use crate::limits::timeout;
+use crate::limits::{client_addresses, timeout};
 use crate::problem::{Problem, ProblemKind, problem_for_bare_errors};
 use crate::routes::{admin, connect, health, insights, me, profiles};
 use crate::state::AppState;
@@ -58,6 +58,10 @@ pub fn router(state: AppState) -> Router {
                 .on_failure(()),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(from_fn_with_state(
+            config.client_ip_header(),
+            client_addresses,
+        ))
         .option_layer(cors(&config.cors_origins))
         .layer(from_fn(problem_for_bare_errors))
         .layer(from_fn_with_state(limits, limit_body))

@@ -7,9 +7,12 @@ use toker_model::DEFAULT_MIN_LIKES;
 use crate::ApiError;
 use crate::connect::ConnectConfig;
 
+/// The default [`ServeConfig::auth_failures_per_minute`].
+pub(crate) const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 30;
+
 /// Everything `toker serve` configures. [`ServeConfig::default`] is a safe local setup:
 /// `127.0.0.1:8080`, `./toker.db`, no CORS, 1 MiB bodies, 600 requests per minute per key,
-/// 30 s per request, 100 likes minimum.
+/// 30 failed sign-ins per minute per client address, 30 s per request, 100 likes minimum.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeConfig {
     /// The socket address to listen on, e.g. `127.0.0.1:8080` (`:0` picks a free port).
@@ -24,6 +27,16 @@ pub struct ServeConfig {
     /// Requests per minute allowed per API key (a token bucket of this size, refilled
     /// continuously); `None` disables the limit. Beyond it: 429 with `Retry-After`.
     pub rate_limit_per_minute: Option<u32>,
+    /// Failed sign-ins (missing, malformed, unknown or wrong key or session) per minute
+    /// allowed per client address (a token bucket); beyond it the address gets 429 with
+    /// `Retry-After` before any database work, except for credentials this server already
+    /// verified. `None` disables the limit.
+    pub auth_failures_per_minute: Option<u32>,
+    /// A request header that carries the client's address, set by a reverse proxy in front
+    /// of the server (e.g. `x-forwarded-for`, `x-real-ip`); its last address is the client
+    /// the per-address limits meter. Set it only when every request comes through that
+    /// proxy (clients could send it themselves otherwise). `None`: the peer's address.
+    pub client_ip_header: Option<String>,
     /// The longest a request may take before it is answered with 503 (`POST /v1/vectorize`
     /// is exempt: a refit takes as long as the corpus needs).
     pub request_timeout: Duration,
@@ -50,6 +63,8 @@ impl Default for ServeConfig {
             cors_origins: Vec::new(),
             body_limit: 1024 * 1024,
             rate_limit_per_minute: Some(600),
+            auth_failures_per_minute: Some(DEFAULT_AUTH_FAILURES_PER_MINUTE),
+            client_ip_header: None,
             request_timeout: Duration::from_secs(30),
             min_likes: DEFAULT_MIN_LIKES,
             pool_size: None,
@@ -89,6 +104,20 @@ impl ServeConfig {
                 "must be at least 1 (or unset to disable the limit)",
             );
         }
+        if self.auth_failures_per_minute == Some(0) {
+            return bad(
+                "auth_failures_per_minute",
+                "must be at least 1 (or unset to disable the limit)",
+            );
+        }
+        if let Some(name) = &self.client_ip_header {
+            if axum::http::HeaderName::from_bytes(name.trim().as_bytes()).is_err() {
+                return Err(ApiError::Config {
+                    field: "client_ip_header",
+                    message: format!("{name:?} is not a header name"),
+                });
+            }
+        }
         if self.request_timeout.is_zero() {
             return bad("request_timeout", "must be longer than zero");
         }
@@ -107,6 +136,14 @@ impl ServeConfig {
             }
         }
         Ok(())
+    }
+
+    /// The trusted client address header, if one is configured (and valid).
+    #[must_use]
+    pub(crate) fn client_ip_header(&self) -> Option<axum::http::HeaderName> {
+        self.client_ip_header
+            .as_deref()
+            .and_then(|n| axum::http::HeaderName::from_bytes(n.trim().as_bytes()).ok())
     }
 
     /// The pool size to use for this database.
@@ -141,6 +178,19 @@ mod tests {
         .validate()
         .unwrap_err();
         assert!(err.to_string().contains("cors_origins"), "{err}");
+        let err = ServeConfig {
+            client_ip_header: Some("x forwarded".into()),
+            ..ServeConfig::default()
+        }
+        .validate()
+        .unwrap_err();
+        assert!(err.to_string().contains("client_ip_header"), "{err}");
+        let proxied = ServeConfig {
+            client_ip_header: Some(" X-Real-IP ".into()),
+            ..ServeConfig::default()
+        };
+        assert!(proxied.validate().is_ok());
+        assert_eq!(proxied.client_ip_header().unwrap().as_str(), "x-real-ip");
     }
 
     #[test]

@@ -5,13 +5,14 @@
 //! of the profiles the key creates); the secret never leaves the request that carries it.
 //! Verifying Argon2 costs milliseconds by design, so a key verified once is remembered as a
 //! SHA-256 digest of its secret: later requests compare digests, and still read the key's
-//! row, so that a revocation takes effect on the very next request.
+//! row, so that a revocation takes effect on the very next request. Any other secret, for
+//! a known or an unknown key id alike, costs one Argon2 run.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -36,6 +37,10 @@ pub enum Role {
     Admin,
     /// Sees and changes only the profiles it created.
     Member,
+    /// A person signed in by connecting an account or uploading an export (never a key):
+    /// sees, refreshes, exports and erases only their own data; may not create, replace
+    /// or generate profiles, nor read server-wide numbers.
+    Session,
 }
 
 impl Role {
@@ -45,6 +50,7 @@ impl Role {
         match self {
             Role::Admin => "admin",
             Role::Member => "member",
+            Role::Session => "session",
         }
     }
 }
@@ -74,7 +80,7 @@ impl FromStr for Role {
 ///
 /// # Errors
 /// [`ApiError::Store`] if the database refuses the key, [`ApiError::KeyHash`] if hashing
-/// fails.
+/// fails, [`ApiError::UnknownRole`] for [`Role::Session`] (sessions are not keys).
 pub fn create_api_key(
     store: &mut Store,
     role: Role,
@@ -91,6 +97,11 @@ pub fn create_api_key(
         b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
         SECRET_LEN,
     );
+    if role == Role::Session {
+        return Err(ApiError::UnknownRole {
+            given: role.as_str().to_owned(),
+        });
+    }
     let secret_hash = hash_secret(&key_id, &secret)?;
     store.create_api_key(&NewApiKey {
         key_id: key_id.clone(),
@@ -158,49 +169,69 @@ pub fn parse_key(key: &str) -> Option<(&str, &str)> {
 }
 
 /// Remembers which (key id, stored hash) pairs were verified, as digests of their secrets,
-/// and how many wrong secrets each key id got recently.
+/// and which session tokens (by their stored hash) were found live; counts Argon2 runs.
+///
+/// Every secret that is not the remembered one costs one Argon2 run, whether its key id
+/// exists or not (an unknown id is verified against a fixed dummy hash), so that timing
+/// tells nothing about which ids exist. How many runs a client can cause is bounded per
+/// client address before any of this (see `crate::auth`), never per key id: key ids are
+/// public, and a bound per id would let anyone lock the right secret out.
 #[derive(Debug, Default)]
 pub(crate) struct VerifiedKeys {
     verified: Mutex<HashMap<String, (String, [u8; 32])>>,
-    failures: Mutex<HashMap<String, (Instant, u32)>>,
+    sessions: Mutex<HashSet<String>>,
+    argon2_runs: AtomicU64,
 }
 
-/// The most keys remembered in each map; beyond it the memory starts over (keys are few).
+/// The most keys (and sessions) remembered; beyond it the memory starts over.
 const VERIFIED_CAPACITY: usize = 10_000;
-/// Argon2 runs at most this many times per key id and [`FAILURE_WINDOW`] for wrong
-/// secrets: key ids are not secret, and each wrong guess would otherwise cost the server
-/// an Argon2 run. A key already verified is compared by digest and is not affected.
-const MAX_FAILURES: u32 = 10;
-/// See [`MAX_FAILURES`].
-const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+
+/// A fixed Argon2id hash (of a random secret nobody knows) that unknown key ids are
+/// verified against, so that they cost what a known id with a wrong secret costs.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let secret: String = random_chars(&mut rand::rng(), b"abcdefghijklmnop", SECRET_LEN);
+        hash_secret("dummy", &secret).unwrap_or_default()
+    })
+}
 
 impl VerifiedKeys {
-    /// Whether `secret` is the secret of `record` (which must not be revoked: the caller
-    /// checks). Runs Argon2 only the first time a secret is seen for a stored hash.
-    pub(crate) fn verify(&self, record: &ApiKeyRecord, secret: &str) -> bool {
+    /// Whether `secret` is the secret of `record`; `None` (no such key id) is verified
+    /// against a dummy hash and is never right. Revocation is the caller's check, after
+    /// this (so that revoked ids cost the same too). Argon2 runs unless `secret` is the
+    /// one remembered for the stored hash.
+    pub(crate) fn verify(&self, record: Option<&ApiKeyRecord>, secret: &str) -> bool {
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
-        {
+        if let Some(record) = record {
             let verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some((hash, known)) = verified.get(&record.key_id) {
-                if *hash == record.secret_hash {
-                    return constant_time_eq(known, &digest);
+                if *hash == record.secret_hash && constant_time_eq(known, &digest) {
+                    return true;
                 }
             }
         }
-        if self.too_many_failures(&record.key_id) {
-            return false;
+        let stored: &str = match record {
+            Some(r) => &r.secret_hash,
+            None => dummy_hash(),
+        };
+        let parsed = PasswordHash::new(stored);
+        if parsed.is_err() {
+            if let Some(record) = record {
+                tracing::error!(key_id = %record.key_id, "stored api key hash is not a PHC string");
+            }
         }
-        let Ok(parsed) = PasswordHash::new(&record.secret_hash) else {
-            tracing::error!(key_id = %record.key_id, "stored api key hash is not a PHC string");
+        let dummy = PasswordHash::new(dummy_hash());
+        let Ok(parsed) = parsed.or(dummy) else {
             return false;
         };
-        if Argon2::default()
+        self.argon2_runs.fetch_add(1, Ordering::Relaxed);
+        let right = Argon2::default()
             .verify_password(secret.as_bytes(), &parsed)
-            .is_err()
-        {
-            self.record_failure(&record.key_id);
+            .is_ok();
+        let Some(record) = record.filter(|_| right) else {
             return false;
-        }
+        };
         let mut verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
         if verified.len() >= VERIFIED_CAPACITY {
             verified.clear();
@@ -208,28 +239,36 @@ impl VerifiedKeys {
         verified.insert(record.key_id.clone(), (record.secret_hash.clone(), digest));
         true
     }
-}
 
-impl VerifiedKeys {
-    fn too_many_failures(&self, key_id: &str) -> bool {
-        let failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        failures
+    /// Whether `secret` is the secret remembered for `key_id` (no database, no Argon2):
+    /// such a request is not held to its address's failure budget.
+    pub(crate) fn remembers(&self, key_id: &str, secret: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        let verified = self.verified.lock().unwrap_or_else(PoisonError::into_inner);
+        verified
             .get(key_id)
-            .is_some_and(|(since, n)| since.elapsed() < FAILURE_WINDOW && *n >= MAX_FAILURES)
+            .is_some_and(|(_, known)| constant_time_eq(known, &digest))
     }
 
-    fn record_failure(&self, key_id: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
-        if failures.len() >= VERIFIED_CAPACITY {
-            failures.clear();
+    /// Remembers a session token (by its stored hash) that was found live.
+    pub(crate) fn remember_session(&self, token_hash: &str) {
+        let mut sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        if sessions.len() >= VERIFIED_CAPACITY {
+            sessions.clear();
         }
-        let entry = failures
-            .entry(key_id.to_owned())
-            .or_insert((Instant::now(), 0));
-        if entry.0.elapsed() >= FAILURE_WINDOW {
-            *entry = (Instant::now(), 0);
-        }
-        entry.1 += 1;
+        sessions.insert(token_hash.to_owned());
+    }
+
+    /// Whether a session token (by its stored hash) was found live before.
+    pub(crate) fn remembers_session(&self, token_hash: &str) -> bool {
+        let sessions = self.sessions.lock().unwrap_or_else(PoisonError::into_inner);
+        sessions.contains(token_hash)
+    }
+
+    /// How many times Argon2 ran.
+    #[cfg(test)]
+    pub(crate) fn argon2_runs(&self) -> u64 {
+        self.argon2_runs.load(Ordering::Relaxed)
     }
 }
 
@@ -275,39 +314,57 @@ mod tests {
         assert_ne!(a.secret_hash, b.secret_hash, "same secret, different salt");
         assert!(!a.secret_hash.contains(&secret));
         let cache = VerifiedKeys::default();
-        assert!(!cache.verify(&a, &"t".repeat(SECRET_LEN)));
-        assert!(cache.verify(&a, &secret));
+        assert!(!cache.verify(Some(&a), &"t".repeat(SECRET_LEN)));
+        assert!(cache.verify(Some(&a), &secret));
+        assert!(cache.remembers(&a.key_id, &secret));
+        assert!(!cache.remembers(&a.key_id, &"t".repeat(SECRET_LEN)));
         // Now remembered: still only the right secret passes.
-        assert!(cache.verify(&a, &secret));
-        assert!(!cache.verify(&a, &"t".repeat(SECRET_LEN)));
+        assert!(cache.verify(Some(&a), &secret));
+        assert!(!cache.verify(Some(&a), &"t".repeat(SECRET_LEN)));
         // A new hash for the same id (a re-created key) is verified afresh.
-        assert!(!cache.verify(&record("u".repeat(SECRET_LEN).as_str()), &secret));
+        assert!(!cache.verify(Some(&record("u".repeat(SECRET_LEN).as_str())), &secret));
     }
 
     #[test]
-    fn wrong_secrets_stop_costing_argon2_runs_but_a_verified_key_still_works() {
+    fn wrong_secrets_never_lock_out_the_right_one() {
         let secret = "s".repeat(SECRET_LEN);
         let key = record(&secret);
         let cache = VerifiedKeys::default();
-        assert!(cache.verify(&key, &secret), "verified once, remembered");
-        for _ in 0..MAX_FAILURES {
-            assert!(!cache.verify(&key, &"t".repeat(SECRET_LEN)));
+        for _ in 0..20 {
+            assert!(!cache.verify(Some(&key), &"t".repeat(SECRET_LEN)));
         }
         assert!(
-            cache.verify(&key, &secret),
-            "the remembered key is compared by digest"
+            cache.verify(Some(&key), &secret),
+            "never seen before, still right"
         );
+    }
 
-        let fresh = record(&secret);
+    #[test]
+    fn unknown_ids_cost_an_argon2_run_like_wrong_secrets_do() {
+        let secret = "s".repeat(SECRET_LEN);
+        let key = record(&secret);
         let cache = VerifiedKeys::default();
-        for _ in 0..MAX_FAILURES {
-            assert!(!cache.verify(&fresh, &"t".repeat(SECRET_LEN)));
-        }
-        assert!(cache.too_many_failures(&fresh.key_id));
-        assert!(
-            !cache.verify(&fresh, &secret),
-            "no Argon2 run while the window lasts"
+        assert!(!cache.verify(None, &secret));
+        assert_eq!(
+            cache.argon2_runs(),
+            1,
+            "an unknown id runs Argon2 (the dummy hash)"
         );
+        assert!(!cache.verify(Some(&key), &"t".repeat(SECRET_LEN)));
+        assert_eq!(
+            cache.argon2_runs(),
+            2,
+            "a known id with a wrong secret, too"
+        );
+        assert!(cache.verify(Some(&key), &secret));
+        assert!(!cache.verify(Some(&key), &"t".repeat(SECRET_LEN)));
+        assert_eq!(
+            cache.argon2_runs(),
+            4,
+            "a wrong secret for a remembered key is not answered from memory"
+        );
+        assert!(cache.verify(Some(&key), &secret));
+        assert_eq!(cache.argon2_runs(), 4, "the remembered secret is");
     }
 
     #[test]
@@ -316,5 +373,9 @@ mod tests {
         assert_eq!(" member".parse::<Role>().unwrap(), Role::Member);
         let err = "root".parse::<Role>().unwrap_err();
         assert!(err.to_string().contains("admin or member"), "{err}");
+        assert!(
+            "session".parse::<Role>().is_err(),
+            "no key has the session role"
+        );
     }
 }

@@ -1,22 +1,33 @@
-//! Protective limits: a per-key rate limit and a per-request timeout.
+//! Protective limits: token-bucket rate limits (per key, and per client address for what
+//! is reachable without credentials), the export upload gate (uploads at once and bytes
+//! spooled at once) and a per-request timeout.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{Extensions, HeaderName};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::problem::{Problem, ProblemKind};
 
 /// A token bucket per key: `per_minute` requests in a burst, refilled continuously at
-/// `per_minute` per minute. Memory is one small entry per key that made a request.
+/// `per_minute` per minute. Memory is one small entry per key that made a request; past
+/// [`MAX_BUCKETS`] keys, buckets that have refilled (the same as no bucket) are dropped.
 #[derive(Debug)]
 pub(crate) struct RateLimiter {
     per_minute: Option<u32>,
     buckets: Mutex<HashMap<String, Bucket>>,
 }
+
+/// How many buckets a limiter keeps before it drops the refilled ones (and, if all are in
+/// use, starts over: memory stays bounded under a flood from many addresses).
+const MAX_BUCKETS: usize = 100_000;
 
 #[derive(Debug, Clone, Copy)]
 struct Bucket {
@@ -37,6 +48,41 @@ impl RateLimiter {
         self.check_at(key, Instant::now())
     }
 
+    /// Whether `key` has a token left, without taking it; when none is, the whole seconds
+    /// until one is.
+    pub(crate) fn peek(&self, key: &str) -> Result<(), u64> {
+        self.peek_at(key, Instant::now())
+    }
+
+    fn peek_at(&self, key: &str, now: Instant) -> Result<(), u64> {
+        let Some(per_minute) = self.per_minute else {
+            return Ok(());
+        };
+        let capacity = f64::from(per_minute);
+        let per_second = capacity / 60.0;
+        let buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(bucket) = buckets.get(key) else {
+            return Ok(());
+        };
+        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
+        let tokens = (bucket.tokens + elapsed * per_second).min(capacity);
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(seconds_until_one(tokens, per_second))
+        }
+    }
+
+    /// Drops the buckets that have refilled by `now`; if none has, all of them.
+    fn prune(buckets: &mut HashMap<String, Bucket>, per_second: f64, capacity: f64, now: Instant) {
+        buckets.retain(|_, b| {
+            b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_second < capacity
+        });
+        if buckets.len() >= MAX_BUCKETS {
+            buckets.clear();
+        }
+    }
+
     fn check_at(&self, key: &str, now: Instant) -> Result<(), u64> {
         let Some(per_minute) = self.per_minute else {
             return Ok(());
@@ -44,6 +90,9 @@ impl RateLimiter {
         let capacity = f64::from(per_minute);
         let per_second = capacity / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
+        if buckets.len() >= MAX_BUCKETS && !buckets.contains_key(key) {
+            Self::prune(&mut buckets, per_second, capacity, now);
+        }
         let bucket = buckets.entry(key.to_owned()).or_insert(Bucket {
             tokens: capacity,
             at: now,
@@ -55,11 +104,183 @@ impl RateLimiter {
             bucket.tokens -= 1.0;
             Ok(())
         } else {
-            let wait = (1.0 - bucket.tokens) / per_second;
-            // A float in (0, 60]; the cast cannot truncate anything that matters.
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            Err(wait.ceil().max(1.0) as u64)
+            Err(seconds_until_one(bucket.tokens, per_second))
         }
+    }
+}
+
+/// The whole seconds until a bucket with `tokens` has one again.
+fn seconds_until_one(tokens: f64, per_second: f64) -> u64 {
+    let wait = (1.0 - tokens) / per_second;
+    // A float in (0, 60]; the cast cannot truncate anything that matters.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let wait = wait.ceil().max(1.0) as u64;
+    wait
+}
+
+/// The client address of a request, as [`client_addresses`] found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ClientAddress(pub(crate) String);
+
+/// Puts every request's [`ClientAddress`] in its extensions: the last address in the
+/// trusted header (`ServeConfig::client_ip_header`, what the nearest reverse proxy saw)
+/// when one is configured and present, else the peer's IP address as the server recorded
+/// it (`ConnectInfo`, which [`crate::Server`] provides). Without either, every request is
+/// one client, `unknown`: never unlimited.
+pub(crate) async fn client_addresses(
+    State(header): State<Option<HeaderName>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let forwarded = header.as_ref().and_then(|name| {
+        request
+            .headers()
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|v| v.trim().parse::<IpAddr>().ok())
+            .next_back()
+    });
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    let address = forwarded
+        .or(peer)
+        .map_or_else(|| "unknown".to_owned(), address_key);
+    request.extensions_mut().insert(ClientAddress(address));
+    next.run(request).await
+}
+
+/// How an address is metered: an IPv4 address as it is, an IPv6 address by its /64
+/// network (which one client usually holds whole).
+fn address_key(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(ip) => ip.to_string(),
+        IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = ip.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
+}
+
+/// The client address a request is metered by (see [`client_addresses`]).
+pub(crate) fn client_address(extensions: &Extensions) -> String {
+    extensions
+        .get::<ClientAddress>()
+        .map_or_else(|| "unknown".to_owned(), |a| a.0.clone())
+}
+
+/// Answers 429 (with `Retry-After`) when the client address has used up `limiter`'s
+/// budget; `what` names the budget in the answer.
+pub(crate) fn check_address(
+    limiter: &RateLimiter,
+    extensions: &Extensions,
+    what: &str,
+) -> Result<(), Problem> {
+    let client = client_address(extensions);
+    limiter.check(&client).map_err(|retry_after| {
+        let limit = limiter.per_minute.unwrap_or_default();
+        Problem::new(
+            ProblemKind::RateLimited,
+            format!(
+                "this address has used up its {what} for now (the limit is {limit} per minute)"
+            ),
+        )
+        .with_retry_after(retry_after)
+    })
+}
+
+/// How many export uploads may be received at once, and how many bytes they may hold in
+/// temporary files together.
+#[derive(Debug)]
+pub(crate) struct UploadGate {
+    slots: Arc<Semaphore>,
+    max_uploads: usize,
+    spooled: Arc<AtomicU64>,
+    spool_limit: u64,
+}
+
+/// One admitted upload: its slot and the spool bytes it holds, given back when dropped.
+#[derive(Debug)]
+pub(crate) struct UploadTicket {
+    _slot: OwnedSemaphorePermit,
+    spooled: Arc<AtomicU64>,
+    spool_limit: u64,
+    held: u64,
+}
+
+/// Seconds a refused upload is told to wait.
+const UPLOAD_RETRY_AFTER: u64 = 5;
+
+impl UploadGate {
+    pub(crate) fn new(max_uploads: usize, spool_limit: u64) -> Self {
+        UploadGate {
+            slots: Arc::new(Semaphore::new(max_uploads)),
+            max_uploads,
+            spooled: Arc::new(AtomicU64::new(0)),
+            spool_limit,
+        }
+    }
+
+    /// A slot for one upload, or 503 naming the limit when all are taken.
+    pub(crate) fn admit(&self) -> Result<UploadTicket, Problem> {
+        let slot = Arc::clone(&self.slots).try_acquire_owned().map_err(|_| {
+            Problem::new(
+                ProblemKind::Unavailable,
+                format!(
+                    "the server is receiving as many export uploads as it takes at once ({}); try again shortly",
+                    self.max_uploads
+                ),
+            )
+            .with_retry_after(UPLOAD_RETRY_AFTER)
+        })?;
+        Ok(UploadTicket {
+            _slot: slot,
+            spooled: Arc::clone(&self.spooled),
+            spool_limit: self.spool_limit,
+            held: 0,
+        })
+    }
+
+    /// Bytes held in temporary files by the uploads in progress.
+    #[cfg(test)]
+    pub(crate) fn spooled(&self) -> u64 {
+        self.spooled.load(Ordering::Relaxed)
+    }
+}
+
+impl UploadTicket {
+    /// Reserves `bytes` more of the spool for this upload, or 503 naming the budget when
+    /// the uploads in progress hold too much already.
+    pub(crate) fn reserve(&mut self, bytes: u64) -> Result<(), Problem> {
+        let limit = self.spool_limit;
+        let reserved = self
+            .spooled
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+                held.checked_add(bytes).filter(|total| *total <= limit)
+            });
+        if reserved.is_err() {
+            return Err(Problem::new(
+                ProblemKind::Unavailable,
+                format!(
+                    "the uploads in progress hold the server's upload spool budget of {limit} bytes; try again shortly"
+                ),
+            )
+            .with_retry_after(UPLOAD_RETRY_AFTER));
+        }
+        self.held += bytes;
+        Ok(())
+    }
+}
+
+impl Drop for UploadTicket {
+    fn drop(&mut self) {
+        self.spooled.fetch_sub(self.held, Ordering::AcqRel);
     }
 }
 
@@ -123,6 +344,51 @@ mod tests {
         assert!(crate::problem::is_problem(&slow));
         let fast = app.oneshot(request("/fast").unwrap()).await.unwrap();
         assert_eq!(fast.status(), axum::http::StatusCode::OK);
+    }
+
+    #[test]
+    fn peeking_takes_nothing_and_refilled_buckets_are_dropped_under_pressure() {
+        let limiter = RateLimiter::new(Some(1));
+        let t0 = Instant::now();
+        assert_eq!(limiter.peek_at("k", t0), Ok(()));
+        assert_eq!(limiter.check_at("k", t0), Ok(()));
+        assert_eq!(limiter.peek_at("k", t0), Err(60));
+        assert_eq!(limiter.peek_at("k", t0), Err(60), "peeking takes no token");
+        let mut buckets = HashMap::new();
+        buckets.insert(
+            "full".to_owned(),
+            Bucket {
+                tokens: 1.0,
+                at: t0,
+            },
+        );
+        buckets.insert(
+            "empty".to_owned(),
+            Bucket {
+                tokens: 0.0,
+                at: t0,
+            },
+        );
+        RateLimiter::prune(&mut buckets, 1.0 / 60.0, 1.0, t0);
+        assert!(buckets.contains_key("empty") && !buckets.contains_key("full"));
+    }
+
+    #[test]
+    fn the_upload_gate_counts_slots_and_spooled_bytes() {
+        let gate = UploadGate::new(2, 100);
+        let mut a = gate.admit().unwrap();
+        let mut b = gate.admit().unwrap();
+        let full = gate.admit().unwrap_err();
+        assert_eq!(full.kind, ProblemKind::Unavailable);
+        assert!(full.detail.contains("(2)"), "{}", full.detail);
+        a.reserve(60).unwrap();
+        let over = b.reserve(41).unwrap_err();
+        assert!(over.detail.contains("100 bytes"), "{}", over.detail);
+        b.reserve(40).unwrap();
+        assert_eq!(gate.spooled(), 100);
+        drop(a);
+        assert_eq!(gate.spooled(), 40, "a finished upload gives its bytes back");
+        assert!(gate.admit().is_ok(), "and its slot");
     }
 
     #[test]

@@ -37,7 +37,11 @@ impl Modify for BearerKey {
         let mut scheme = Http::new(HttpAuthScheme::Bearer);
         scheme.bearer_format = Some("tok_<key_id>_<secret>".to_owned());
         scheme.description = Some(
-            "An API key from `toker apikey create`, as `Authorization: Bearer <key>`".to_owned(),
+            "An API key from `toker apikey create`, as `Authorization: Bearer <key>`. Role \
+             `admin`: every profile, refits and numbers. Role `member`: creates, reads, replaces \
+             and deletes only its own profiles, reads numbers. Operations that list only \
+             `api_key` refuse a session with 403."
+                .to_owned(),
         );
         components.add_security_scheme("api_key", SecurityScheme::Http(scheme));
     }

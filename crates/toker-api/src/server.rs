@@ -101,7 +101,13 @@ impl Server {
             let _ = stopping_tx.send(true);
         };
         let app = router(self.state);
-        let serving = axum::serve(self.listener, app).with_graceful_shutdown(stop);
+        // The peer address goes into every request (`ConnectInfo`): the per-address limits
+        // of what is reachable without credentials key on it.
+        let serving = axum::serve(
+            self.listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop);
         let deadline = async move {
             // Waits for the stop, then for the drain limit; never ends before a stop.
             while !*stopping_rx.borrow_and_update() {

@@ -11,7 +11,7 @@ use crate::auth::Principal;
 use crate::config::ServeConfig;
 use crate::connect::{ConnectConfig, Connector};
 use crate::keys::{Role, VerifiedKeys};
-use crate::limits::RateLimiter;
+use crate::limits::{RateLimiter, UploadGate};
 use crate::matches::MatchCache;
 use crate::pool::StorePool;
 use crate::problem::Problem;
@@ -28,6 +28,10 @@ struct Inner {
     rules: ValidationRules,
     keys: Arc<VerifiedKeys>,
     rate_limiter: RateLimiter,
+    auth_failures: RateLimiter,
+    connect_limiter: RateLimiter,
+    upload_limiter: RateLimiter,
+    uploads: UploadGate,
     matches: MatchCache,
     connector: Connector,
 }
@@ -67,6 +71,13 @@ impl AppState {
                 connector: Connector::new(&connect, &config.bind),
                 rules: ValidationRules::with_min_likes(config.min_likes),
                 rate_limiter: RateLimiter::new(config.rate_limit_per_minute),
+                auth_failures: RateLimiter::new(config.auth_failures_per_minute),
+                connect_limiter: RateLimiter::new(connect.rate_limit_per_minute),
+                upload_limiter: RateLimiter::new(connect.upload_rate_limit_per_minute),
+                uploads: UploadGate::new(
+                    connect.max_concurrent_uploads.max(1),
+                    connect.upload_spool_limit,
+                ),
                 matches: MatchCache::new(config.match_refresh),
                 keys: Arc::new(VerifiedKeys::default()),
                 pool,
@@ -97,6 +108,31 @@ impl AppState {
         &self.inner.rate_limiter
     }
 
+    /// Failed sign-ins per client address.
+    pub(crate) fn auth_failures(&self) -> &RateLimiter {
+        &self.inner.auth_failures
+    }
+
+    /// Connect starts and callbacks per client address.
+    pub(crate) fn connect_limiter(&self) -> &RateLimiter {
+        &self.inner.connect_limiter
+    }
+
+    /// Export uploads per client address.
+    pub(crate) fn upload_limiter(&self) -> &RateLimiter {
+        &self.inner.upload_limiter
+    }
+
+    /// Export uploads at once, and their spooled bytes.
+    pub(crate) fn uploads(&self) -> &UploadGate {
+        &self.inner.uploads
+    }
+
+    /// The verified keys and sessions (and the Argon2 run count).
+    pub(crate) fn keys(&self) -> &VerifiedKeys {
+        &self.inner.keys
+    }
+
     pub(crate) fn matches(&self) -> &MatchCache {
         &self.inner.matches
     }
@@ -115,7 +151,8 @@ impl AppState {
         self.inner.pool.run(work).await
     }
 
-    /// The principal of a key, or `None` if the key is unknown, revoked or wrong.
+    /// The principal of a key, or `None` if the key is unknown, revoked or wrong (each
+    /// costs the same Argon2 run; see [`VerifiedKeys`]).
     pub(crate) async fn verify_key(
         &self,
         key_id: String,
@@ -123,12 +160,11 @@ impl AppState {
     ) -> Result<Option<Principal>, Problem> {
         let keys = Arc::clone(&self.inner.keys);
         self.db(move |store| {
-            let Some(record) = store.get_api_key(&key_id)? else {
+            let record = store.get_api_key(&key_id)?;
+            let right = keys.verify(record.as_ref(), &secret);
+            let Some(record) = record.filter(|r| right && r.revoked_at.is_none()) else {
                 return Ok(None);
             };
-            if record.revoked_at.is_some() || !keys.verify(&record, &secret) {
-                return Ok(None);
-            }
             let Ok(role) = record.role.parse::<Role>() else {
                 tracing::error!(key_id = %record.key_id, "stored api key has an unknown role");
                 return Ok(None);

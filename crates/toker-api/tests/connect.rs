@@ -10,19 +10,10 @@ mod common;
 mod connect_support;
 
 use axum::http::header;
-use chrono::{Duration, Utc};
 use connect_support::platforms::{self, X_REFRESH};
 use connect_support::{Auth, Flow, SECRETS, expected, session_of, sqlite_cells};
-use sha2::{Digest, Sha256};
 use toker_model::Platform;
-use toker_store::{ListQuery, NewOAuthState};
-
-fn hex_sha256(text: &str) -> String {
-    Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+use toker_store::ListQuery;
 
 #[tokio::test]
 async fn x_connects_through_oauth_with_pkce_and_the_person_sees_only_their_own_data() {
@@ -390,29 +381,14 @@ async fn wrong_foreign_replayed_and_expired_states_are_refused() {
         .assert_problem(400, "connect-state");
     assert!(detail.contains("already used"), "{detail}");
 
-    // An expired state (issued 11 minutes ago).
-    let (state, browser) = ("expired-state-value", "expired-browser-value");
-    f.store()
-        .create_oauth_state(&NewOAuthState {
-            state_hash: hex_sha256(state),
-            platform: Platform::X,
-            browser_hash: hex_sha256(browser),
-            code_verifier: None,
-            principal_id: None,
-            session_mode: "cookie".to_owned(),
-            expires_at: Utc::now() - Duration::minutes(1),
-        })
-        .unwrap();
+    // A cookie altered by the client.
+    let (_, fresh_cookie) = f.start("x", "", None).await;
+    let altered = format!("{}x", fresh_cookie);
     let detail = f
-        .call(
-            "GET",
-            &format!("/v1/connect/x/callback?code=whatever&state={state}"),
-            None,
-            Some(&format!("toker_connect_x={browser}")),
-        )
+        .call("GET", &back, None, Some(&altered))
         .await
         .assert_problem(400, "connect-state");
-    assert!(detail.contains("expired"), "{detail}");
+    assert!(detail.contains("not one this server set"), "{detail}");
     assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 1);
     f.assert_no_secret_answered();
 }
@@ -720,8 +696,15 @@ async fn the_connect_flow_runs_on_postgres_too() {
         return;
     };
     let f = Flow::with(db, |_| {}).await;
-    let x = f.connect("x", "?session=bearer", None).await;
+    let (authorize, cookie) = f.start("x", "?session=bearer", None).await;
+    let back = f.consent(&authorize, None).await;
+    let x = f.call("GET", &back, None, Some(&cookie)).await;
     assert_eq!(x.status.as_u16(), 201, "{}", x.body);
+    let detail = f
+        .call("GET", &back, None, Some(&cookie))
+        .await
+        .assert_problem(400, "connect-state");
+    assert!(detail.contains("already used"), "{detail}");
     let jonas = session_of(&x);
     let principal = x.body["principal"].as_str().unwrap().to_owned();
     let export = f.call("GET", "/v1/me/export", Some(&jonas), None).await;
@@ -738,4 +721,177 @@ async fn the_connect_flow_runs_on_postgres_too() {
     );
     assert_eq!(store.stats().unwrap().profiles, 0);
     assert_eq!(store.stats().unwrap().videos, 0);
+}
+
+/// `method uri` with a JSON body, as the holder of `auth`.
+async fn send_json(f: &Flow, method: &str, uri: &str, auth: &Auth, body: &str) -> common::Reply {
+    let mut request = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, "application/json");
+    request = match auth {
+        Auth::Bearer(token) => request.header(header::AUTHORIZATION, format!("Bearer {token}")),
+        Auth::Cookie(cookie) => request.header(header::COOKIE, cookie.as_str()),
+    };
+    f.send(
+        request
+            .body(axum::body::Body::from(body.to_owned()))
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_session_may_only_see_refresh_export_and_erase_its_own_data() {
+    let f = Flow::sqlite().await;
+    let connected = f.connect("x", "", None).await;
+    assert_eq!(connected.status.as_u16(), 201, "{}", connected.body);
+    let uploaded = f
+        .upload("instagram", "legacy.zip", "?session=bearer", None)
+        .await;
+    assert_eq!(uploaded.status.as_u16(), 201, "{}", uploaded.body);
+    let other = f.connect("tiktok", "", None).await;
+    let other_id = other.body["profile"]["id"].as_i64().unwrap();
+    for (who, reply) in [("oauth", &connected), ("export", &uploaded)] {
+        let me = session_of(reply);
+        let own = reply.body["profile"]["id"].as_i64().unwrap();
+        // Server-wide work and writes need an API key: 403, before any body is read.
+        let generate = r#"{"platform": "x", "count": 1000, "seed": 1}"#;
+        for (method, uri, body) in [
+            ("POST", "/v1/profiles:generate".to_owned(), generate),
+            ("POST", "/v1/profiles?platform=x".to_owned(), "{}"),
+            ("POST", "/v1/profiles:batch?platform=x".to_owned(), "[]"),
+            ("PUT", format!("/v1/profiles/{own}"), "{}"),
+            ("GET", "/v1/stats".to_owned(), ""),
+            ("POST", "/v1/vectorize".to_owned(), ""),
+        ] {
+            let detail = send_json(&f, method, &uri, &me, body)
+                .await
+                .assert_problem(403, "forbidden");
+            assert!(
+                detail.contains("API key") || detail.contains("admin key"),
+                "{who} {method} {uri}: {detail}"
+            );
+        }
+        // Someone else's data is not there at all (404, as for an id that does not exist).
+        for uri in [
+            format!("/v1/profiles/{other_id}"),
+            format!("/v1/profiles/{other_id}/summary"),
+        ] {
+            f.call("GET", &uri, Some(&me), None)
+                .await
+                .assert_problem(404, "not-found");
+        }
+        // Their own data: see, export, refresh.
+        for (method, uri) in [
+            ("GET", "/v1/me".to_owned()),
+            ("GET", "/v1/me/export".to_owned()),
+            ("POST", "/v1/me/refresh".to_owned()),
+            ("GET", "/v1/profiles".to_owned()),
+            ("GET", format!("/v1/profiles/{own}")),
+            ("GET", format!("/v1/profiles/{own}/summary")),
+        ] {
+            let reply = f.call(method, &uri, Some(&me), None).await;
+            assert_eq!(
+                reply.status.as_u16(),
+                200,
+                "{who} {method} {uri}: {}",
+                reply.body
+            );
+        }
+    }
+    assert_eq!(
+        f.store().count_profiles(&ListQuery::default()).unwrap(),
+        3,
+        "nothing was generated or written"
+    );
+    // And erase.
+    let erased = f
+        .call("DELETE", "/v1/me", Some(&session_of(&uploaded)), None)
+        .await;
+    assert_eq!(erased.status.as_u16(), 200, "{}", erased.body);
+}
+
+fn oauth_state_rows(f: &Flow) -> usize {
+    sqlite_cells(&f.db.url)
+        .iter()
+        .filter(|(table, _)| table == "oauth_states")
+        .count()
+}
+
+#[tokio::test]
+async fn connect_starts_write_nothing_and_each_state_works_once() {
+    let f = Flow::sqlite().await;
+    let before = sqlite_cells(&f.db.url);
+    for _ in 0..1000 {
+        let reply = f.call("GET", "/v1/connect/x", None, None).await;
+        assert_eq!(reply.status.as_u16(), 302, "{}", reply.body);
+    }
+    assert_eq!(
+        oauth_state_rows(&f),
+        0,
+        "1,000 connect starts wrote no state"
+    );
+    assert!(
+        sqlite_cells(&f.db.url) == before,
+        "1,000 connect starts wrote nothing at all"
+    );
+    let (authorize, cookie) = f.start("x", "", None).await;
+    assert!(
+        !cookie.contains(&authorize.split("state=").nth(1).unwrap()[..20]),
+        "the state travels sealed, not in the clear"
+    );
+    let back = f.consent(&authorize, None).await;
+    let ok = f.call("GET", &back, None, Some(&cookie)).await;
+    assert_eq!(ok.status.as_u16(), 201, "{}", ok.body);
+    assert!(oauth_state_rows(&f) > 0, "the used state is remembered");
+    let detail = f
+        .call("GET", &back, None, Some(&cookie))
+        .await
+        .assert_problem(400, "connect-state");
+    assert!(detail.contains("already used"), "{detail}");
+    f.assert_no_secret_answered();
+}
+
+#[tokio::test]
+async fn an_expired_connect_link_is_refused() {
+    let f = Flow::with(common_db(), |c| {
+        c.connect.as_mut().unwrap().state_ttl = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let (authorize, cookie) = f.start("x", "", None).await;
+    let back = f.consent(&authorize, None).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let detail = f
+        .call("GET", &back, None, Some(&cookie))
+        .await
+        .assert_problem(400, "connect-state");
+    assert!(detail.contains("expired"), "{detail}");
+    assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 0);
+}
+
+#[tokio::test]
+async fn a_connect_started_by_a_person_erased_since_is_refused() {
+    let f = Flow::sqlite().await;
+    let first = f.connect("x", "", None).await;
+    assert_eq!(first.status.as_u16(), 201, "{}", first.body);
+    let jonas = session_of(&first);
+    // Signed in, Jonas starts adding TikTok, then erases himself before coming back.
+    let (authorize, cookie) = f.start("tiktok", "", Some(&jonas)).await;
+    let back = f.consent(&authorize, None).await;
+    let erased = f.call("DELETE", "/v1/me", Some(&jonas), None).await;
+    assert_eq!(erased.status.as_u16(), 200, "{}", erased.body);
+    let detail = f
+        .call("GET", &back, None, Some(&cookie))
+        .await
+        .assert_problem(400, "connect-state");
+    assert!(detail.contains("no longer exists"), "{detail}");
+    let mut store = f.store();
+    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert!(
+        sqlite_cells(&f.db.url)
+            .iter()
+            .all(|(table, _)| table != "principals"),
+        "nobody was brought back"
+    );
 }

@@ -312,6 +312,15 @@ pub(crate) struct ServeArgs {
     /// Requests per minute allowed per API key (0 = no limit).
     #[arg(long, default_value_t = 600, value_name = "N")]
     pub(crate) rate_limit: u32,
+    /// Failed sign-ins per minute allowed per client address before it gets 429, checked
+    /// before any database lookup (0 = no limit).
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub(crate) auth_failure_limit: u32,
+    /// A header set by a reverse proxy that carries the client's address (e.g.
+    /// `x-forwarded-for`; its last address counts), for the per-address limits. Only when
+    /// every request comes through that proxy; by default the peer's address counts.
+    #[arg(long, env = "TOKER_CLIENT_IP_HEADER", value_name = "HEADER")]
+    pub(crate) client_ip_header: Option<String>,
     /// The longest a request may take, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) request_timeout: u64,

@@ -653,6 +653,31 @@ impl Store {
         }))
     }
 
+    /// Remembers a connect state as used at `at` (for a connect whose state travels
+    /// sealed in the browser's cookie, so that it was never stored before its callback):
+    /// `true` if this call used it, `false` if it was already stored (a replay). Atomic:
+    /// of two concurrent calls with one state hash, one gets `true`.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], [`StoreError::Busy`].
+    pub fn spend_oauth_state(
+        &mut self,
+        state: &NewOAuthState,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        on_conn!(self, |c, q| c.write("using a connect state", |c| {
+            q::spend_state(c, state, at)
+        }))
+    }
+
+    /// Whether a connect state with this hash is stored (used, or in progress).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn oauth_state_known(&mut self, state_hash: &str) -> Result<bool, StoreError> {
+        on_conn!(self, |c, q| q::state_known(c, state_hash))
+    }
+
     /// Forgets OAuth states that expired before `before`, and sessions that expired
     /// before it; returns how many rows went.
     ///

@@ -17,6 +17,7 @@ on_both_backends!(
     a_refusal_writes_nothing,
     an_export_keeps_the_oauth_tokens_of_the_same_principal,
     a_state_is_used_once_by_its_browser_before_it_expires,
+    a_spent_state_is_remembered_once_and_purged_after_expiry,
     erasing_a_principal_leaves_nothing_of_theirs,
 );
 
@@ -231,6 +232,36 @@ fn a_state_is_used_once_by_its_browser_before_it_expires(store: &mut Store) {
         store.consume_oauth_state("old", "browser", now).unwrap(),
         StateUse::Unknown
     );
+}
+
+fn a_spent_state_is_remembered_once_and_purged_after_expiry(store: &mut Store) {
+    let now = Utc::now();
+    let state = NewOAuthState {
+        state_hash: "spent".to_owned(),
+        platform: Platform::X,
+        browser_hash: String::new(),
+        code_verifier: None,
+        principal_id: None,
+        session_mode: "cookie".to_owned(),
+        expires_at: now + Duration::minutes(10),
+    };
+    assert!(!store.oauth_state_known("spent").unwrap());
+    assert!(store.spend_oauth_state(&state, now).unwrap(), "first use");
+    assert!(store.oauth_state_known("spent").unwrap());
+    assert!(!store.spend_oauth_state(&state, now).unwrap(), "a replay");
+    // The refused replay left the connection usable (no aborted transaction).
+    assert!(store.oauth_state_known("spent").unwrap());
+    let StateUse::Refused(record) = store.consume_oauth_state("spent", "", now).unwrap() else {
+        panic!("a spent state is used");
+    };
+    assert!(record.consumed_at.is_some());
+    assert_eq!(
+        store
+            .purge_expired_sessions_and_states(now + Duration::minutes(11))
+            .unwrap(),
+        1
+    );
+    assert!(!store.oauth_state_known("spent").unwrap());
 }
 
 fn erasing_a_principal_leaves_nothing_of_theirs(store: &mut Store) {

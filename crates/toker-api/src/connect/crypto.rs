@@ -155,6 +155,22 @@ impl Cipher {
     }
 }
 
+impl Cipher {
+    /// Seals `text` for a cookie: the sealed layout, base64url without padding.
+    pub(crate) fn seal_cookie(&self, text: &str, context: &str) -> String {
+        Base64UrlUnpadded::encode_string(&self.seal(&Secret::new(text), context))
+    }
+
+    /// Opens a value [`Cipher::seal_cookie`] made with the same key and `context`.
+    pub(crate) fn open_cookie(&self, value: &str, context: &str) -> Result<Secret, OpenError> {
+        let sealed = Base64UrlUnpadded::decode_vec(value).map_err(|_| OpenError {
+            what: context.to_owned(),
+            why: "it is not base64url",
+        })?;
+        self.open(&sealed, context)
+    }
+}
+
 /// `len` random letters and digits (each about 5.95 bits).
 pub(crate) fn random_token(len: usize) -> String {
     let mut rng = rand::rng();
@@ -226,6 +242,25 @@ mod tests {
                 .is_err()
         );
         assert!(cipher.open(&[], "x").is_err());
+    }
+
+    #[test]
+    fn cookies_round_trip_and_refuse_tampering() {
+        let cipher = Cipher::new(&SecretKey::random());
+        let value = cipher.seal_cookie("{\"state\":\"abc\"}", "connect-state");
+        assert!(
+            value
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        );
+        let opened = cipher.open_cookie(&value, "connect-state").unwrap();
+        assert_eq!(opened.expose(), "{\"state\":\"abc\"}");
+        assert!(cipher.open_cookie(&value, "other").is_err());
+        assert!(cipher.open_cookie("not base64!", "connect-state").is_err());
+        let mut altered = value.into_bytes();
+        altered[10] = if altered[10] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(altered).unwrap();
+        assert!(cipher.open_cookie(&altered, "connect-state").is_err());
     }
 
     #[test]

@@ -288,11 +288,6 @@ fn owner_for(
     }
 }
 
-/// The PKCE verifier's associated data.
-pub(crate) fn verifier_context(state_hash: &str) -> String {
-    format!("pkce|{state_hash}")
-}
-
 /// A one-violation validation problem (e.g. about an upload).
 pub(crate) fn invalid_upload(platform: Platform, message: String) -> Problem {
     Problem::validation(

@@ -44,6 +44,14 @@ pub mod env {
     pub const EXPORT_LIMIT: &str = "TOKER_CONNECT_EXPORT_LIMIT";
     /// `false` drops the `Secure` attribute of cookies, for plain-http development only.
     pub const COOKIE_SECURE: &str = "TOKER_COOKIE_SECURE";
+    /// Connect starts and callbacks per minute per client address (default 30; 0: none).
+    pub const RATE_LIMIT: &str = "TOKER_CONNECT_RATE_LIMIT";
+    /// Export uploads per minute per client address (default 10; 0: none).
+    pub const UPLOAD_RATE_LIMIT: &str = "TOKER_CONNECT_UPLOAD_RATE_LIMIT";
+    /// Export uploads received at once, server-wide (default 4).
+    pub const MAX_UPLOADS: &str = "TOKER_CONNECT_MAX_UPLOADS";
+    /// Bytes all uploads in progress may hold in temporary files together (default 512 MiB).
+    pub const UPLOAD_SPOOL: &str = "TOKER_CONNECT_UPLOAD_SPOOL";
 
     /// `TOKER_CONNECT_<PLATFORM>_<NAME>`, e.g. `TOKER_CONNECT_X_CLIENT_ID`.
     #[must_use]
@@ -61,6 +69,14 @@ pub const STATE_TTL: Duration = Duration::from_secs(10 * 60);
 pub const DEFAULT_SESSION_TTL: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The default largest export upload.
 pub const DEFAULT_EXPORT_LIMIT: u64 = 256 * 1024 * 1024;
+/// The default connect starts and callbacks per minute per client address.
+pub const DEFAULT_CONNECT_RATE_LIMIT: u32 = 30;
+/// The default export uploads per minute per client address.
+pub const DEFAULT_UPLOAD_RATE_LIMIT: u32 = 10;
+/// The default export uploads received at once.
+pub const DEFAULT_MAX_UPLOADS: usize = 4;
+/// The default bytes all uploads in progress may spool together.
+pub const DEFAULT_UPLOAD_SPOOL: u64 = 512 * 1024 * 1024;
 
 /// One platform's app registration and endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +131,19 @@ pub struct ConnectConfig {
     pub cookie_secure: bool,
     /// Per-request timeout towards the platforms.
     pub platform_timeout: Duration,
+    /// How long a started connect may take before its state expires.
+    pub state_ttl: Duration,
+    /// Connect starts and callbacks (`GET /v1/connect/{platform}`, `…/callback`) per
+    /// minute per client address (a token bucket); `None` disables the limit. Beyond it:
+    /// 429 with `Retry-After`.
+    pub rate_limit_per_minute: Option<u32>,
+    /// Export uploads per minute per client address; `None` disables the limit.
+    pub upload_rate_limit_per_minute: Option<u32>,
+    /// Export uploads received at once, server-wide; one more gets 503 with `Retry-After`.
+    pub max_concurrent_uploads: usize,
+    /// Bytes the uploads in progress may hold in temporary files together; an upload that
+    /// would pass it gets 503 with `Retry-After`. At least [`ConnectConfig::export_limit`].
+    pub upload_spool_limit: u64,
 }
 
 impl Default for ConnectConfig {
@@ -128,6 +157,11 @@ impl Default for ConnectConfig {
             session_ttl: DEFAULT_SESSION_TTL,
             cookie_secure: true,
             platform_timeout: Duration::from_secs(20),
+            state_ttl: STATE_TTL,
+            rate_limit_per_minute: Some(DEFAULT_CONNECT_RATE_LIMIT),
+            upload_rate_limit_per_minute: Some(DEFAULT_UPLOAD_RATE_LIMIT),
+            max_concurrent_uploads: DEFAULT_MAX_UPLOADS,
+            upload_spool_limit: DEFAULT_UPLOAD_SPOOL,
         }
     }
 }
@@ -137,7 +171,9 @@ impl ConnectConfig {
     /// for each platform [`env::app`] `CLIENT_ID` and `CLIENT_SECRET` (both, or the
     /// platform stays disabled) and the optional `AUTHORIZE_URL`, `TOKEN_URL` (and
     /// Instagram's `GRAPH_URL`) overrides, the data API's `TOKER_<PLATFORM>_API_URL`, TikTok's
-    /// Research API credentials, [`env::EXPORT_LIMIT`] and [`env::COOKIE_SECURE`].
+    /// Research API credentials, [`env::EXPORT_LIMIT`], [`env::COOKIE_SECURE`], and the
+    /// per-address and upload limits [`env::RATE_LIMIT`], [`env::UPLOAD_RATE_LIMIT`],
+    /// [`env::MAX_UPLOADS`] and [`env::UPLOAD_SPOOL`].
     ///
     /// # Errors
     /// [`ApiError::Config`] naming the variable whose value is unusable (never the value).
@@ -167,6 +203,35 @@ impl ConnectConfig {
                 field: env::EXPORT_LIMIT,
                 message: "expected a whole number of bytes".to_owned(),
             })?;
+        }
+        let number = |name: &'static str| -> Result<Option<u64>, ApiError> {
+            get(name)
+                .map(|v| {
+                    v.trim().parse::<u64>().map_err(|_| ApiError::Config {
+                        field: name,
+                        message: "expected a whole number".to_owned(),
+                    })
+                })
+                .transpose()
+        };
+        let per_minute = |name: &'static str, default: Option<u32>| {
+            Ok::<_, ApiError>(match number(name)? {
+                None => default,
+                Some(0) => None,
+                Some(n) => Some(u32::try_from(n).map_err(|_| ApiError::Config {
+                    field: name,
+                    message: format!("at most {} per minute", u32::MAX),
+                })?),
+            })
+        };
+        config.rate_limit_per_minute = per_minute(env::RATE_LIMIT, config.rate_limit_per_minute)?;
+        config.upload_rate_limit_per_minute =
+            per_minute(env::UPLOAD_RATE_LIMIT, config.upload_rate_limit_per_minute)?;
+        if let Some(n) = number(env::MAX_UPLOADS)? {
+            config.max_concurrent_uploads = usize::try_from(n).unwrap_or(usize::MAX);
+        }
+        if let Some(n) = number(env::UPLOAD_SPOOL)? {
+            config.upload_spool_limit = n;
         }
         if let Some(secure) = get(env::COOKIE_SECURE) {
             config.cookie_secure = !matches!(
@@ -238,6 +303,33 @@ impl ConnectConfig {
             return Err(ApiError::Config {
                 field: "export_limit",
                 message: "must be at least 1 byte".to_owned(),
+            });
+        }
+        if self.max_concurrent_uploads == 0 {
+            return Err(ApiError::Config {
+                field: env::MAX_UPLOADS,
+                message: "must be at least 1 upload".to_owned(),
+            });
+        }
+        if self.upload_spool_limit < self.export_limit {
+            return Err(ApiError::Config {
+                field: env::UPLOAD_SPOOL,
+                message: format!(
+                    "the upload spool budget ({} bytes) must be at least the export limit ({} bytes), or no export of the largest size could be received",
+                    self.upload_spool_limit, self.export_limit
+                ),
+            });
+        }
+        if self.rate_limit_per_minute == Some(0) || self.upload_rate_limit_per_minute == Some(0) {
+            return Err(ApiError::Config {
+                field: env::RATE_LIMIT,
+                message: "connect rate limits must be at least 1 per minute (or unset)".to_owned(),
+            });
+        }
+        if self.state_ttl.is_zero() {
+            return Err(ApiError::Config {
+                field: "state_ttl",
+                message: "must be longer than zero".to_owned(),
             });
         }
         if self.session_ttl.is_zero() || self.platform_timeout.is_zero() {
@@ -495,6 +587,51 @@ mod tests {
             "https://toker.example/v1/connect/x/callback"
         );
         assert!(connector.app(Platform::Instagram).is_err());
+    }
+
+    #[test]
+    fn the_anonymous_limits_are_read_from_the_environment_and_checked() {
+        let config = ConnectConfig::from_lookup(lookup(&[
+            (env::RATE_LIMIT, "5"),
+            (env::UPLOAD_RATE_LIMIT, "0"),
+            (env::MAX_UPLOADS, "2"),
+            (env::UPLOAD_SPOOL, "300000000"),
+        ]))
+        .unwrap();
+        assert_eq!(config.rate_limit_per_minute, Some(5));
+        assert_eq!(config.upload_rate_limit_per_minute, None, "0 turns it off");
+        assert_eq!(config.max_concurrent_uploads, 2);
+        assert_eq!(config.upload_spool_limit, 300_000_000);
+        config.validate().unwrap();
+        let defaults = ConnectConfig::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(
+            defaults.rate_limit_per_minute,
+            Some(DEFAULT_CONNECT_RATE_LIMIT)
+        );
+        assert_eq!(defaults.max_concurrent_uploads, DEFAULT_MAX_UPLOADS);
+        let err = ConnectConfig::from_lookup(lookup(&[(env::MAX_UPLOADS, "many")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(env::MAX_UPLOADS), "{err}");
+        let err = ConnectConfig {
+            upload_spool_limit: 10,
+            ..ConnectConfig::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(env::UPLOAD_SPOOL) && err.contains("export limit"),
+            "{err}"
+        );
+        let err = ConnectConfig {
+            max_concurrent_uploads: 0,
+            ..ConnectConfig::default()
+        }
+        .validate()
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains(env::MAX_UPLOADS), "{err}");
     }
 
     #[test]

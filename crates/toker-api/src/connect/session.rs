@@ -3,9 +3,11 @@
 //! `Authorization: Bearer tks_…`. Only its SHA-256 is stored.
 //!
 //! [`authenticate`] replaces the API-key check on the authenticated routes: a session
-//! makes the person a member-like [`Principal`] whose id owns their profiles (so every
-//! per-owner rule of member keys applies), and adds a [`Session`] for the `/v1/me` routes;
-//! anything else goes to the API-key check as before.
+//! makes the person a [`Principal`] of role [`Role::Session`] whose id owns their profiles
+//! (so every per-owner rule of member keys applies, and every route that needs a key
+//! answers 403), and adds a [`Session`] for the `/v1/me` routes; anything else goes to
+//! the API-key check as before. Failed lookups count against the client address's budget
+//! of failed sign-ins, checked before the database is asked.
 
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -16,7 +18,7 @@ use chrono::{DateTime, Utc};
 use toker_store::NewSession;
 
 use super::crypto::{hash, random_token};
-use crate::auth::Principal;
+use crate::auth::{Principal, check_failure_budget, record_failure};
 use crate::keys::Role;
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
@@ -139,13 +141,17 @@ pub(crate) async fn lookup(state: &AppState, token: &str) -> Result<Option<Sessi
     let record = state
         .db(move |store| Ok(store.get_session(&token_hash)?))
         .await?;
-    Ok(record
+    let session = record
         .filter(|r| r.expires_at > Utc::now())
         .map(|r| Session {
             principal_id: r.principal_id,
             token_hash: r.token_hash,
             expires_at: r.expires_at,
-        }))
+        });
+    if let Some(session) = &session {
+        state.keys().remember_session(&session.token_hash);
+    }
+    Ok(session)
 }
 
 /// The session a request carries, if any and live (for the open connect routes, where
@@ -161,9 +167,10 @@ pub(crate) async fn optional(
 }
 
 /// Authenticates a request by its session (cookie or `Bearer tks_…`) or, failing that,
-/// by its API key ([`crate::auth::authenticate`]). A session gives a member-like
-/// [`Principal`] whose id is the principal's, plus a [`Session`]; the per-key rate limit
-/// applies per principal. Every failure is the same 401.
+/// by its API key ([`crate::auth::authenticate`]). A session gives a [`Principal`] of role
+/// [`Role::Session`] whose id is the principal's, plus a [`Session`]; the per-key rate
+/// limit applies per principal. Every failure is the same 401 (429 once the client
+/// address used up its failed sign-ins, before any database lookup).
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
     mut request: Request,
@@ -172,9 +179,17 @@ pub(crate) async fn authenticate(
     let Some(token) = session_token(request.headers()) else {
         return crate::auth::authenticate(State(state), request, next).await;
     };
+    let client = crate::limits::client_address(request.extensions());
+    let remembered = state.keys().remembers_session(&hash(&token));
+    if let Err(refused) = check_failure_budget(&state, &client, remembered) {
+        return refused.into_response();
+    }
     let session = match lookup(&state, &token).await {
         Ok(Some(session)) => session,
-        Ok(None) => return not_signed_in().into_response(),
+        Ok(None) => {
+            record_failure(&state, &client);
+            return not_signed_in().into_response();
+        }
         Err(problem) => return problem.into_response(),
     };
     drop(token);
@@ -189,7 +204,7 @@ pub(crate) async fn authenticate(
     }
     request.extensions_mut().insert(Principal {
         key_id: session.principal_id.clone(),
-        role: Role::Member,
+        role: Role::Session,
     });
     request.extensions_mut().insert(session);
     next.run(request).await

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toker_processing::VectorizerConfig;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::auth::Principal;
+use crate::auth::{KeyPrincipal, Principal};
 use crate::dto::StatsResponse;
 use crate::extract::JsonBytes;
 use crate::problem::{Problem, ProblemBody};
@@ -89,12 +89,15 @@ pub(crate) async fn vectorize(
     get,
     path = "/v1/stats",
     tag = "admin",
-    responses((status = 200, description = "The numbers", body = StatsResponse)),
+    responses(
+        (status = 200, description = "The numbers", body = StatsResponse),
+        (status = 403, description = "A signed-in person (role `session`): this needs an API key (admin or member)", body = ProblemBody, content_type = "application/problem+json"),
+    ),
     security(("api_key" = []))
 )]
 pub(crate) async fn stats(
     State(state): State<AppState>,
-    _principal: Principal,
+    _principal: KeyPrincipal,
 ) -> Result<Json<StatsResponse>, Problem> {
     let stats = state.db(|store| Ok(store.stats()?)).await?;
     Ok(Json(StatsResponse::from(stats)))

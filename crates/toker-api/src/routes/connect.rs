@@ -1,16 +1,23 @@
 //! `/v1/connect/{platform}`: connecting a social account (the seed's user flow).
 //!
 //! 1. `GET /v1/connect/{platform}` sends the browser to the platform's consent page with a
-//!    random single-use `state` (10 minutes; bound to this browser by a cookie) and PKCE
-//!    where the platform takes it.
+//!    random single-use `state` (10 minutes) and PKCE where the platform takes it. It
+//!    writes nothing: the state, the PKCE verifier, the signed-in principal and the session
+//!    mode travel sealed (XChaCha20-Poly1305 under the server key) in an `HttpOnly` cookie
+//!    that also binds the state to this browser.
 //! 2. `GET /v1/connect/{platform}/callback?code&state` (the platform sends the browser
-//!    back): checks the state, exchanges the code, reads the person's data with their
-//!    token, validates it, stores it and answers with the profile's summary and a session.
+//!    back): opens the cookie, checks that it carries this state and has not expired,
+//!    exchanges the code, remembers the state as used (the only write, made once the
+//!    platform accepted the code, and purged after expiry; a replay is refused), reads the
+//!    person's data with their token, validates it, stores it and answers with the
+//!    profile's summary and a session.
 //! 3. `POST /v1/connect/{platform}/export`: the same for a person who uploads their data
 //!    export (a zip, streamed to a temporary file, size-limited) instead.
 //!
 //! These routes need no API key; signing in is what they do. A request that is already
-//! signed in adds the account to that person.
+//! signed in adds the account to that person. Each is rate limited per client address
+//! (start and callback share one budget, uploads have their own), and uploads are also
+//! bounded server-wide: so many at once, so many bytes spooled at once.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,7 +26,7 @@ use axum::Json;
 use axum::Router;
 use axum::body::{Body, HttpBody};
 use axum::extract::{Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,32 +37,65 @@ use toker_processing::prepare_profile;
 use toker_sources::http::Secret;
 use toker_sources::oauth::{OAuthError, uses_pkce};
 use toker_sources::{RawProfile, SourceError, import_export};
-use toker_store::{AccountMethod, NewOAuthState, StateUse};
+use toker_store::{AccountMethod, NewOAuthState};
 use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::connect::crypto::{hash, pkce_challenge, random_token};
+use crate::connect::App;
+use crate::connect::crypto::{Cipher, hash, pkce_challenge, random_token};
 use crate::connect::fetch::fetch_profile;
 use crate::connect::flow::{
     AccountDoc, ConnectResponse, SessionDoc, SessionMode, Stored, invalid_upload, rejected,
-    seal_tokens, store, verifier_context,
+    seal_tokens, store,
 };
 use crate::connect::session::{SESSION_COOKIE, optional, set_cookie};
-use crate::connect::{App, STATE_TTL};
 use crate::dto::PlatformDoc;
 use crate::extract::ApiQuery;
-use crate::limits::timeout;
+use crate::limits::{UploadTicket, check_address, timeout};
 use crate::problem::{Problem, ProblemBody, ProblemKind};
 use crate::state::AppState;
 
-/// Random characters of a `state` and of the browser-binding cookie (about 256 bits).
+/// Random characters of a `state` (about 256 bits).
 const STATE_LEN: usize = 43;
 /// Random characters of a PKCE verifier (RFC 7636 allows 43 to 128).
 const VERIFIER_LEN: usize = 64;
 /// The longest an export upload (receiving, reading, storing) may take.
 const UPLOAD_TIMEOUT: Duration = Duration::from_secs(10 * 60);
-/// Connect states are kept this long after they expire, to tell "expired" from "unknown".
+/// Used connect states are kept this long after they expire (then purged); expired ones
+/// are refused by their cookie's own expiry.
 const STATE_MEMORY: chrono::Duration = chrono::Duration::days(1);
+/// The associated data of the sealed connect cookie.
+const PENDING_CONTEXT: &str = "connect-state";
+
+/// What a connect start seals into the browser's binding cookie: everything its callback
+/// needs, so that a start stores nothing.
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    /// The platform the connect was started for.
+    platform: Platform,
+    /// The `state` sent to the platform.
+    state: String,
+    /// The PKCE code verifier, for platforms that take one.
+    verifier: Option<String>,
+    /// The principal signed in when the connect started.
+    principal: Option<String>,
+    /// `cookie` or `bearer`.
+    session: String,
+    /// When the state stops being accepted (Unix milliseconds).
+    expires_at: i64,
+}
+
+impl Pending {
+    fn seal(&self, cipher: &Cipher) -> Result<String, Problem> {
+        let text = serde_json::to_string(self).map_err(|e| crate::error::internal(&e))?;
+        Ok(cipher.seal_cookie(&text, PENDING_CONTEXT))
+    }
+
+    fn open(cipher: &Cipher, value: &str) -> Option<Pending> {
+        let text = cipher.open_cookie(value, PENDING_CONTEXT).ok()?;
+        serde_json::from_str(text.expose()).ok()
+    }
+}
 
 /// The connect routes: the start and the callback within the request timeout, the export
 /// upload within [`UPLOAD_TIMEOUT`] (or the request timeout, if longer).
@@ -135,8 +175,9 @@ pub(crate) struct StartResponse {
     tag = "connect",
     params(("platform" = PlatformDoc, Path, description = "The platform to connect"), StartParams),
     responses(
-        (status = 302, description = "To the platform's consent page (`Location`); sets the cookie that binds the state to this browser", body = StartResponse),
+        (status = 302, description = "To the platform's consent page (`Location`); sets the `HttpOnly` cookie that carries the connect sealed and binds it to this browser (nothing is stored)", body = StartResponse),
         (status = 404, description = "Unknown platform, or connecting with it is not enabled", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "This client address used up its connect starts and callbacks for now (`Retry-After`)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(())
 )]
@@ -144,8 +185,14 @@ pub(crate) async fn start(
     State(state): State<AppState>,
     Path(name): Path<String>,
     ApiQuery(params): ApiQuery<StartParams>,
+    extensions: Extensions,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    check_address(
+        state.connect_limiter(),
+        &extensions,
+        "connect starts and callbacks",
+    )?;
     let platform = platform_of(&name)?;
     let mode = SessionMode::parse(params.session.as_deref())?;
     let app = app_of(&state, platform)?;
@@ -155,28 +202,20 @@ pub(crate) async fn start(
         .ok_or_else(|| Problem::new(ProblemKind::ConnectDisabled, "no key"))?;
     let signed_in = optional(&state, &headers).await?;
     let state_value = random_token(STATE_LEN);
-    let browser = random_token(STATE_LEN);
-    let state_hash = hash(&state_value);
-    let verifier = uses_pkce(platform).then(|| Secret::new(random_token(VERIFIER_LEN)));
-    let challenge = verifier.as_ref().map(|v| pkce_challenge(v.expose()));
-    let ttl = chrono::Duration::from_std(STATE_TTL).unwrap_or(chrono::Duration::minutes(10));
-    let record = NewOAuthState {
-        code_verifier: verifier
-            .as_ref()
-            .map(|v| cipher.seal(v, &verifier_context(&state_hash))),
-        state_hash,
+    let verifier = uses_pkce(platform).then(|| random_token(VERIFIER_LEN));
+    let challenge = verifier.as_deref().map(pkce_challenge);
+    let ttl = state.connector().config().state_ttl;
+    let expires_at =
+        Utc::now() + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::minutes(10));
+    let binding = Pending {
         platform,
-        browser_hash: hash(&browser),
-        principal_id: signed_in.map(|s| s.principal_id),
-        session_mode: mode.as_str().to_owned(),
-        expires_at: Utc::now() + ttl,
-    };
-    state
-        .db(move |store| {
-            store.purge_expired_sessions_and_states(Utc::now() - STATE_MEMORY)?;
-            Ok(store.create_oauth_state(&record)?)
-        })
-        .await?;
+        state: state_value.clone(),
+        verifier,
+        principal: signed_in.map(|s| s.principal_id),
+        session: mode.as_str().to_owned(),
+        expires_at: expires_at.timestamp_millis(),
+    }
+    .seal(cipher)?;
     let url = app.oauth.authorize_url(&state_value, challenge.as_deref());
     let mut response = (
         StatusCode::FOUND,
@@ -200,9 +239,9 @@ pub(crate) async fn start(
         header::SET_COOKIE,
         set_cookie(
             &binding_cookie(platform),
-            &browser,
+            &binding,
             &binding_path(platform),
-            STATE_TTL.as_secs(),
+            ttl.as_secs().max(1),
             state.connector().secure_cookies(),
         ),
     );
@@ -240,6 +279,7 @@ pub(crate) struct CallbackParams {
         (status = 409, description = "The account belongs to someone else here", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "The profile breaks the rules (e.g. too few likes; the detail says what to do)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 502, description = "The platform failed", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "This client address used up its connect starts and callbacks for now (`Retry-After`)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(())
 )]
@@ -247,11 +287,17 @@ pub(crate) async fn callback(
     State(state): State<AppState>,
     Path(name): Path<String>,
     ApiQuery(params): ApiQuery<CallbackParams>,
+    extensions: Extensions,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    check_address(
+        state.connect_limiter(),
+        &extensions,
+        "connect starts and callbacks",
+    )?;
     let platform = platform_of(&name)?;
     let app = app_of(&state, platform)?;
-    let used = use_state(&state, platform, &params, &headers).await?;
+    let used = open_state(&state, platform, &params, &headers)?;
     // The state is spent from here on: every answer clears its cookie.
     let clear = set_cookie(
         &binding_cookie(platform),
@@ -269,14 +315,19 @@ pub(crate) async fn callback(
     Ok(response)
 }
 
-/// The state checked and spent.
+/// The connect a callback finishes, from its cookie: checked, not yet spent.
 struct UsedState {
+    state_hash: String,
+    expires_at: chrono::DateTime<Utc>,
     verifier: Option<Secret>,
     principal_id: Option<String>,
     mode: SessionMode,
 }
 
-async fn use_state(
+/// Opens the browser's binding cookie and checks that it carries this callback's state
+/// for this platform and has not expired (no database work: replays are refused when the
+/// state is spent, see [`spend_state`]).
+fn open_state(
     state: &AppState,
     platform: Platform,
     params: &CallbackParams,
@@ -289,56 +340,118 @@ async fn use_state(
             "the callback has no state, so Toker cannot tell it belongs to a connect it started; {start_again}"
         )));
     };
-    let Some(browser) = crate::connect::session::cookie(headers, &binding_cookie(platform)) else {
+    let cookie_name = binding_cookie(platform);
+    let Some(cookie) = crate::connect::session::cookie(headers, &cookie_name) else {
         return Err(bad(format!(
-            "this browser did not start a {platform} connect (its {} cookie is missing; cookies may be blocked); {start_again}",
-            binding_cookie(platform)
+            "this browser did not start a {platform} connect (its {cookie_name} cookie is missing; cookies may be blocked); {start_again}"
         )));
     };
-    let state_hash = hash(value);
-    let browser_hash = hash(&browser);
-    let now = Utc::now();
-    let lookup = state_hash.clone();
-    let used = state
-        .db(move |store| Ok(store.consume_oauth_state(&lookup, &browser_hash, now)?))
-        .await?;
-    let record = match used {
-        StateUse::Unknown => {
-            return Err(bad(format!(
-                "the state is not one this server issued (or it expired more than a day ago); {start_again}"
-            )));
-        }
-        StateUse::Refused(record) => {
-            let why = if record.consumed_at.is_some() {
-                "this connect link was already used; each works once"
-            } else if record.expires_at <= now {
-                "this connect link expired (they last 10 minutes)"
-            } else {
-                "this connect was started in another browser"
-            };
-            return Err(bad(format!("{why}; {start_again}")));
-        }
-        StateUse::Consumed(record) => record,
+    let cipher = state
+        .connector()
+        .cipher()
+        .ok_or_else(|| Problem::new(ProblemKind::ConnectDisabled, "no key"))?;
+    let Some(pending) = Pending::open(cipher, &cookie) else {
+        return Err(bad(format!(
+            "the {cookie_name} cookie is not one this server set (altered, or the server key changed); {start_again}"
+        )));
     };
-    if record.platform != platform {
+    if pending.platform != platform {
         return Err(bad(format!(
             "this state was issued for {}, not {platform}; {start_again}",
-            record.platform
+            pending.platform
         )));
     }
-    let verifier = match (&record.code_verifier, state.connector().cipher()) {
-        (Some(sealed), Some(cipher)) => Some(
-            cipher
-                .open(sealed, &verifier_context(&state_hash))
-                .map_err(|e| crate::error::internal(&e))?,
-        ),
-        _ => None,
-    };
+    if hash(&pending.state) != hash(value) {
+        return Err(bad(format!(
+            "the state is not one this server issued to this browser (a forged link, or a connect started in another browser); {start_again}"
+        )));
+    }
+    let expires_at =
+        chrono::DateTime::from_timestamp_millis(pending.expires_at).unwrap_or_default();
+    if expires_at <= Utc::now() {
+        let minutes = state.connector().config().state_ttl.as_secs().div_ceil(60);
+        return Err(bad(format!(
+            "this connect link expired (they last {minutes} minutes); {start_again}"
+        )));
+    }
     Ok(UsedState {
-        verifier,
-        principal_id: record.principal_id,
-        mode: SessionMode::parse(Some(&record.session_mode))?,
+        state_hash: hash(value),
+        expires_at,
+        verifier: pending.verifier.map(Secret::new),
+        principal_id: pending.principal,
+        mode: SessionMode::parse(Some(&pending.session))?,
     })
+}
+
+/// Refuses a state that a callback already used, and one started by a person who has
+/// been erased since, before anything is sent to the platform.
+async fn refuse_spent(
+    state: &AppState,
+    platform: Platform,
+    used: &UsedState,
+) -> Result<(), Problem> {
+    let lookup = used.state_hash.clone();
+    let principal = used.principal_id.clone();
+    let (known, erased) = state
+        .db(move |store| {
+            let known = store.oauth_state_known(&lookup)?;
+            let erased = match &principal {
+                Some(id) => store.get_principal(id)?.is_none(),
+                None => false,
+            };
+            Ok((known, erased))
+        })
+        .await?;
+    if known {
+        return Err(already_used(platform));
+    }
+    if erased {
+        return Err(Problem::new(
+            ProblemKind::ConnectState,
+            format!(
+                "the person signed in when this connect started no longer exists; start again at GET /v1/connect/{platform}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn already_used(platform: Platform) -> Problem {
+    Problem::new(
+        ProblemKind::ConnectState,
+        format!(
+            "this connect link was already used; each works once; start again at GET /v1/connect/{platform}"
+        ),
+    )
+}
+
+/// Remembers the state as used (once the platform accepted its code, so that only real
+/// consents write), purging used states long expired; a second use is refused.
+async fn spend_state(
+    state: &AppState,
+    platform: Platform,
+    used: &UsedState,
+) -> Result<(), Problem> {
+    let record = NewOAuthState {
+        state_hash: used.state_hash.clone(),
+        platform,
+        browser_hash: String::new(),
+        code_verifier: None,
+        principal_id: None,
+        session_mode: used.mode.as_str().to_owned(),
+        expires_at: used.expires_at,
+    };
+    let first = state
+        .db(move |store| {
+            store.purge_expired_sessions_and_states(Utc::now() - STATE_MEMORY)?;
+            Ok(store.spend_oauth_state(&record, Utc::now())?)
+        })
+        .await?;
+    if first {
+        Ok(())
+    } else {
+        Err(already_used(platform))
+    }
 }
 
 async fn finish(
@@ -372,12 +485,14 @@ async fn finish(
             ),
         ));
     };
+    refuse_spent(state, platform, &used).await?;
     let tokens = app
         .oauth
         .exchange_code(&code, used.verifier.as_ref())
         .await
         .map_err(|e| oauth_problem(platform, &e))?;
     drop(code);
+    spend_state(state, platform, &used).await?;
     let raw = fetch_profile(state.connector(), app, &tokens.access_token).await?;
     let prepared = judge(state, raw.clone(), false)?;
     let cipher = state
@@ -481,6 +596,8 @@ pub(crate) struct ExportParams {
         (status = 413, description = "Larger than the server's export limit", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Not a zip", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "Not a readable export, or too few likes", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 429, description = "This client address used up its export uploads for now (`Retry-After`)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The server is receiving as many uploads, or holding as many spooled bytes, as it takes at once (`Retry-After`; the detail names the limit)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security((), ("session" = []), ("session_token" = []))
 )]
@@ -490,6 +607,11 @@ pub(crate) async fn upload_export(
     ApiQuery(params): ApiQuery<ExportParams>,
     request: Request,
 ) -> Result<Response, Problem> {
+    check_address(
+        state.upload_limiter(),
+        request.extensions(),
+        "export uploads",
+    )?;
     let platform = platform_of(&name)?;
     let mode = SessionMode::parse(params.session.as_deref())?;
     if state.connector().cipher().is_none() {
@@ -498,10 +620,11 @@ pub(crate) async fn upload_export(
             "connecting accounts is not enabled on this server (no TOKER_SECRET_KEY); GET /readyz says so",
         ));
     }
-    let signed_in = optional(&state, request.headers()).await?;
     check_zip_type(request.headers())?;
+    let ticket = state.uploads().admit()?;
+    let signed_in = optional(&state, request.headers()).await?;
     let limit = state.connector().config().export_limit;
-    let upload = receive(request.into_body(), limit).await?;
+    let upload = receive(request.into_body(), limit, ticket).await?;
     let imported = tokio::task::spawn_blocking(move || {
         let result = import_export(platform, &upload.path);
         drop(upload);
@@ -544,24 +667,29 @@ fn check_zip_type(headers: &HeaderMap) -> Result<(), Problem> {
     }
 }
 
-/// An upload on disk, removed when dropped.
+/// An upload on disk, removed when dropped (and then its slot and spool bytes freed).
 struct Upload {
     _dir: tempfile::TempDir,
     path: std::path::PathBuf,
+    _ticket: UploadTicket,
 }
 
 /// Streams the body to a temporary file, refusing it past `limit` bytes (early by its
-/// `Content-Length`, else as soon as the stream passes the limit).
-async fn receive(mut body: Body, limit: u64) -> Result<Upload, Problem> {
+/// `Content-Length`, else as soon as the stream passes the limit) or past the server's
+/// spool budget (the bytes are reserved as they arrive, the declared length up front).
+async fn receive(mut body: Body, limit: u64, mut ticket: UploadTicket) -> Result<Upload, Problem> {
     let too_large = || {
         Problem::new(
             ProblemKind::PayloadTooLarge,
             format!("the export is larger than this server's limit of {limit} bytes"),
         )
     };
-    if body.size_hint().lower() > limit {
+    let declared = body.size_hint().lower();
+    if declared > limit {
         return Err(too_large());
     }
+    ticket.reserve(declared)?;
+    let mut reserved = declared;
     let dir = tempfile::Builder::new()
         .prefix("toker-upload-")
         .tempdir()
@@ -587,6 +715,10 @@ async fn receive(mut body: Body, limit: u64) -> Result<Upload, Problem> {
         if received > limit {
             return Err(too_large());
         }
+        if received > reserved {
+            ticket.reserve(received - reserved)?;
+            reserved = received;
+        }
         file.write_all(&data)
             .await
             .map_err(|e| crate::error::internal(&e))?;
@@ -598,7 +730,11 @@ async fn receive(mut body: Body, limit: u64) -> Result<Upload, Problem> {
             "the request body is empty; send the export .zip",
         ));
     }
-    Ok(Upload { _dir: dir, path })
+    Ok(Upload {
+        _dir: dir,
+        path,
+        _ticket: ticket,
+    })
 }
 
 /// An export that cannot be read, named without the temporary path.

@@ -48,7 +48,7 @@ pub(crate) struct Doc;
         (status = 200, description = "The summary", body = SummaryResponse),
         (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []), ("session_token" = []))
 )]
 pub(crate) async fn summary(
     State(state): State<AppState>,
@@ -92,7 +92,7 @@ pub(crate) struct MatchParams {
         (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "No vectors yet, or none for this profile: vectorize first", body = ProblemBody, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []), ("session_token" = []))
 )]
 pub(crate) async fn matches(
     State(state): State<AppState>,

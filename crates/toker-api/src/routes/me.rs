@@ -72,13 +72,17 @@ impl utoipa::Modify for SessionSchemes {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 SESSION_COOKIE,
-                "The HttpOnly session cookie a connect sets",
+                "The HttpOnly session cookie a connect or an export upload sets. Role `session`: \
+                 the person sees, refreshes, exports and erases only their own data (`/v1/me`, \
+                 and reading, matching or deleting their own profiles); every operation that \
+                 does not list this scheme answers 403.",
             ))),
         );
         let mut bearer = Http::new(HttpAuthScheme::Bearer);
         bearer.bearer_format = Some("tks_<token>".to_owned());
         bearer.description = Some(
-            "A session token from a connect with `session=bearer`, as `Authorization: Bearer <token>`"
+            "A session token from a connect with `session=bearer`, as `Authorization: Bearer \
+             <token>`; the same role `session` as the cookie."
                 .to_owned(),
         );
         components.add_security_scheme("session_token", SecurityScheme::Http(bearer));

@@ -17,7 +17,7 @@ use toker_sources::fake::{FakeConfig, FakeSource};
 use toker_store::{IngestItem, IngestOptions, IngestResult, ListQuery, StoreError};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use crate::auth::Principal;
+use crate::auth::{KeyPrincipal, Principal};
 use crate::dto::{
     BatchReport, BatchResult, BatchStatus, PlatformDoc, ProfileDoc, ProfileList, ProfileListItem,
     ProfileResponse,
@@ -119,12 +119,13 @@ pub(crate) struct GenerateRequest {
         (status = 400, description = "Malformed JSON", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "The platform and user id are already stored", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "The profile breaks the rules; every violation is listed", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A signed-in person (role `session`): this needs an API key (admin or member)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn create_profile(
     State(state): State<AppState>,
-    principal: Principal,
+    KeyPrincipal(principal): KeyPrincipal,
     ApiQuery(query): ApiQuery<PlatformQuery>,
     body: JsonBytes,
 ) -> Result<Response, Problem> {
@@ -167,7 +168,7 @@ pub(crate) async fn create_profile(
         (status = 200, description = "A page of profiles", body = ProfileList),
         (status = 400, description = "A bad parameter", body = ProblemBody, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []), ("session_token" = []))
 )]
 pub(crate) async fn list_profiles(
     State(state): State<AppState>,
@@ -229,12 +230,13 @@ pub(crate) async fn list_profiles(
     responses(
         (status = 200, description = "Per-record results", body = BatchReport),
         (status = 400, description = "Malformed JSON: nothing stored", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A signed-in person (role `session`): this needs an API key (admin or member)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn create_batch(
     State(state): State<AppState>,
-    principal: Principal,
+    KeyPrincipal(principal): KeyPrincipal,
     ApiQuery(query): ApiQuery<PlatformQuery>,
     body: JsonBytes,
 ) -> Result<Json<BatchReport>, Problem> {
@@ -257,12 +259,13 @@ pub(crate) async fn create_batch(
         (status = 200, description = "Per-profile results", body = BatchReport),
         (status = 400, description = "Malformed JSON", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "A bad count or platform", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A signed-in person (role `session`): this needs an API key (admin or member)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn generate_profiles(
     State(state): State<AppState>,
-    principal: Principal,
+    KeyPrincipal(principal): KeyPrincipal,
     body: JsonBytes,
 ) -> Result<Json<BatchReport>, Problem> {
     let Some(request) = body.optional::<GenerateRequest>()? else {
@@ -391,7 +394,7 @@ async fn store_records(
         (status = 200, description = "The profile", body = ProfileResponse),
         (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []), ("session_token" = []))
 )]
 pub(crate) async fn get_profile(
     State(state): State<AppState>,
@@ -420,12 +423,13 @@ pub(crate) async fn get_profile(
         (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "The new user id belongs to another stored profile", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "The profile breaks the rules", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "A signed-in person (role `session`): this needs an API key (admin or member)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn replace_profile(
     State(state): State<AppState>,
-    principal: Principal,
+    KeyPrincipal(principal): KeyPrincipal,
     ProfileId(id): ProfileId,
     body: JsonBytes,
 ) -> Result<Json<ProfileResponse>, Problem> {
@@ -460,7 +464,7 @@ pub(crate) async fn replace_profile(
         (status = 204, description = "Deleted"),
         (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
     ),
-    security(("api_key" = []))
+    security(("api_key" = []), ("session" = []), ("session_token" = []))
 )]
 pub(crate) async fn delete_profile(
     State(state): State<AppState>,

@@ -35,6 +35,7 @@ impl TestApp {
     pub fn with(db: TestDb, tweak: impl FnOnce(&mut ServeConfig)) -> TestApp {
         let mut config = ServeConfig::for_database(db.url.clone());
         config.rate_limit_per_minute = None;
+        config.auth_failures_per_minute = None;
         config.pool_size = Some(2);
         tweak(&mut config);
         let state = AppState::open(config).unwrap();

@@ -84,6 +84,9 @@ pub fn connect_config(replay: &Replay) -> ConnectConfig {
             ),
         ],
         platform_timeout: Duration::from_secs(10),
+        // The tests of the per-address limits turn them on.
+        rate_limit_per_minute: None,
+        upload_rate_limit_per_minute: None,
         ..ConnectConfig::default()
     }
 }
@@ -114,6 +117,7 @@ impl Flow {
         let replay = Replay::start("127.0.0.1:0").await;
         let mut config = ServeConfig::for_database(db.url.clone());
         config.rate_limit_per_minute = None;
+        config.auth_failures_per_minute = None;
         config.pool_size = Some(2);
         config.connect = Some(connect_config(&replay));
         tweak(&mut config);

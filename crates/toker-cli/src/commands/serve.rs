@@ -16,6 +16,8 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ServeArgs) -> CliResult {
         cors_origins: args.cors_origins.clone(),
         body_limit: args.body_limit,
         rate_limit_per_minute: (args.rate_limit > 0).then_some(args.rate_limit),
+        auth_failures_per_minute: (args.auth_failure_limit > 0).then_some(args.auth_failure_limit),
+        client_ip_header: args.client_ip_header.clone(),
         request_timeout: Duration::from_secs(args.request_timeout),
         min_likes: args.rules.min_likes,
         ..ServeConfig::default()

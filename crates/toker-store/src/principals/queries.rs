@@ -309,6 +309,40 @@ pub(crate) fn create_state(c: &mut Conn, state: &NewOAuthState) -> Result<(), St
     }
 }
 
+pub(crate) fn spend_state(
+    c: &mut Conn,
+    state: &NewOAuthState,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, StoreError> {
+    let row = StateDbRow {
+        state_hash: state.state_hash.clone(),
+        platform: DbPlatformText(state.platform),
+        browser_hash: state.browser_hash.clone(),
+        code_verifier: state.code_verifier.clone(),
+        principal_id: state.principal_id.clone(),
+        session_mode: state.session_mode.clone(),
+        created_at: DbTime::now(),
+        expires_at: db_time(state.expires_at),
+        consumed_at: Some(db_time(at)),
+    };
+    diesel::insert_into(oauth_states::table)
+        .values(&row)
+        .on_conflict_do_nothing()
+        .execute(c)
+        .map(|n| n > 0)
+        .map_err(db("remembering a used connect state"))
+}
+
+pub(crate) fn state_known(c: &mut Conn, state_hash: &str) -> Result<bool, StoreError> {
+    oauth_states::table
+        .find(state_hash)
+        .select(oauth_states::state_hash)
+        .first::<String>(c)
+        .optional()
+        .map(|row| row.is_some())
+        .map_err(db("looking up a connect state"))
+}
+
 pub(crate) fn consume_state(
     c: &mut Conn,
     state_hash: &str,
