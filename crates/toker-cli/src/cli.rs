@@ -136,7 +136,11 @@ Environment of the connect flow (people connecting their accounts):
   TOKER_CONNECT_<PLATFORM>_AUTHORIZE_URL, _TOKEN_URL, _GRAPH_URL (Instagram)
                                           the platform's OAuth endpoints (default: production)
   TOKER_<PLATFORM>_API_URL                the platform's data API base URL
-  TOKER_CONNECT_EXPORT_LIMIT              the largest data export upload, in bytes
+  TOKER_CONNECT_EXPORT_LIMIT              the largest data export upload, in bytes (256 MiB)
+  TOKER_CONNECT_RATE_LIMIT                connect starts and callbacks a minute per client address (30)
+  TOKER_CONNECT_UPLOAD_RATE_LIMIT         export uploads a minute per client address (10)
+  TOKER_CONNECT_MAX_UPLOADS               export uploads received at once, server-wide (4)
+  TOKER_CONNECT_UPLOAD_SPOOL              bytes all uploads may hold in temporary files (512 MiB)
   TOKER_COOKIE_SECURE=false               cookies without `Secure`, for plain-http development only
 `cargo xtask demo-platforms --print-env` prints a working set for the local replay.";
 
