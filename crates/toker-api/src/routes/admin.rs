@@ -84,18 +84,23 @@ pub(crate) async fn vectorize(
     Ok(Json(report))
 }
 
-/// What the database holds: profiles (per platform), videos, links, tags, vectors.
+/// What the database holds: profiles (per platform), videos, links, tags, vectors (admin
+/// only: the numbers describe everyone's data).
 #[utoipa::path(
     get,
     path = "/v1/stats",
     tag = "admin",
-    responses((status = 200, description = "The numbers", body = StatsResponse)),
+    responses(
+        (status = 200, description = "The numbers", body = StatsResponse),
+        (status = 403, description = "The caller is not an admin", body = ProblemBody, content_type = "application/problem+json"),
+    ),
     security(("api_key" = []))
 )]
 pub(crate) async fn stats(
     State(state): State<AppState>,
-    _principal: Principal,
+    principal: Principal,
 ) -> Result<Json<StatsResponse>, Problem> {
+    principal.require_admin()?;
     let stats = state.db(|store| Ok(store.stats()?)).await?;
     Ok(Json(StatsResponse::from(stats)))
 }
