@@ -17,6 +17,10 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ServeArgs) -> CliResult {
         body_limit: args.body_limit,
         rate_limit_per_minute: (args.rate_limit > 0).then_some(args.rate_limit),
         request_timeout: Duration::from_secs(args.request_timeout),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: args.max_connections,
+        fd_reserve: args.fd_reserve,
         min_likes: ctx.global.min_likes,
         ..ServeConfig::default()
     };
