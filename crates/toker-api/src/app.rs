@@ -24,9 +24,13 @@ use crate::state::AppState;
 /// The header that carries each request's id (set if the client sent none, echoed back).
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The longest client request id kept; see [`keep_only_safe_request_id`].
+const MAX_REQUEST_ID_LEN: usize = 64;
+
 /// The API's router over `state`: `/v1/…` behind API-key authentication and the per-key
 /// rate limit; `/healthz`, `/readyz` and `/openapi.json` open. Every response carries an
-/// `x-request-id`; every error is problem+json; bodies over the limit get 413; requests
+/// `x-request-id` (the client's if it is 1 to 64 of `A-Z a-z 0-9 . _ -`, else a generated
+/// one); every error is problem+json; bodies over the limit get 413; requests
 /// over the timeout get 503; each request is logged (method, path, status, latency, key
 /// id, request id — never the key itself or a body). `POST /v1/vectorize` is exempt from
 /// the timeout: a refit of a large corpus takes as long as it takes.
@@ -49,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .with_state(state);
     let layers = ServiceBuilder::new()
+        .map_request(keep_only_safe_request_id)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
@@ -79,6 +84,31 @@ async fn unknown_route(request: Request) -> Problem {
             request.uri().path()
         ),
     )
+}
+
+/// Removes a client's `x-request-id` unless it is exactly one id of 1 to 64 characters
+/// out of `A-Z a-z 0-9 . _ -`, so that the id layer generates one instead: the id is
+/// logged and echoed, and a free-form one could forge log fields (newlines, quotes) or
+/// bloat every log line.
+fn keep_only_safe_request_id(mut request: Request) -> Request {
+    let headers = request.headers_mut();
+    let mut ids = headers.get_all(&REQUEST_ID).iter();
+    let safe = match (ids.next(), ids.next()) {
+        (None, _) => return request,
+        (Some(id), None) => is_safe_request_id(id.as_bytes()),
+        (Some(_), Some(_)) => false,
+    };
+    if !safe {
+        headers.remove(&REQUEST_ID);
+    }
+    request
+}
+
+fn is_safe_request_id(id: &[u8]) -> bool {
+    (1..=MAX_REQUEST_ID_LEN).contains(&id.len())
+        && id
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// The span of a request: only the method, the path (no query: it may name people) and
@@ -123,4 +153,28 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .expose_headers([REQUEST_ID, header::RETRY_AFTER, header::LOCATION])
             .max_age(Duration::from_secs(600)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_safe_request_id;
+
+    #[test]
+    fn request_ids_are_plain_tokens_of_at_most_64_characters() {
+        for ok in ["abc-123", "a", "A.b_c-9", &"x".repeat(64)] {
+            assert!(is_safe_request_id(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "",
+            &"x".repeat(65),
+            "a b",
+            "a\"b",
+            "a\nb",
+            "a=b",
+            "é",
+            "a/b",
+        ] {
+            assert!(!is_safe_request_id(bad.as_bytes()), "{bad:?}");
+        }
+    }
 }

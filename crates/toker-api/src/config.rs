@@ -12,7 +12,9 @@ pub(crate) const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 30;
 
 /// Everything `toker serve` configures. [`ServeConfig::default`] is a safe local setup:
 /// `127.0.0.1:8080`, `./toker.db`, no CORS, 1 MiB bodies, 600 requests per minute per key,
-/// 30 failed sign-ins per minute per client address, 30 s per request, 100 likes minimum.
+/// 30 failed sign-ins per minute per client address, 30 s per request, 100 likes minimum,
+/// 10 s to send a request's head, 60 s idle connections, at most 1,024 connections (fewer
+/// if the open-files limit needs it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeConfig {
     /// The socket address to listen on, e.g. `127.0.0.1:8080` (`:0` picks a free port).
@@ -53,7 +55,24 @@ pub struct ServeConfig {
     /// environment when the state opens (`TOKER_SECRET_KEY`, `TOKER_CONNECT_*`; see
     /// [`ConnectConfig::from_env`]); without a key connecting is disabled.
     pub connect: Option<ConnectConfig>,
+    /// The longest a client may take to send a request's head (request line and headers):
+    /// counted from the connection's opening for its first request and from the first byte
+    /// for later ones. A connection that has not sent a whole head by then is closed.
+    pub header_read_timeout: Duration,
+    /// The longest a connection may stay open with no request in progress (waiting for
+    /// the next request, or a client that stopped reading its response) before it is closed.
+    pub idle_timeout: Duration,
+    /// The most connections served at once; beyond it new connections are answered 503
+    /// and closed at once, while the open ones keep being served. Lowered when the
+    /// process's open-files limit (`ulimit -n`) minus [`ServeConfig::fd_reserve`] is smaller.
+    pub max_connections: usize,
+    /// File descriptors never given to client connections: the database, upload spool
+    /// files and requests to the platforms need them even when the connection cap is reached.
+    pub fd_reserve: usize,
 }
+
+/// The largest [`ServeConfig::max_connections`] accepted.
+pub(crate) const MAX_CONNECTIONS_CEILING: usize = 1_000_000;
 
 impl Default for ServeConfig {
     fn default() -> Self {
@@ -70,6 +89,10 @@ impl Default for ServeConfig {
             pool_size: None,
             match_refresh: Duration::from_secs(5),
             connect: None,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+            fd_reserve: 128,
         }
     }
 }
@@ -120,6 +143,15 @@ impl ServeConfig {
         }
         if self.request_timeout.is_zero() {
             return bad("request_timeout", "must be longer than zero");
+        }
+        if self.header_read_timeout.is_zero() {
+            return bad("header_read_timeout", "must be longer than zero");
+        }
+        if self.idle_timeout.is_zero() {
+            return bad("idle_timeout", "must be longer than zero");
+        }
+        if !(1..=MAX_CONNECTIONS_CEILING).contains(&self.max_connections) {
+            return bad("max_connections", "must be between 1 and 1000000");
         }
         if let Some(connect) = &self.connect {
             connect.validate()?;
@@ -191,6 +223,32 @@ mod tests {
         };
         assert!(proxied.validate().is_ok());
         assert_eq!(proxied.client_ip_header().unwrap().as_str(), "x-real-ip");
+        for (config, field) in [
+            (
+                ServeConfig {
+                    header_read_timeout: Duration::ZERO,
+                    ..ServeConfig::default()
+                },
+                "header_read_timeout",
+            ),
+            (
+                ServeConfig {
+                    idle_timeout: Duration::ZERO,
+                    ..ServeConfig::default()
+                },
+                "idle_timeout",
+            ),
+            (
+                ServeConfig {
+                    max_connections: 0,
+                    ..ServeConfig::default()
+                },
+                "max_connections",
+            ),
+        ] {
+            let err = config.validate().unwrap_err();
+            assert!(err.to_string().contains(field), "{err}");
+        }
     }
 
     #[test]

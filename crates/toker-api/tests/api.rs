@@ -544,7 +544,13 @@ async fn generate_vectorize_and_match(t: TestApp) {
         .assert_problem(409, "not-vectorized");
     assert!(detail.contains("vectorize"), "{detail}");
 
-    let stats = t.get("/v1/stats", &t.alice).await;
+    // The numbers describe everyone's data: admins only.
+    let detail = t
+        .get("/v1/stats", &t.alice)
+        .await
+        .assert_problem(403, "forbidden");
+    assert!(detail.contains("admin"), "{detail}");
+    let stats = t.get("/v1/stats", &t.admin).await;
     assert_eq!(stats.status, StatusCode::OK);
     assert_eq!(stats.body["profiles"], 31);
     assert_eq!(stats.body["vocabulary_version"], version.as_str());
@@ -683,6 +689,33 @@ async fn responses_carry_request_ids_and_cors_for_allowed_origins() {
         .body(axum::body::Body::empty())
         .unwrap();
     assert_eq!(t.send(request).await.headers["x-request-id"], "abc-123");
+    // An id outside [A-Za-z0-9._-]{1,64} is replaced by a generated one, echoed back.
+    for forged in [
+        "x".repeat(65),
+        "a\"b".to_owned(),
+        "id status=200 key_id=tok_admin".to_owned(),
+        "x".repeat(16 * 1024),
+    ] {
+        let request = axum::http::Request::builder()
+            .uri("/healthz")
+            .header("x-request-id", forged.as_str())
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let reply = t.send(request).await;
+        let used = reply.headers["x-request-id"].to_str().unwrap();
+        assert_ne!(used, forged);
+        assert_eq!(used.len(), 36, "a generated id: {used}");
+    }
+    let twice = axum::http::Request::builder()
+        .uri("/healthz")
+        .header("x-request-id", "one")
+        .header("x-request-id", "two")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let reply = t.send(twice).await;
+    let ids: Vec<_> = reply.headers.get_all("x-request-id").iter().collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(ids[0].len(), 36, "{ids:?}");
 
     let preflight = |origin: &str| {
         axum::http::Request::builder()

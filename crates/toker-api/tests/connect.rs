@@ -895,3 +895,20 @@ async fn a_connect_started_by_a_person_erased_since_is_refused() {
         "nobody was brought back"
     );
 }
+
+#[tokio::test]
+async fn a_session_from_a_connect_or_an_upload_cannot_read_the_stats() {
+    let f = Flow::sqlite().await;
+    let connected = f.connect("x", "?session=bearer", None).await;
+    let uploaded = f
+        .upload("tiktok", "activity_layout.zip", "?session=bearer", None)
+        .await;
+    for reply in [&connected, &uploaded] {
+        assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
+        let detail = f
+            .call("GET", "/v1/stats", Some(&session_of(reply)), None)
+            .await
+            .assert_problem(403, "forbidden");
+        assert!(detail.contains("admin"), "{detail}");
+    }
+}

@@ -4,6 +4,9 @@
 
 mod common;
 
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
 use serde_json::{Value, json};
 use toker_api::{Role, ServeConfig, create_api_key};
 use toker_store::Store;
@@ -166,7 +169,7 @@ async fn shutdown_finishes_the_request_in_flight() {
             closed = true;
             break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(
         closed,
@@ -187,4 +190,185 @@ async fn shutdown_finishes_the_request_in_flight() {
         .get_profile_by_key(toker_model::Platform::TikTok, "in-flight")
         .unwrap();
     assert_eq!(stored.profile.username, "user_in-flight");
+}
+
+/// Sends `GET {path}` on a kept-alive connection and reads the answer: status and body.
+async fn get_on(stream: &mut TcpStream, path: &str) -> (u16, String) {
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let head = read_head(stream).await;
+    let status = head[9..12].parse().unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length:")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap();
+    let mut body = vec![0; length];
+    stream.read_exact(&mut body).await.unwrap();
+    (status, String::from_utf8(body).unwrap())
+}
+
+/// Waits until the server closes `stream` (end of file or reset); how long that took.
+async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buf = [0u8; 512];
+    tokio::time::timeout(limit, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return started.elapsed(),
+                Ok(_) => {}
+            }
+        }
+    })
+    .await
+    .ok()
+}
+
+async fn serving(config: ServeConfig) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let server = toker_api::bind(config).await.unwrap();
+    let addr = server.local_addr();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async {
+        let _ = stopped.await;
+    }));
+    (addr, stop)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_idle_connections_are_closed_while_others_are_served() {
+    let db = TestDb::sqlite();
+    let header = Duration::from_millis(600);
+    let idle = Duration::from_millis(1500);
+    let (addr, stop) = serving(ServeConfig {
+        header_read_timeout: header,
+        idle_timeout: idle,
+        max_connections: 200,
+        ..config(&db)
+    })
+    .await;
+
+    // 50 connections that start a request and stall mid-head, 20 that send nothing, and
+    // 20 that are answered once and then sit idle (kept alive).
+    let mut slow = Vec::new();
+    for _ in 0..50 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\nX-Slow: ")
+            .await
+            .unwrap();
+        slow.push((Instant::now(), stream));
+    }
+    for _ in 0..20 {
+        slow.push((Instant::now(), TcpStream::connect(addr).await.unwrap()));
+    }
+    let mut idle_streams = Vec::new();
+    for _ in 0..20 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        assert_eq!(get_on(&mut stream, "/healthz").await.0, 200);
+        idle_streams.push((Instant::now(), stream));
+    }
+
+    // While they are open, other clients are served at once.
+    let client = reqwest::Client::new();
+    for _ in 0..5 {
+        let started = Instant::now();
+        let health = client
+            .get(format!("http://{addr}/healthz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    // Every stalled head is cut after the header timeout, well before the idle one...
+    for (opened, stream) in &mut slow {
+        let closed = closed_within(stream, Duration::from_secs(10)).await;
+        assert!(closed.is_some(), "a stalled head was never closed");
+        let after = opened.elapsed();
+        assert!(after >= header - Duration::from_millis(50), "{after:?}");
+        assert!(after < header + Duration::from_secs(5), "{after:?}");
+    }
+    // ...and every idle connection after the idle timeout.
+    for (answered, stream) in &mut idle_streams {
+        assert!(
+            closed_within(stream, Duration::from_secs(10))
+                .await
+                .is_some(),
+            "an idle connection was never closed"
+        );
+        let after = answered.elapsed();
+        assert!(after >= idle - Duration::from_millis(50), "{after:?}");
+    }
+    // A connection that keeps making requests is not idle.
+    let mut busy = TcpStream::connect(addr).await.unwrap();
+    for _ in 0..4 {
+        assert_eq!(get_on(&mut busy, "/healthz").await.0, 200);
+        tokio::time::sleep(idle / 2).await;
+    }
+    stop.send(()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn beyond_the_connection_cap_new_connections_are_refused_and_open_ones_served() {
+    let db = TestDb::sqlite();
+    let (addr, stop) = serving(ServeConfig {
+        max_connections: 8,
+        ..config(&db)
+    })
+    .await;
+    let mut first = TcpStream::connect(addr).await.unwrap();
+    assert_eq!(get_on(&mut first, "/healthz").await.0, 200);
+    let mut held = Vec::new();
+    for _ in 0..7 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        assert_eq!(get_on(&mut stream, "/healthz").await.0, 200);
+        held.push(stream);
+    }
+
+    // The ninth is answered 503 (naming the limit) and closed at once.
+    for _ in 0..20 {
+        let started = Instant::now();
+        let mut extra = TcpStream::connect(addr).await.unwrap();
+        let mut answer = String::new();
+        let _ = tokio::time::timeout(Duration::from_secs(2), extra.read_to_string(&mut answer))
+            .await
+            .expect("a refused connection is closed at once");
+        assert!(started.elapsed() < Duration::from_secs(2));
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(answer.contains("max_connections"), "{answer}");
+    }
+    // The open connections keep being served.
+    assert_eq!(get_on(&mut first, "/healthz").await.0, 200);
+    assert_eq!(get_on(&mut held[3], "/readyz").await.0, 200);
+
+    // Once one closes, a new connection gets its place.
+    drop(held.pop());
+    let mut accepted = None;
+    for _ in 0..100 {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let mut byte = [0u8; 1];
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
+        if stream.peek(&mut byte).await.is_ok() {
+            let head = read_head(&mut stream).await;
+            if head.starts_with("HTTP/1.1 200") {
+                accepted = Some(stream);
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        accepted.is_some(),
+        "a freed place is given to a new connection"
+    );
+    stop.send(()).unwrap();
 }

@@ -328,6 +328,29 @@ pub(crate) struct ServeArgs {
     /// The longest a request may take, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) request_timeout: u64,
+    /// The longest a client may take to send a request's head, in seconds.
+    #[arg(long, default_value_t = 10, env = "TOKER_HEADER_READ_TIMEOUT", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) header_read_timeout: u64,
+    /// How long a connection may stay open with no request in progress, in seconds.
+    #[arg(long, default_value_t = 60, env = "TOKER_IDLE_TIMEOUT", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) idle_timeout: u64,
+    /// The most connections served at once (fewer if the open-files limit minus
+    /// --fd-reserve is smaller); beyond it new connections get 503.
+    #[arg(
+        long,
+        default_value_t = 1024,
+        env = "TOKER_MAX_CONNECTIONS",
+        value_name = "N"
+    )]
+    pub(crate) max_connections: usize,
+    /// File descriptors kept free of client connections (database, uploads, platforms).
+    #[arg(
+        long,
+        default_value_t = 128,
+        env = "TOKER_FD_RESERVE",
+        value_name = "N"
+    )]
+    pub(crate) fd_reserve: usize,
     #[command(flatten)]
     pub(crate) rules: RulesArgs,
 }

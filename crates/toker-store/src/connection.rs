@@ -183,8 +183,11 @@ fn connect_sqlite(path: &str) -> Result<SqliteConnection, StoreError> {
     }
     // FULL: a committed transaction survives a power cut too; costs one fsync per commit.
     // A 64 MiB page cache keeps a bulk-ingest batch's index pages from spilling.
+    // secure_delete: deleted rows are overwritten with zeros, not left in free space (an
+    // erased person must not be readable from the file; see `Conn::scrub_after_erasure`).
     pragmas.push_str(
-        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536;",
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; \
+         PRAGMA secure_delete = ON;",
     );
     conn.batch_execute(&pragmas)
         .map_err(|e| match StoreError::db("setting up SQLite", e) {
@@ -224,6 +227,41 @@ impl Conn {
             Conn::Sqlite(_) => Backend::Sqlite,
             #[cfg(feature = "postgres")]
             Conn::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// After an erasure has committed: on SQLite, checkpoints the write-ahead log into the
+    /// database file and truncates it (`wal_checkpoint(TRUNCATE)`), so the pages that
+    /// `secure_delete` zeroed replace the old ones in the file and the log's older copies
+    /// of the erased rows are gone. Best effort: the erasure itself has committed, so a
+    /// checkpoint that other connections' readers keep from completing (after the busy
+    /// timeout) is logged, not reported; the next checkpoint completes it. PostgreSQL
+    /// needs its operator instead (`VACUUM`, WAL and backup retention; docs/SECURITY.md).
+    pub(crate) fn scrub_after_erasure(&mut self) {
+        #[derive(QueryableByName)]
+        struct Checkpoint {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            busy: i32,
+        }
+        match self {
+            Conn::Sqlite(c) => {
+                match diesel::sql_query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .get_result::<Checkpoint>(c)
+                {
+                    Ok(Checkpoint { busy: 0 }) => {}
+                    Ok(_) => tracing::warn!(
+                        "the checkpoint after an erasure could not finish (readers kept it \
+                         busy); the next checkpoint overwrites the erased rows"
+                    ),
+                    Err(e) => tracing::warn!(
+                        error = %e,
+                        "the checkpoint after an erasure failed; the next checkpoint \
+                         overwrites the erased rows"
+                    ),
+                }
+            }
+            #[cfg(feature = "postgres")]
+            Conn::Postgres(_) => {}
         }
     }
 }

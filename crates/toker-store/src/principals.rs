@@ -695,13 +695,16 @@ impl Store {
 
     /// Erases a principal and everything they own, in one transaction: their profiles
     /// (with links, vectors and videos no other profile has), accounts with their tokens,
-    /// sessions and OAuth states.
+    /// sessions and OAuth states. On SQLite the erased rows are then overwritten in the
+    /// database file and its log as well (secure delete and a checkpoint).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if no such principal is stored (nothing is erased).
     pub fn delete_principal(&mut self, id: &str) -> Result<PrincipalErasure, StoreError> {
         let context = format!("erasing principal {id}");
-        on_conn!(self, |c, q| c
-            .write(&context, |c| q::delete_principal(c, id)))
+        let erased = on_conn!(self, |c, q| c
+            .write(&context, |c| q::delete_principal(c, id)))?;
+        self.conn_mut().scrub_after_erasure();
+        Ok(erased)
     }
 }

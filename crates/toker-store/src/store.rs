@@ -291,25 +291,31 @@ impl Store {
     /// Deletes a profile with its links and vector; videos other profiles link to stay,
     /// videos only it linked to go. The collection runs that wrote the profile go too
     /// (their raw pages, checkpoints and the person's marker), so no later incremental run
-    /// rebuilds it from what was collected before.
+    /// rebuilds it from what was collected before. On SQLite the deleted rows are then
+    /// overwritten in the database file and its log as well (secure delete and a checkpoint).
     ///
     /// # Errors
     /// [`StoreError::NotFound`].
     pub fn delete_profile(&mut self, id: i64) -> Result<(), StoreError> {
         let context = format!("deleting profile {id}");
         dispatch!(&mut self.conn, |c, q| c
-            .write(&context, |c| { q::profiles::delete_profile(c, id) }))
+            .write(&context, |c| { q::profiles::delete_profile(c, id) }))?;
+        self.conn.scrub_after_erasure();
+        Ok(())
     }
 
     /// Deletes every profile of an owner (links, vectors, orphaned videos and the collection
-    /// runs that wrote them too) in one transaction; returns how many profiles.
+    /// runs that wrote them too) in one transaction, overwritten on SQLite as
+    /// [`Store::delete_profile`]'s are; returns how many profiles.
     ///
     /// # Errors
     /// [`StoreError::Database`], [`StoreError::Busy`].
     pub fn delete_owner(&mut self, owner: &str) -> Result<u64, StoreError> {
         let context = format!("deleting the profiles of owner {owner}");
-        dispatch!(&mut self.conn, |c, q| c
-            .write(&context, |c| { q::profiles::delete_owner(c, owner) }))
+        let deleted = dispatch!(&mut self.conn, |c, q| c
+            .write(&context, |c| { q::profiles::delete_owner(c, owner) }))?;
+        self.conn.scrub_after_erasure();
+        Ok(deleted)
     }
 
     /// Counts of what is stored.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use toker_processing::VectorizerConfig;
 use utoipa::{OpenApi, ToSchema};
 
-use crate::auth::{KeyPrincipal, Principal};
+use crate::auth::Principal;
 use crate::dto::StatsResponse;
 use crate::extract::JsonBytes;
 use crate::problem::{Problem, ProblemBody};
@@ -84,21 +84,23 @@ pub(crate) async fn vectorize(
     Ok(Json(report))
 }
 
-/// What the database holds: profiles (per platform), videos, links, tags, vectors.
+/// What the database holds: profiles (per platform), videos, links, tags, vectors (admin
+/// only: the numbers describe everyone's data).
 #[utoipa::path(
     get,
     path = "/v1/stats",
     tag = "admin",
     responses(
         (status = 200, description = "The numbers", body = StatsResponse),
-        (status = 403, description = "A signed-in person (role `session`): this needs an API key (admin or member)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "The caller is not an admin", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
 pub(crate) async fn stats(
     State(state): State<AppState>,
-    _principal: KeyPrincipal,
+    principal: Principal,
 ) -> Result<Json<StatsResponse>, Problem> {
+    principal.require_admin()?;
     let stats = state.db(|store| Ok(store.stats()?)).await?;
     Ok(Json(StatsResponse::from(stats)))
 }

@@ -19,6 +19,10 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ServeArgs) -> CliResult {
         auth_failures_per_minute: (args.auth_failure_limit > 0).then_some(args.auth_failure_limit),
         client_ip_header: args.client_ip_header.clone(),
         request_timeout: Duration::from_secs(args.request_timeout),
+        header_read_timeout: Duration::from_secs(args.header_read_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        max_connections: args.max_connections,
+        fd_reserve: args.fd_reserve,
         min_likes: args.rules.min_likes,
         ..ServeConfig::default()
     };
