@@ -3,7 +3,8 @@
 //! fmt → layering by absence → clippy (all targets, all features, `-D warnings`) →
 //! tests (all features; PostgreSQL started if installed and down) → the sources' feature
 //! matrix (each platform alone compiles) → docs without warnings → the `embed` example →
-//! the benchmark at 10,000 profiles on the dev build.
+//! a short Schemathesis pass over the OpenAPI document → the benchmark at 10,000 profiles
+//! on the dev build.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -46,7 +47,11 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
             .args(["build", "--workspace", "--bins", "--examples"])
             .args(&features))?;
         let root = crate::util::workspace_root();
-        sh(Command::new(root.join("target/debug/examples/embed")).current_dir(&root))?;
+        sh(
+            Command::new(crate::util::target_dir().join("debug/examples/embed")).current_dir(&root),
+        )?;
+        // The served OpenAPI document against the server, on the binary just built.
+        crate::schemathesis::run(&[])?;
         // The benchmark runs at a small size on the dev build (a release build of the whole
         // tree would not fit CI's time budget): figures printed, not asserted.
         crate::bench::run_with_features(

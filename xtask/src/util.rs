@@ -10,6 +10,15 @@ pub(crate) fn workspace_root() -> PathBuf {
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
 }
 
+/// Cargo's target directory: `CARGO_TARGET_DIR` (relative to the workspace root) when
+/// set, else `<workspace>/target`.
+pub(crate) fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) if !dir.is_empty() => workspace_root().join(dir),
+        _ => workspace_root().join("target"),
+    }
+}
+
 /// The admin URL the store, CLI and API tests create their own databases from.
 pub(crate) const PG_TEST_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
