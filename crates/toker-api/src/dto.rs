@@ -118,16 +118,56 @@ impl utoipa::PartialSchema for ExportArchiveDoc {
 
 impl ToSchema for ExportArchiveDoc {}
 
+/// The characters validation trims (Rust's `char::is_whitespace`), as the body of a
+/// regular-expression class that ECMA-262, Python and Rust read alike.
+macro_rules! whitespace {
+    () => {
+        r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+
+/// Not empty, and no whitespace at either end (`user_id`, `username`).
+const TRIMMED: &str = concat!("^[^", whitespace!(), r"]([\s\S]*[^", whitespace!(), "])?$");
+/// At least one character that is not whitespace (`video_id`).
+const NOT_BLANK: &str = concat!("[^", whitespace!(), "]");
+
+/// A string field of `pattern`, at most the default id length, described.
+fn id_schema(pattern: &str, description: &str) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(pattern))
+        .max_length(Some(toker_model::ValidationRules::default().max_id_len))
+        .description(Some(description))
+        .build()
+}
+
+fn user_id_schema() -> utoipa::openapi::schema::Object {
+    id_schema(
+        TRIMMED,
+        "The platform's id of the person: at most 256 characters, no whitespace at either end.",
+    )
+}
+
+fn username_schema() -> utoipa::openapi::schema::Object {
+    id_schema(
+        TRIMMED,
+        "The person's handle: at most 256 characters, no whitespace at either end.",
+    )
+}
+
+fn video_id_schema() -> utoipa::openapi::schema::Object {
+    id_schema(
+        NOT_BLANK,
+        "The platform's id of the video: not blank, at most 256 characters.",
+    )
+}
+
 /// A video a person liked or shared. Unknown counts are `null`; a `video_id` appears at
 /// most once per list.
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)] // documentation only
 pub(crate) struct VideoDoc {
-    /// The platform's id of the video: not blank, at most 256 characters.
-    #[schema(
-        pattern = r"[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
-        max_length = 256
-    )]
+    #[schema(schema_with = video_id_schema)]
     video_id: String,
     /// Content categories (absent = none).
     categories: Option<Vec<String>>,
@@ -148,17 +188,9 @@ pub(crate) struct VideoDoc {
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)] // documentation only
 pub(crate) struct ProfileDoc {
-    /// The platform's id of the person: at most 256 characters, no whitespace at either end.
-    #[schema(
-        pattern = r"^[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([\s\S]*[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$",
-        max_length = 256
-    )]
+    #[schema(schema_with = user_id_schema)]
     user_id: String,
-    /// The person's handle: at most 256 characters, no whitespace at either end.
-    #[schema(
-        pattern = r"^[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]([\s\S]*[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?$",
-        max_length = 256
-    )]
+    #[schema(schema_with = username_schema)]
     username: String,
     /// The display name.
     user_pseudo: Option<String>,
