@@ -65,6 +65,26 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The document a server with `rules` serves: its `number_of_likes` minimum is the one it
+/// enforces (`toker serve --min-likes`).
+#[must_use]
+pub(crate) fn openapi_for(rules: &toker_model::ValidationRules) -> utoipa::openapi::OpenApi {
+    use utoipa::openapi::schema::Schema;
+    let mut doc = openapi();
+    let likes = doc
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("ProfileDoc"))
+        .and_then(|profile| match profile {
+            RefOr::T(Schema::Object(profile)) => profile.properties.get_mut("number_of_likes"),
+            _ => None,
+        });
+    if let Some(RefOr::T(Schema::Object(likes))) = likes {
+        likes.minimum = Some(rules.min_likes.into());
+    }
+    doc
+}
+
 /// The error answers many operations share, documented once as components and referred to
 /// from every operation they apply to (an operation's own entry for a status, with a more
 /// specific description, is kept):

@@ -317,6 +317,27 @@ fn limits_enums_and_required_parameters_are_in_the_schema() {
 }
 
 #[tokio::test]
+async fn the_served_document_states_the_servers_minimum_of_likes() {
+    let t = TestApp::with(toker_store::testing::TestDb::sqlite(), |c| c.min_likes = 5);
+    let served = t.call("GET", "/openapi.json", None, None).await;
+    let likes =
+        &served.body["components"]["schemas"]["ProfileDoc"]["properties"]["number_of_likes"];
+    assert_eq!(likes["minimum"], 5, "{likes}");
+    // And the server takes what the document allows.
+    let mut profile = common::profile("few");
+    profile["number_of_likes"] = 5.into();
+    let reply = t
+        .call(
+            "POST",
+            "/v1/profiles?platform=tiktok",
+            Some(&t.admin),
+            Some(profile),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+}
+
+#[tokio::test]
 async fn an_empty_batch_is_a_422_naming_the_body_as_documented() {
     let t = TestApp::sqlite();
     let doc = serde_json::to_value(toker_api::openapi()).unwrap();
