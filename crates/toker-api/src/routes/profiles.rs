@@ -76,8 +76,8 @@ pub(crate) struct Doc;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct PlatformQuery {
-    /// The platform of profiles that carry no `platform` key of their own (documented as
-    /// required: without it every profile must name its platform).
+    /// The profile's platform: needed unless the body names it with a `platform` key
+    /// (documented as required, the form that always works).
     #[param(value_type = PlatformDoc, required = true)]
     platform: Option<Platform>,
 }
