@@ -3,7 +3,8 @@
 //! fmt → layering by absence → clippy (all targets, all features, `-D warnings`) →
 //! tests (all features; PostgreSQL started if installed and down) → the sources' feature
 //! matrix (each platform alone compiles) → docs without warnings → the `embed` example →
-//! the benchmark at 10,000 profiles on the dev build.
+//! a short Schemathesis pass over the OpenAPI document → the benchmark at 10,000 profiles
+//! on the dev build.
 
 use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
@@ -64,6 +65,8 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
                     .current_dir(&root),
             )
         })?;
+        // The served OpenAPI document against the server, on the binary just built.
+        phases.run("schemathesis", || crate::schemathesis::run(&[]))?;
         // The benchmark runs at a small size on the dev build (a release build of the whole
         // tree would not fit CI's time budget): figures printed, not judged.
         phases.run("dev benchmark", || {

@@ -8,6 +8,7 @@ mod ci;
 mod demo;
 mod migrate;
 mod release;
+mod schemathesis;
 mod supply;
 mod util;
 
@@ -29,6 +30,9 @@ commands:
   demo-platforms [--bind ADDR] [--public-url URL]
                              replay TikTok, X and Instagram (consent, tokens, data) from the
                              fixtures, for trying the connect flow against `toker serve`
+  schemathesis [--max-examples N]
+                             every Schemathesis check of the served OpenAPI document
+                             against `toker serve` (Python venv under the target dir)
   release <major|minor|patch|X.Y.Z> [--dry-run] [--skip-ci]
                              bump, changelog, package, dist tarball + SHA-256, tag (no push)
 ";
@@ -46,6 +50,7 @@ fn main() -> ExitCode {
         "bench" => bench::run(rest),
         "supply-chain" => supply::check(rest.iter().any(|a| a == "--install-tools")),
         "release" => release::run(rest),
+        "schemathesis" => schemathesis::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
             Ok(())

@@ -26,11 +26,148 @@ pub(crate) enum PlatformDoc {
     X,
 }
 
-/// A video a person liked or shared. Unknown counts are `null`.
+/// How a connect hands out the new session: `cookie` (the default; also an empty value),
+/// an `HttpOnly` session cookie, or `bearer`, the session token in the JSON answer
+/// (`session.token`) for non-browser clients. Written by hand: the derive cannot name the
+/// empty value.
+pub(crate) struct SessionModeDoc;
+
+impl utoipa::PartialSchema for SessionModeDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(["cookie", "bearer", ""]))
+            .description(Some("`cookie` (default) or `bearer`"))
+            .into()
+    }
+}
+
+impl ToSchema for SessionModeDoc {}
+
+/// The body of a batch: a JSON array of profiles ([`ProfileDoc`]), or JSON Lines (one
+/// record a line, `application/x-ndjson`). Each record is judged on its own: one that is
+/// not a valid profile (even one that is not an object) is answered as `rejected`, with its
+/// violations, in the 200 report, so the only body refused whole is an empty one (422) or
+/// malformed JSON (400). Written by hand: the derive cannot say "anything but `[]`".
+pub(crate) struct ProfileBatchDoc;
+
+impl utoipa::PartialSchema for ProfileBatchDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, ArrayBuilder, Object, SchemaType, Type};
+        let any = Object::with_type(SchemaType::AnyValue);
+        AnyOfBuilder::new()
+            .item(
+                ArrayBuilder::new()
+                    .items(utoipa::openapi::Ref::from_schema_name("ProfileDoc"))
+                    .min_items(Some(1))
+                    .description(Some("Profiles")),
+            )
+            .item(
+                ArrayBuilder::new()
+                    .items(any)
+                    .min_items(Some(1))
+                    .description(Some(
+                        "Records that are not valid profiles: each is reported as rejected",
+                    )),
+            )
+            .item(Object::with_type(SchemaType::Array(vec![
+                Type::Object,
+                Type::String,
+                Type::Number,
+                Type::Boolean,
+                Type::Null,
+            ])))
+            .description(Some(
+                "A non-empty JSON array of profiles, or JSON Lines (one record a line)",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for ProfileBatchDoc {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        schemas.push((
+            "ProfileDoc".to_owned(),
+            <ProfileDoc as utoipa::PartialSchema>::schema(),
+        ));
+        ProfileDoc::schemas(schemas);
+    }
+}
+
+/// A data export archive: the platform's "Download your data" `.zip`, as sent (not empty).
+pub(crate) struct ExportArchiveDoc;
+
+impl utoipa::PartialSchema for ExportArchiveDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(
+                utoipa::openapi::KnownFormat::Binary,
+            )))
+            .content_media_type("application/zip")
+            .min_length(Some(1))
+            .description(Some("The archive's bytes"))
+            .into()
+    }
+}
+
+impl ToSchema for ExportArchiveDoc {}
+
+/// The characters validation trims (Rust's `char::is_whitespace`), as the body of a
+/// regular-expression class that ECMA-262, Python and Rust read alike.
+macro_rules! whitespace {
+    () => {
+        r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+
+/// Not empty, and no whitespace at either end (`user_id`, `username`).
+const TRIMMED: &str = concat!("^[^", whitespace!(), r"]([\s\S]*[^", whitespace!(), "])?$");
+/// At least one character that is not whitespace (`video_id`).
+const NOT_BLANK: &str = concat!("[^", whitespace!(), "]");
+
+/// A string field of `pattern`, at most the default id length, described.
+fn id_schema(pattern: &str, description: &str) -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(pattern))
+        .max_length(Some(toker_model::ValidationRules::default().max_id_len))
+        .description(Some(description))
+        .build()
+}
+
+fn user_id_schema() -> utoipa::openapi::schema::Object {
+    id_schema(
+        TRIMMED,
+        "The platform's id of the person: at most 256 characters, no whitespace at either end.",
+    )
+}
+
+fn username_schema() -> utoipa::openapi::schema::Object {
+    id_schema(
+        TRIMMED,
+        "The person's handle: at most 256 characters, no whitespace at either end.",
+    )
+}
+
+fn video_id_schema() -> utoipa::openapi::schema::Object {
+    id_schema(
+        NOT_BLANK,
+        "The platform's id of the video: not blank, at most 256 characters.",
+    )
+}
+
+/// A video a person liked or shared. Unknown counts are `null`; a `video_id` appears at
+/// most once per list.
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)] // documentation only
 pub(crate) struct VideoDoc {
-    /// The platform's id of the video.
+    #[schema(schema_with = video_id_schema)]
     video_id: String,
     /// Content categories (absent = none).
     categories: Option<Vec<String>>,
@@ -45,14 +182,15 @@ pub(crate) struct VideoDoc {
 }
 
 /// A profile with exactly the seed's field names. Counts the source cannot know are
-/// `null`; `number_of_likes` must be present and at least the server's minimum. Unknown
+/// `null` (counts fit a signed 64-bit integer); `number_of_likes` must be present and at
+/// least the server's minimum (100 unless `toker serve` runs with `--min-likes`). Unknown
 /// keys are kept in the stored raw JSON. On input a `platform` key may name the platform.
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)] // documentation only
 pub(crate) struct ProfileDoc {
-    /// The platform's id of the person.
+    #[schema(schema_with = user_id_schema)]
     user_id: String,
-    /// The person's handle.
+    #[schema(schema_with = username_schema)]
     username: String,
     /// The display name.
     user_pseudo: Option<String>,
@@ -70,14 +208,15 @@ pub(crate) struct ProfileDoc {
     number_of_comments: Option<u64>,
     /// Likes received on own videos.
     number_of_likes_on_own_videos: Option<u64>,
-    /// Likes the person gave.
-    number_of_likes: Option<u64>,
+    /// Likes the person gave: at least the server's minimum (100 by default).
+    #[schema(minimum = 100)]
+    number_of_likes: u64,
     /// Shares or reposts made.
     number_of_shares: Option<u64>,
-    /// Videos the person liked.
-    liked_videos: Vec<VideoDoc>,
-    /// Videos the person shared.
-    shared_videos: Vec<VideoDoc>,
+    /// Videos the person liked (absent or `null` = none).
+    liked_videos: Option<Vec<VideoDoc>>,
+    /// Videos the person shared (absent or `null` = none).
+    shared_videos: Option<Vec<VideoDoc>>,
 }
 
 /// A stored profile with its id, platform and owner.

@@ -85,7 +85,8 @@ impl JsonBytes {
             .map_err(|e| Problem::new(ProblemKind::MalformedJson, format!("request body: {e}")))
     }
 
-    /// Parses the body as a JSON document into `T` (an optional body: empty gives `None`).
+    /// Parses the body as a JSON document into `T` (an optional body: empty or `null` gives
+    /// `None`, as the OpenAPI document's nullable optional bodies say).
     ///
     /// # Errors
     /// 400 [`ProblemKind::MalformedJson`] for malformed JSON, 422 [`ProblemKind::Validation`]
@@ -94,7 +95,23 @@ impl JsonBytes {
         if self.0.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let value = self.json()?;
+        let mut value = self.json()?;
+        if value.is_null() {
+            return Ok(None);
+        }
+        if !value.is_object() {
+            return Err(Problem::validation(
+                "request body does not have the expected fields",
+                vec![toker_model::Violation {
+                    path: "$".to_owned(),
+                    message: format!(
+                        "must be a JSON object, got {}",
+                        toker_model::describe(&value)
+                    ),
+                }],
+            ));
+        }
+        whole_floats_as_integers(&mut value);
         serde_json::from_value(value).map(Some).map_err(|e| {
             Problem::validation(
                 "request body does not have the expected fields",
@@ -104,6 +121,25 @@ impl JsonBytes {
                 }],
             )
         })
+    }
+}
+
+/// Rewrites every whole number written as a float (`2.0`) as the integer it is, as JSON
+/// Schema reads it (up to 2^53, where floats stop holding integers exactly).
+fn whole_floats_as_integers(value: &mut Value) {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    match value {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => {
+            if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT) {
+                // Whole and within ±2^53: the cast is exact.
+                #[allow(clippy::cast_possible_truncation)]
+                let whole = f as i64;
+                *value = Value::from(whole);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(whole_floats_as_integers),
+        Value::Object(map) => map.values_mut().for_each(whole_floats_as_integers),
+        _ => {}
     }
 }
 

@@ -405,6 +405,9 @@ fn count_field(
     }
 }
 
+/// The largest integer every float holds exactly (2^53).
+const EXACT_FLOAT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
 fn count_value(value: &Value) -> Result<Count, String> {
     match value {
         Value::Null => Ok(None),
@@ -418,15 +421,21 @@ fn count_value(value: &Value) -> Result<Count, String> {
             } else if n.is_i64() {
                 Err(format!("must be a non-negative integer, got {n}"))
             } else {
-                // A float: fractional, or an integer written in float form that may overflow.
+                // A float: fractional, or an integer written in float form (`2.0` is the
+                // integer 2, as JSON Schema reads it), exact only up to 2^53.
                 match n.as_f64() {
-                    Some(f)
-                        if f.is_finite()
-                            && f.fract() == 0.0
-                            && f >= 0.0
-                            && f > MAX_COUNT as f64 =>
-                    {
-                        Err(format!("must be at most {MAX_COUNT}, got {n}"))
+                    Some(f) if f.is_finite() && f.fract() == 0.0 && f >= 0.0 => {
+                        if f > MAX_COUNT as f64 {
+                            Err(format!("must be at most {MAX_COUNT}, got {n}"))
+                        } else if f <= EXACT_FLOAT_INTEGER {
+                            // Whole, non-negative and at most 2^53: the cast is exact.
+                            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                            Ok(Some(f as u64))
+                        } else {
+                            Err(format!(
+                                "must be written as an integer above 2^53 (a float cannot hold it exactly), got {n}"
+                            ))
+                        }
                     }
                     _ => Err(format!("must be a non-negative integer, got {n}")),
                 }

@@ -121,6 +121,28 @@ fn rejects_missing_number_of_likes_and_points_to_exports() {
 }
 
 #[test]
+fn reads_whole_floats_as_the_integers_they_are() {
+    // JSON Schema (and the OpenAPI document) treat `2.0` as the integer 2.
+    let v = with(seed(), "/followers_count", json!(438_725.0));
+    let v = with(v, "/liked_videos/0/likes", json!(0.0));
+    let v = with(v, "/number_of_likes", json!(1e3));
+    let p = parse_profile(&v, &rules()).unwrap();
+    assert_eq!(p.followers_count, Some(438_725));
+    assert_eq!(p.liked_videos[0].likes, Some(0));
+    assert_eq!(p.number_of_likes, Some(1000));
+    // Past 2^53 a float no longer spells one integer: write it as an integer.
+    let v = with(seed(), "/likes_count", json!(1e17));
+    let err = parse_profile(&v, &rules()).unwrap_err();
+    assert!(
+        err.at("likes_count")
+            .unwrap()
+            .message
+            .contains("as an integer"),
+        "{err}"
+    );
+}
+
+#[test]
 fn rejects_negative_fractional_string_and_overflowing_counts() {
     let cases = [
         (

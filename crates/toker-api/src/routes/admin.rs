@@ -36,8 +36,10 @@ pub(crate) struct Doc;
 #[serde(deny_unknown_fields)]
 pub(crate) struct VectorizeRequest {
     /// Keep a feature only if at least this many profiles carry it (default 2).
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32)]
     min_df: Option<u32>,
     /// Keep at most this many features (default: the vectorizer's).
+    #[schema(minimum = 1, maximum = 4_294_967_295_u32)]
     max_features: Option<u32>,
 }
 

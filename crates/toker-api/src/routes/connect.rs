@@ -49,7 +49,8 @@ use crate::connect::flow::{
     seal_tokens, store,
 };
 use crate::connect::session::{SESSION_COOKIE, optional, set_cookie};
-use crate::dto::PlatformDoc;
+use crate::connect::{App, STATE_TTL};
+use crate::dto::{ExportArchiveDoc, PlatformDoc, SessionModeDoc};
 use crate::extract::ApiQuery;
 use crate::limits::{UploadTicket, check_address, timeout};
 use crate::problem::{Problem, ProblemBody, ProblemKind};
@@ -116,7 +117,14 @@ pub(crate) fn routes(request_timeout: Duration) -> Router<AppState> {
 #[derive(OpenApi)]
 #[openapi(
     paths(start, callback, upload_export),
-    components(schemas(ConnectResponse, AccountDoc, SessionDoc, StartResponse))
+    components(schemas(
+        ConnectResponse,
+        AccountDoc,
+        SessionDoc,
+        StartResponse,
+        SessionModeDoc,
+        ExportArchiveDoc
+    ))
 )]
 pub(crate) struct Doc;
 
@@ -158,6 +166,7 @@ fn binding_path(platform: Platform) -> String {
 pub(crate) struct StartParams {
     /// `cookie` (default: an `HttpOnly` session cookie) or `bearer` (the session token in
     /// the callback's JSON, for non-browser clients).
+    #[param(value_type = Option<SessionModeDoc>)]
     session: Option<String>,
 }
 
@@ -254,7 +263,8 @@ pub(crate) async fn start(
 pub(crate) struct CallbackParams {
     /// The authorization code (on consent).
     code: Option<String>,
-    /// The state issued by the connect start.
+    /// The state issued by the connect start (a callback without one is refused).
+    #[param(required = true, min_length = 1)]
     state: Option<String>,
     /// The platform's error code (e.g. `access_denied` when the person said no).
     error: Option<String>,
@@ -274,8 +284,9 @@ pub(crate) struct CallbackParams {
     responses(
         (status = 201, description = "Connected: the profile was stored; a session cookie (or, for `session=bearer`, the token in `session.token`)", body = ConnectResponse),
         (status = 200, description = "Connected again: the stored profile was updated", body = ConnectResponse),
-        (status = 400, description = "Unknown, used, expired or foreign `state`; or the platform refused the code (e.g. expired)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 400, description = "Missing, unknown, used, expired or foreign `state`; or the platform refused the code (e.g. expired)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The person did not grant access", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown platform, or connecting with it is not enabled", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "The account belongs to someone else here", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "The profile breaks the rules (e.g. too few likes; the detail says what to do)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 502, description = "The platform failed", body = ProblemBody, content_type = "application/problem+json"),
@@ -578,6 +589,7 @@ fn connected(state: &AppState, stored: Stored, mode: SessionMode) -> Response {
 #[into_params(parameter_in = Query)]
 pub(crate) struct ExportParams {
     /// `cookie` (default) or `bearer`: how a new session is handed out.
+    #[param(value_type = Option<SessionModeDoc>)]
     session: Option<String>,
 }
 
@@ -588,10 +600,18 @@ pub(crate) struct ExportParams {
     path = "/v1/connect/{platform}/export",
     tag = "connect",
     params(("platform" = PlatformDoc, Path, description = "The platform the export is from"), ExportParams),
-    request_body(content = Vec<u8>, description = "The export archive", content_type = "application/zip"),
+    request_body(
+        description = "The export archive (`application/x-zip-compressed` is read too)",
+        content(
+            (ExportArchiveDoc = "application/zip"),
+            (ExportArchiveDoc = "application/octet-stream")
+        )
+    ),
     responses(
         (status = 201, description = "Stored; signed in (unless already)", body = ConnectResponse),
         (status = 200, description = "Updated the signed-in person's stored profile", body = ConnectResponse),
+        (status = 400, description = "An empty or broken-off upload, or a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown platform, or connecting accounts is not enabled", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "The account is held by someone else here", body = ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "Larger than the server's export limit", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Not a zip", body = ProblemBody, content_type = "application/problem+json"),

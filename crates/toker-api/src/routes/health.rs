@@ -68,6 +68,6 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>
     tag = "health",
     responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
 )]
-pub(crate) async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(crate::openapi::openapi())
+pub(crate) async fn openapi_json(State(state): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::openapi_for(state.rules()))
 }

@@ -72,6 +72,7 @@ pub(crate) async fn summary(
 #[into_params(parameter_in = Query)]
 pub(crate) struct MatchParams {
     /// How many matches, 1 to 100 (default 10).
+    #[param(minimum = 1, maximum = 100)]
     top: Option<usize>,
     /// Only people of this platform.
     #[param(value_type = Option<PlatformDoc>)]

@@ -19,8 +19,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{KeyPrincipal, Principal};
 use crate::dto::{
-    BatchReport, BatchResult, BatchStatus, PlatformDoc, ProfileDoc, ProfileList, ProfileListItem,
-    ProfileResponse,
+    BatchReport, BatchResult, BatchStatus, PlatformDoc, ProfileBatchDoc, ProfileDoc, ProfileList,
+    ProfileListItem, ProfileResponse,
 };
 use crate::extract::{ApiQuery, JsonBytes, ProfileId};
 use crate::problem::{Problem, ProblemBody, ProblemKind};
@@ -60,6 +60,7 @@ pub(crate) fn routes() -> Router<AppState> {
     ),
     components(schemas(
         ProfileDoc,
+        ProfileBatchDoc,
         ProfileResponse,
         ProfileList,
         ProfileListItem,
@@ -75,8 +76,9 @@ pub(crate) struct Doc;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct PlatformQuery {
-    /// The platform of profiles that carry no `platform` key of their own.
-    #[param(value_type = Option<PlatformDoc>)]
+    /// The profile's platform: needed unless the body names it with a `platform` key
+    /// (documented as required, the form that always works).
+    #[param(value_type = PlatformDoc, required = true)]
     platform: Option<Platform>,
 }
 
@@ -88,8 +90,10 @@ pub(crate) struct ListParams {
     #[param(value_type = Option<PlatformDoc>)]
     platform: Option<Platform>,
     /// Page size, 1 to 500 (default 50).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u64>,
     /// The `next_cursor` of the previous page.
+    #[param(value_type = Option<i64>)]
     cursor: Option<String>,
 }
 
@@ -101,9 +105,11 @@ pub(crate) struct GenerateRequest {
     #[schema(value_type = PlatformDoc)]
     platform: Platform,
     /// How many people, 1 to 1000.
+    #[schema(minimum = 1, maximum = 1000)]
     count: u64,
-    /// The seed: the same seed, platform and count always make the same people.
+    /// The seed: the same seed, platform and count always make the same people (default 0).
     #[serde(default)]
+    #[schema(format = "uint64", maximum = 18_446_744_073_709_551_615_u64)]
     seed: u64,
 }
 
@@ -219,18 +225,20 @@ pub(crate) async fn list_profiles(
 
 /// Stores many profiles (a JSON array or JSON Lines), each judged on its own.
 ///
-/// A malformed document stores nothing (400). Otherwise every record gets a result:
-/// created, duplicate (already stored; nothing changed) or rejected (with violations).
+/// A malformed document stores nothing (400), nor does an empty one (422). Otherwise every
+/// record gets a result: created, duplicate (already stored; nothing changed) or rejected
+/// (with violations).
 #[utoipa::path(
     post,
     path = "/v1/profiles:batch",
     tag = "profiles",
-    params(PlatformQuery),
-    request_body(content = Vec<ProfileDoc>, description = "A JSON array of profiles, or JSON Lines (`application/x-ndjson`)", content_type = "application/json"),
+    params(("platform" = Option<PlatformDoc>, Query, description = "The platform of profiles that carry no `platform` key of their own (a profile with neither is rejected in the report)")),
+    request_body(content = ProfileBatchDoc, description = "A JSON array of profiles, or JSON Lines (`application/x-ndjson`)", content_type = "application/json"),
     responses(
         (status = 200, description = "Per-record results", body = BatchReport),
         (status = 400, description = "Malformed JSON: nothing stored", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "A signed-in person (role `session`): this needs an API key (admin or member)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "The batch holds no profile (`violations` names `$`): nothing stored", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
 )]
@@ -245,6 +253,16 @@ pub(crate) async fn create_batch(
         let (_, raw) =
             record.map_err(|e| Problem::new(ProblemKind::MalformedJson, e.to_string()))?;
         records.push(prepare(raw, query.platform, state.rules()));
+    }
+    if records.is_empty() {
+        return Err(Problem::validation(
+            "the batch holds no profile; nothing was stored",
+            vec![Violation {
+                path: "$".to_owned(),
+                message: "must hold at least one profile (a JSON array or JSON Lines), got none"
+                    .to_owned(),
+            }],
+        ));
     }
     store_records(&state, principal, records).await.map(Json)
 }
