@@ -18,6 +18,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ServeArgs) -> CliResult {
         rate_limit_per_minute: (args.rate_limit > 0).then_some(args.rate_limit),
         request_timeout: Duration::from_secs(args.request_timeout),
         min_likes: ctx.global.min_likes,
+        cpu_jobs: args
+            .cpu_jobs
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..ServeConfig::default()
     };
     config.validate()?;
