@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! cargo run --release -p toker-processing --example bench_validation -- [--limit 1048576]
-//!   [--sizes 5000,10000,20000,36000] [--repeat 3]
+//!   [--sizes 5000,10000,20000,36000] [--repeat 3] [--kinds typed-id,slot,unique,dup]
+//!   [--worst true|false]
 //! ```
 //!
 //! Bodies (each a profile with `number_of_likes` 150 and `n` liked videos):
@@ -115,6 +116,8 @@ fn main() {
     let mut limit = 1024 * 1024;
     let mut sizes = vec![5_000, 10_000, 20_000, 36_000];
     let mut repeat = 3;
+    let mut kinds: Vec<Kind> = Kind::ALL.to_vec();
+    let mut worst = true;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let value = args.next().expect("every flag takes a value");
@@ -122,11 +125,23 @@ fn main() {
             "--limit" => limit = value.parse().unwrap(),
             "--sizes" => sizes = value.split(',').map(|s| s.parse().unwrap()).collect(),
             "--repeat" => repeat = value.parse().unwrap(),
+            "--kinds" => {
+                kinds = value
+                    .split(',')
+                    .map(|k| {
+                        *Kind::ALL
+                            .iter()
+                            .find(|kind| kind.name() == k)
+                            .expect("a known kind")
+                    })
+                    .collect();
+            }
+            "--worst" => worst = value.parse().unwrap(),
             other => panic!("unknown flag {other}"),
         }
     }
     let rules = ValidationRules::default();
-    for kind in Kind::ALL {
+    for kind in kinds {
         for &n in &sizes {
             let text = body(kind, n);
             let best = (0..repeat)
@@ -140,6 +155,9 @@ fn main() {
                 best.0,
                 best.2
             );
+        }
+        if !worst {
+            continue;
         }
         let n = largest(kind, limit);
         let text = body(kind, n);
