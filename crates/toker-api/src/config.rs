@@ -14,7 +14,7 @@ pub(crate) const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 30;
 /// `127.0.0.1:8080`, `./toker.db`, no CORS, 1 MiB bodies, 600 requests per minute per key,
 /// 30 failed sign-ins per minute per client address, 30 s per request, 100 likes minimum,
 /// 10 s to send a request's head, 60 s idle connections, at most 1,024 connections (fewer
-/// if the open-files limit needs it).
+/// if the open-files limit needs it), heavy request work on as many threads as cores.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeConfig {
     /// The socket address to listen on, e.g. `127.0.0.1:8080` (`:0` picks a free port).
@@ -50,6 +50,13 @@ pub struct ServeConfig {
     /// How often the cached match index checks whether the stored vocabulary changed (a
     /// `toker vectorize` run by another process); a refit through the API is seen at once.
     pub match_refresh: Duration,
+    /// How many requests may do CPU-heavy work (parsing, validating and cleaning a body,
+    /// importing an export) at once, on threads apart from those that answer requests;
+    /// `None` picks the number of CPU cores.
+    pub cpu_jobs: Option<usize>,
+    /// How long a request waits for a free slot of `cpu_jobs` before it is answered 503
+    /// with `Retry-After`.
+    pub cpu_wait: Duration,
     /// Connecting social accounts (`/v1/connect`, `/v1/me`): the key that seals platform
     /// tokens, the platforms' app credentials, limits. `None` reads them from the
     /// environment when the state opens (`TOKER_SECRET_KEY`, `TOKER_CONNECT_*`; see
@@ -88,6 +95,8 @@ impl Default for ServeConfig {
             min_likes: DEFAULT_MIN_LIKES,
             pool_size: None,
             match_refresh: Duration::from_secs(5),
+            cpu_jobs: None,
+            cpu_wait: Duration::from_secs(5),
             connect: None,
             header_read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
@@ -156,6 +165,12 @@ impl ServeConfig {
         if let Some(connect) = &self.connect {
             connect.validate()?;
         }
+        if self.cpu_jobs == Some(0) {
+            return bad(
+                "cpu_jobs",
+                "must be at least 1 (or unset for the number of cores)",
+            );
+        }
         if self.pool_size == Some(0) {
             return bad("pool_size", "must be at least 1 connection");
         }
@@ -176,6 +191,14 @@ impl ServeConfig {
         self.client_ip_header
             .as_deref()
             .and_then(|n| axum::http::HeaderName::from_bytes(n.trim().as_bytes()).ok())
+    }
+
+    /// How many requests may do CPU-heavy work at once: `cpu_jobs`, else the cores.
+    #[must_use]
+    pub fn effective_cpu_jobs(&self) -> usize {
+        self.cpu_jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+        })
     }
 
     /// The pool size to use for this database.

@@ -75,6 +75,10 @@ impl From<StoreError> for Problem {
                 "the database is busy with another write; retry shortly",
             )
             .with_retry_after(1),
+            StoreError::CommitRefused { .. } => Problem::new(
+                ProblemKind::Timeout,
+                "the request passed the server's time limit before its change was saved; nothing was changed",
+            ),
             StoreError::Connection { .. } => Problem::new(
                 ProblemKind::Unavailable,
                 "the database cannot be reached; retry later",
@@ -96,8 +100,19 @@ impl From<ApiError> for Problem {
 
 /// A 500 whose detail does not expose internals; the cause goes to the log, which carries
 /// the request id that the client also sees.
-pub(crate) fn internal(cause: &dyn std::error::Error) -> Problem {
-    tracing::error!(error = %cause, "request failed");
+/// A database error is logged without the values it may carry (a user id, a hashtag):
+/// logs never hold profile contents ([`StoreError::without_values`]).
+pub(crate) fn internal(cause: &(dyn std::error::Error + 'static)) -> Problem {
+    let store = cause.downcast_ref::<StoreError>().or_else(|| {
+        cause.downcast_ref::<ApiError>().and_then(|e| match e {
+            ApiError::Store(e) => Some(e),
+            _ => None,
+        })
+    });
+    match store {
+        Some(e) => tracing::error!(error = %e.without_values(), "request failed"),
+        None => tracing::error!(error = %cause, "request failed"),
+    }
     Problem::new(
         ProblemKind::Internal,
         "the server failed to answer; the log has the cause under this response's x-request-id",

@@ -22,7 +22,7 @@ struct Inner {
     url: String,
     backend: Backend,
     idle: Mutex<Vec<Store>>,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
 }
 
 impl std::fmt::Debug for StorePool {
@@ -54,7 +54,7 @@ impl StorePool {
                 url: url.to_owned(),
                 backend,
                 idle: Mutex::new(idle),
-                permits: Semaphore::new(size),
+                permits: Arc::new(Semaphore::new(size)),
             }),
         })
     }
@@ -77,14 +77,15 @@ impl StorePool {
         E: From<ApiError> + Send + 'static,
     {
         // The semaphore is never closed, so acquiring only fails if it were.
-        let permit = self
-            .inner
-            .permits
-            .acquire()
+        let permit = Arc::clone(&self.inner.permits)
+            .acquire_owned()
             .await
             .map_err(|e| E::from(ApiError::Task(e.to_string())))?;
         let inner = Arc::clone(&self.inner);
         let joined = tokio::task::spawn_blocking(move || {
+            // The task keeps the permit: a request answered (timed out) before its work
+            // ends does not let another connection open beside the busy one.
+            let _permit = permit;
             let pooled = inner
                 .idle
                 .lock()
@@ -103,7 +104,6 @@ impl StorePool {
             result
         })
         .await;
-        drop(permit);
         joined.map_err(|e| E::from(ApiError::Task(e.to_string())))?
     }
 }

@@ -11,7 +11,7 @@ use crate::auth::Principal;
 use crate::config::ServeConfig;
 use crate::connect::{ConnectConfig, Connector};
 use crate::keys::{Role, VerifiedKeys};
-use crate::limits::{RateLimiter, UploadGate};
+use crate::limits::{CpuPool, Deadline, RateLimiter, UploadGate};
 use crate::matches::MatchCache;
 use crate::pool::StorePool;
 use crate::problem::Problem;
@@ -32,6 +32,7 @@ struct Inner {
     connect_limiter: RateLimiter,
     upload_limiter: RateLimiter,
     uploads: UploadGate,
+    cpu: CpuPool,
     matches: MatchCache,
     connector: Connector,
 }
@@ -78,6 +79,7 @@ impl AppState {
                     connect.max_concurrent_uploads.max(1),
                     connect.upload_spool_limit,
                 ),
+                cpu: CpuPool::new(config.effective_cpu_jobs(), config.cpu_wait),
                 matches: MatchCache::new(config.match_refresh),
                 keys: Arc::new(VerifiedKeys::default()),
                 pool,
@@ -143,12 +145,36 @@ impl AppState {
     }
 
     /// Runs blocking database work on a pooled connection (see [`StorePool::run`]).
+    ///
+    /// Under the request timeout, the work does not start once the deadline has passed,
+    /// and its writes commit only while the request has not been answered
+    /// ([`Deadline::may_commit`]); otherwise they roll back.
     pub(crate) async fn db<T, F>(&self, work: F) -> Result<T, Problem>
     where
         F: FnOnce(&mut Store) -> Result<T, Problem> + Send + 'static,
         T: Send + 'static,
     {
-        self.inner.pool.run(work).await
+        let Some(deadline) = Deadline::current() else {
+            return self.inner.pool.run(work).await;
+        };
+        deadline.check_open()?;
+        self.inner
+            .pool
+            .run(move |store| {
+                let guard = Arc::clone(&deadline);
+                toker_store::with_commit_guard(move || guard.may_commit(), || work(store))
+            })
+            .await
+    }
+
+    /// Runs CPU-heavy work (parsing, validating, cleaning, importing) on a blocking
+    /// thread, at most [`ServeConfig::cpu_jobs`] at once (see [`CpuPool::run`]).
+    pub(crate) async fn cpu<T, F>(&self, work: F) -> Result<T, Problem>
+    where
+        F: FnOnce() -> Result<T, Problem> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.inner.cpu.run(work).await
     }
 
     /// The principal of a key, or `None` if the key is unknown, revoked or wrong (each

@@ -328,6 +328,10 @@ pub(crate) struct ServeArgs {
     /// The longest a request may take, in seconds.
     #[arg(long, default_value_t = 30, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) request_timeout: u64,
+    /// How many requests may do heavy work (parsing and judging bodies, importing
+    /// exports) at once; default: the number of CPU cores.
+    #[arg(long, env = "TOKER_CPU_JOBS", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) cpu_jobs: Option<u64>,
     /// The longest a client may take to send a request's head, in seconds.
     #[arg(long, default_value_t = 10, env = "TOKER_HEADER_READ_TIMEOUT", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) header_read_timeout: u64,

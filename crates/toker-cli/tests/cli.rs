@@ -662,3 +662,34 @@ fn help_groups_global_options_and_names_exit_codes_and_settings() {
     }
     assert!(help(&["fetch", "--help"]).contains("TOKER_X_TOKEN"));
 }
+
+#[test]
+fn import_rejects_control_characters_with_their_field_path() {
+    let env = Env::sqlite();
+    let file = env.path("nul.jsonl");
+    let mut nul_id: Value = serde_json::from_str(&profile("1", 500)).unwrap();
+    nul_id["user_id"] = Value::String("12\u{0}34".to_owned());
+    let mut nul_tag: Value = serde_json::from_str(&profile("2", 500)).unwrap();
+    nul_tag["liked_videos"][0]["hashtags"] = serde_json::json!(["#ok", "#b\u{0}ad"]);
+    let mut c1_name: Value = serde_json::from_str(&profile("3", 500)).unwrap();
+    c1_name["username"] = Value::String("user\u{85}3".to_owned());
+    std::fs::write(
+        &file,
+        [nul_id, nul_tag, c1_name].map(|v| v.to_string()).join("\n"),
+    )
+    .unwrap();
+    env.toker(&["import", &file.display().to_string(), "--platform", "x"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "user_id: must not contain control characters",
+        ))
+        .stderr(predicate::str::contains(
+            "liked_videos[0].hashtags[1]: must not contain control characters",
+        ))
+        .stderr(predicate::str::contains(
+            "username: must not contain control characters",
+        ))
+        .stderr(predicate::str::contains("nothing stored"));
+    assert_eq!(env.total(), 0);
+}

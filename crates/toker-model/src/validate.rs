@@ -3,6 +3,18 @@
 //! Two entry points:
 //! - [`parse_profile`] checks untrusted JSON (types *and* rules) and never panics;
 //! - [`Profile::validate`] checks a typed profile against the rules.
+//!
+//! Text rules: identifiers and tags (`user_id`, `username`, `video_id`, each category and
+//! hashtag) may not hold a control character, i.e. a character of Unicode category `Cc`:
+//! the C0 controls U+0000–U+001F (NUL, tab, line feed, carriage return included), DEL
+//! U+007F and the C1 controls U+0080–U+009F ([`is_forbidden_char`]). The display name
+//! `user_pseudo` is free text: the same, except that tab, line feed and carriage return
+//! are allowed in it. Databases disagree on control characters (PostgreSQL refuses NUL
+//! in text, SQLite stores it), and in identifiers they only arrive by mistake or to
+//! forge log lines.
+//!
+//! Cost: linear in the size of the document. At most [`MAX_REPORTED`] violations are
+//! listed; the rest are counted in a last violation at `$`.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -22,6 +34,40 @@ pub struct ValidationRules {
     pub min_likes: u64,
     /// The longest `user_id`, `username` or `video_id`, in characters (default 256).
     pub max_id_len: usize,
+}
+
+/// The most violations a [`ValidationError`] lists; beyond it, one more at `$` says how
+/// many were left out (a hostile document can break a rule per byte).
+pub const MAX_REPORTED: usize = 100;
+
+/// Whether `c` is refused in every stored string: a control character (Unicode category
+/// `Cc`: U+0000–U+001F, U+007F–U+009F).
+#[must_use]
+pub fn is_forbidden_char(c: char) -> bool {
+    c.is_control()
+}
+
+/// The violation of a string holding a control character, naming the first one.
+fn control_char(value: &str) -> Option<String> {
+    first_control(value, is_forbidden_char)
+}
+
+/// As [`control_char`], for free text (`user_pseudo`, a display name): tab, line feed and
+/// carriage return are allowed there.
+fn control_char_in_text(value: &str) -> Option<String> {
+    first_control(value, |c| {
+        is_forbidden_char(c) && !matches!(c, '\t' | '\n' | '\r')
+    })
+}
+
+fn first_control(value: &str, forbidden: impl Fn(char) -> bool) -> Option<String> {
+    value.chars().position(forbidden).map(|at| {
+        let c = value.chars().nth(at).unwrap_or_default();
+        format!(
+            "must not contain control characters (U+0000–U+001F, U+007F–U+009F), found U+{:04X} at character {at}",
+            u32::from(c)
+        )
+    })
 }
 
 /// The default minimum of likes a profile must have given.
@@ -115,17 +161,29 @@ impl Profile {
     }
 }
 
-fn finish(violations: Vec<Violation>) -> Result<(), ValidationError> {
+fn finish(mut violations: Vec<Violation>) -> Result<(), ValidationError> {
     if violations.is_empty() {
-        Ok(())
-    } else {
-        Err(ValidationError { violations })
+        return Ok(());
     }
+    if violations.len() > MAX_REPORTED {
+        let left_out = violations.len() - MAX_REPORTED;
+        violations.truncate(MAX_REPORTED);
+        violations.push(Violation::new(
+            "$",
+            format!(
+                "{left_out} more violations are not listed (only the first {MAX_REPORTED} are)"
+            ),
+        ));
+    }
+    Err(ValidationError { violations })
 }
 
 fn check_rules(p: &Profile, rules: &ValidationRules, out: &mut Vec<Violation>) {
     check_id("user_id", &p.user_id, rules, out);
     check_id("username", &p.username, rules, out);
+    if let Some(message) = p.user_pseudo.as_deref().and_then(control_char_in_text) {
+        out.push(Violation::new("user_pseudo", message));
+    }
     let counts: [(&str, Count); 9] = [
         ("followers_count", p.followers_count),
         ("following_count", p.following_count),
@@ -181,6 +239,8 @@ fn check_id(path: &str, value: &str, rules: &ValidationRules, out: &mut Vec<Viol
                 value.chars().count()
             ),
         ));
+    } else if let Some(message) = control_char(value) {
+        out.push(Violation::new(path, message));
     }
 }
 
@@ -198,26 +258,38 @@ fn check_count_range(path: &str, value: Count, out: &mut Vec<Violation>) {
 fn check_videos(list: &str, videos: &[Video], rules: &ValidationRules, out: &mut Vec<Violation>) {
     let mut seen: HashSet<&str> = HashSet::with_capacity(videos.len());
     for (i, v) in videos.iter().enumerate() {
-        let path = format!("{list}[{i}].video_id");
+        let path = || format!("{list}[{i}].video_id");
         if v.video_id.trim().is_empty() {
-            out.push(Violation::new(path, "must be a non-empty string"));
+            out.push(Violation::new(path(), "must be a non-empty string"));
         } else if v.video_id.chars().count() > rules.max_id_len {
             out.push(Violation::new(
-                path,
+                path(),
                 format!("must be at most {} characters", rules.max_id_len),
             ));
+        } else if let Some(message) = control_char(&v.video_id) {
+            out.push(Violation::new(path(), message));
         } else if !seen.insert(v.video_id.as_str()) {
             out.push(Violation::new(
-                path,
+                path(),
                 format!("duplicate video id {:?} within {list}", v.video_id),
             ));
+        }
+        for (name, texts) in [("categories", &v.categories), ("hashtags", &v.hashtags)] {
+            for (j, text) in texts.iter().enumerate() {
+                if let Some(message) = control_char(text) {
+                    out.push(Violation::new(format!("{list}[{i}].{name}[{j}]"), message));
+                }
+            }
         }
         for (name, value) in [
             ("likes", v.likes),
             ("comments", v.comments),
             ("shares", v.shares),
         ] {
-            check_count_range(&format!("{list}[{i}].{name}"), value, out);
+            // The path is built only for a violation (one allocation per video at most).
+            if value.is_some_and(|n| n > MAX_COUNT) {
+                check_count_range(&format!("{list}[{i}].{name}"), value, out);
+            }
         }
     }
 }
@@ -271,20 +343,28 @@ pub fn parse_profile(value: &Value, rules: &ValidationRules) -> Result<Profile, 
     // Rules run on what parsed; a path that already has a type error is not reported twice.
     let mut ruled = Vec::new();
     check_rules(&p, rules, &mut ruled);
-    let broken: Vec<String> = typed.iter().map(|v| v.path.clone()).collect();
-    typed.extend(
+    let ruled: Vec<Violation> = {
+        let broken: HashSet<&str> = typed.iter().map(|v| v.path.as_str()).collect();
         ruled
             .into_iter()
-            .filter(|v| !broken.iter().any(|b| is_within(&v.path, b))),
-    );
-    typed.sort_by_key(|v| field_rank(&v.path));
+            .filter(|v| !enclosing(&v.path).any(|base| broken.contains(base)))
+            .collect()
+    };
+    typed.extend(ruled);
+    // A stable sort (within a field, violations stay in document order), reading each
+    // path once.
+    typed.sort_by_cached_key(|v| field_rank(&v.path));
     finish(typed).map(|()| p)
 }
 
-/// Whether `path` is `base` or a field inside it (`liked_videos[1]` holds `liked_videos[1].likes`).
-fn is_within(path: &str, base: &str) -> bool {
-    path.strip_prefix(base)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with('['))
+/// `path` and every path that holds it: `liked_videos[1].likes` gives itself,
+/// `liked_videos[1]` and `liked_videos` (a handful per path, so filtering is linear).
+fn enclosing(path: &str) -> impl Iterator<Item = &str> {
+    std::iter::once(path).chain(
+        path.char_indices()
+            .filter(|&(_, c)| c == '.' || c == '[')
+            .map(|(at, _)| &path[..at]),
+    )
 }
 
 /// Orders violations as the fields appear in the seed's JSON.
@@ -459,14 +539,16 @@ fn string_list(
         Some(Value::Array(items)) => items
             .iter()
             .enumerate()
-            .filter_map(|(i, item)| match item {
-                Value::String(s) => Some(s.clone()),
+            .map(|(i, item)| match item {
+                Value::String(s) => s.clone(),
                 other => {
                     out.push(Violation::new(
                         format!("{}[{i}]", join(prefix, key)),
                         format!("must be a string, got {}", describe(other)),
                     ));
-                    None
+                    // Keep the slot so later indexes stay the input's indexes (the
+                    // profile is rejected anyway).
+                    String::new()
                 }
             })
             .collect(),

@@ -116,7 +116,10 @@ fn rejects_missing_number_of_likes_and_points_to_exports() {
     v.as_object_mut().unwrap().remove("number_of_likes");
     let err = parse_profile(&v, &rules()).unwrap_err();
     let msg = &err.at("number_of_likes").unwrap().message;
-    assert!(msg.contains("is missing: the number of likes the person gave"), "{msg}");
+    assert!(
+        msg.contains("is missing: the number of likes the person gave"),
+        "{msg}"
+    );
     assert!(msg.contains("export"), "{msg}");
 }
 
@@ -465,4 +468,76 @@ proptest! {
         }
         let _ = parse_profile_str(&doc, &rules());
     }
+}
+
+#[test]
+fn control_characters_are_refused_in_every_stored_string_with_their_path() {
+    let mut doc = seed();
+    doc["user_id"] = json!("12\u{0}34");
+    doc["username"] = json!("name\u{7f}");
+    doc["user_pseudo"] = json!("pseudo\u{9b}");
+    doc["liked_videos"][0]["video_id"] = json!("v\u{1}");
+    doc["liked_videos"][0]["hashtags"] = json!(["#fine", "#tab\there"]);
+    doc["shared_videos"][0]["categories"] = json!(["Music", "line\nfeed"]);
+    let err = parse_profile(&doc, &rules()).unwrap_err();
+    let paths: Vec<&str> = err.paths().collect();
+    assert_eq!(
+        paths,
+        [
+            "user_id",
+            "username",
+            "user_pseudo",
+            "liked_videos[0].video_id",
+            "liked_videos[0].hashtags[1]",
+            "shared_videos[0].categories[1]",
+        ],
+        "{err}"
+    );
+    assert!(
+        err.at("user_id").unwrap().message.contains("U+0000"),
+        "{err}"
+    );
+    // The same rules hold for typed profiles (what importers and collectors produce).
+    let mut typed = Profile::new("1", "a\u{0}b");
+    typed.number_of_likes = Some(500);
+    let err = typed.validate(&rules()).unwrap_err();
+    assert_eq!(err.paths().collect::<Vec<_>>(), ["username"]);
+    // Other non-ASCII text stays welcome.
+    let mut fine = seed();
+    fine["username"] = json!("Zoë_✨_名前");
+    // A display name is free text: tab and line breaks are allowed there, not NUL.
+    fine["user_pseudo"] = json!("Emma\tJones\r\n");
+    fine["liked_videos"][0]["hashtags"] = json!(["#café", "#ﬁtness"]);
+    assert!(parse_profile(&fine, &rules()).is_ok());
+}
+
+#[test]
+fn list_items_of_the_wrong_type_keep_the_indexes_of_later_items() {
+    let mut doc = seed();
+    doc["liked_videos"][0]["hashtags"] = json!([7, "#b\u{0}"]);
+    assert_eq!(
+        violation_paths(&doc),
+        ["liked_videos[0].hashtags[0]", "liked_videos[0].hashtags[1]"]
+    );
+}
+
+#[test]
+fn at_most_max_reported_violations_are_listed_and_the_rest_counted() {
+    let mut doc = seed();
+    let videos: Vec<Value> = (0..5_000).map(|i| json!({"video_id": i})).collect();
+    doc["liked_videos"] = Value::Array(videos);
+    let err = parse_profile(&doc, &rules()).unwrap_err();
+    assert_eq!(err.violations.len(), toker_model::MAX_REPORTED + 1);
+    assert_eq!(err.violations[0].path, "liked_videos[0].video_id");
+    assert_eq!(
+        err.violations[toker_model::MAX_REPORTED - 1].path,
+        format!("liked_videos[{}].video_id", toker_model::MAX_REPORTED - 1)
+    );
+    let last = err.violations.last().unwrap();
+    assert_eq!(last.path, "$");
+    assert!(
+        last.message
+            .contains(&format!("{} more", 5_000 - toker_model::MAX_REPORTED)),
+        "{last}"
+    );
 }

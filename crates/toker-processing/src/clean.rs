@@ -17,6 +17,8 @@
 //! A video that is both liked and shared stays in both lists: the relations differ.
 //! Cleaning is idempotent: `clean_profile(clean_profile(p)) == clean_profile(p)`.
 
+use std::collections::HashMap;
+
 use toker_model::{Count, Profile, Video, taxonomy};
 use unicode_normalization::UnicodeNormalization;
 
@@ -90,12 +92,16 @@ pub fn clean_category(name: &str) -> Option<String> {
 
 fn clean_videos(videos: Vec<Video>) -> Vec<Video> {
     let mut merged: Vec<Video> = Vec::with_capacity(videos.len());
+    // Where each id's first video is in `merged`: one lookup per video, so a list of tens
+    // of thousands costs linear time (a search of `merged` was quadratic).
+    let mut first_of: HashMap<String, usize> = HashMap::with_capacity(videos.len());
     for video in videos {
-        // Lists hold tens to hundreds of videos and duplicates are rare, so a linear
-        // search keeps first-seen order without an auxiliary map.
-        match merged.iter_mut().find(|m| m.video_id == video.video_id) {
-            Some(first) => merge_into(first, video),
-            None => merged.push(video),
+        match first_of.get(&video.video_id) {
+            Some(&at) => merge_into(&mut merged[at], video),
+            None => {
+                first_of.insert(video.video_id.clone(), merged.len());
+                merged.push(video);
+            }
         }
     }
     for video in &mut merged {

@@ -266,6 +266,47 @@ impl Conn {
     }
 }
 
+/// A check run right before each writing transaction commits.
+type CommitGuard = std::rc::Rc<dyn Fn() -> Result<(), String>>;
+
+thread_local! {
+    static COMMIT_GUARD: std::cell::RefCell<Option<CommitGuard>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `work` with `guard` asked right before every writing transaction that `work` runs
+/// on this thread commits: `Err(reason)` rolls the transaction back and the write fails
+/// with [`StoreError::CommitRefused`]. The API passes a request's deadline this way, so a
+/// request answered with an error never commits afterwards. Guards nest (the innermost
+/// applies) and are removed when `work` returns or panics.
+pub fn with_commit_guard<R>(
+    guard: impl Fn() -> Result<(), String> + 'static,
+    work: impl FnOnce() -> R,
+) -> R {
+    struct Restore(Option<CommitGuard>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            let previous = self.0.take();
+            COMMIT_GUARD.with(|g| *g.borrow_mut() = previous);
+        }
+    }
+    let previous = COMMIT_GUARD.with(|g| g.borrow_mut().replace(std::rc::Rc::new(guard)));
+    let _restore = Restore(previous);
+    work()
+}
+
+/// Asks this thread's commit guard, if any, whether the transaction may commit.
+fn check_commit_guard() -> Result<(), StoreError> {
+    let guard = COMMIT_GUARD.with(|g| g.borrow().clone());
+    match guard.map_or(Ok(()), |guard| guard()) {
+        Ok(()) => Ok(()),
+        Err(reason) => Err(StoreError::CommitRefused {
+            context: crate::error::UNTOLD.to_owned(),
+            reason,
+        }),
+    }
+}
+
 /// A backend's way of running a transaction that writes, and one that only reads.
 pub(crate) trait Transactions: Sized {
     /// Runs `f` in a transaction that writes: SQLite `BEGIN IMMEDIATE` (so it never fails
@@ -289,10 +330,14 @@ impl Transactions for SqliteConnection {
     fn write<T>(
         &mut self,
         context: &str,
-        f: impl FnMut(&mut Self) -> Result<T, StoreError>,
+        mut f: impl FnMut(&mut Self) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.immediate_transaction(f)
-            .map_err(|e| e.in_context(context))
+        self.immediate_transaction(|c| {
+            let done = f(c)?;
+            check_commit_guard()?;
+            Ok::<T, StoreError>(done)
+        })
+        .map_err(|e| e.in_context(context))
     }
 
     fn read<T>(
@@ -318,7 +363,12 @@ impl Transactions for diesel::PgConnection {
     ) -> Result<T, StoreError> {
         let mut attempt = 1;
         loop {
-            match self.transaction(&mut f) {
+            let attempt_result = self.transaction(|c| {
+                let done = f(c)?;
+                check_commit_guard()?;
+                Ok::<T, StoreError>(done)
+            });
+            match attempt_result {
                 Err(e) if e.is_retryable() && attempt < PG_ATTEMPTS => {
                     tracing::debug!(attempt, error = %e, "retrying transaction: {context}");
                     std::thread::sleep(std::time::Duration::from_millis(10 << attempt));

@@ -60,6 +60,15 @@ pub enum StoreError {
     /// Applying or reverting migrations failed.
     #[error("database migration failed: {0}")]
     Migration(String),
+    /// The commit guard of this thread ([`crate::with_commit_guard`]) refused the commit:
+    /// the transaction was rolled back and nothing changed.
+    #[error("{context}: not committed: {reason}; the transaction was rolled back")]
+    CommitRefused {
+        /// What the store was doing.
+        context: String,
+        /// Why the guard refused (e.g. the request was already answered).
+        reason: String,
+    },
     /// Any other database error, with what the store was doing.
     #[error("{context}: {source}")]
     Database {
@@ -103,7 +112,60 @@ impl StoreError {
             StoreError::Busy { message } if message.starts_with(UNTOLD) => StoreError::Busy {
                 message: message.replacen(UNTOLD, context, 1),
             },
+            StoreError::CommitRefused {
+                context: inner,
+                reason,
+            } if inner == UNTOLD => StoreError::CommitRefused {
+                context: context.to_owned(),
+                reason,
+            },
             other => other,
+        }
+    }
+
+    /// The error for a log line that must not carry stored values: what the store was
+    /// doing without the record it names (`creating profile tiktok:123` → `creating
+    /// profile`), and the database's message up to its first `:` (PostgreSQL appends the
+    /// offending value there, e.g. `invalid input syntax for type bigint: "…"`), with
+    /// the table, column and constraint names the database reports.
+    #[must_use]
+    pub fn without_values(&self) -> String {
+        match self {
+            StoreError::Database { context, source } => {
+                let operation = context
+                    .split_whitespace()
+                    .take_while(|w| !w.contains(|c: char| c == ':' || c.is_ascii_digit()))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let cause = match source {
+                    DieselError::DatabaseError(kind, info) => {
+                        let message = info.message();
+                        let head = message.split(':').next().unwrap_or(message);
+                        let mut out = format!("{kind:?}: {head}");
+                        for (name, value) in [
+                            ("table", info.table_name()),
+                            ("column", info.column_name()),
+                            ("constraint", info.constraint_name()),
+                        ] {
+                            if let Some(value) = value {
+                                out.push_str(&format!(" ({name} {value})"));
+                            }
+                        }
+                        out
+                    }
+                    other => {
+                        let text = other.to_string();
+                        text.split(':').next().unwrap_or_default().to_owned()
+                    }
+                };
+                format!("{operation}: {cause}")
+            }
+            StoreError::Duplicate { .. } => "a profile with this key is already stored".to_owned(),
+            StoreError::NotFound { .. } => "a record was not found".to_owned(),
+            StoreError::Invalid { .. } => "a record cannot be stored as it is".to_owned(),
+            StoreError::CommitRefused { reason, .. } => format!("not committed: {reason}"),
+            StoreError::Busy { .. } => "the database is locked by another writer".to_owned(),
+            other => other.to_string(),
         }
     }
 
@@ -120,7 +182,7 @@ impl StoreError {
 
 /// The context of errors converted by `?` inside transactions, replaced by
 /// [`StoreError::in_context`].
-const UNTOLD: &str = "database operation";
+pub(crate) const UNTOLD: &str = "database operation";
 
 impl From<DieselError> for StoreError {
     fn from(source: DieselError) -> Self {

@@ -52,7 +52,7 @@ pub use checkpoints::{
     Checkpoint, CollectionRun, CommittedPage, ListingState, Marker, NewPage, NewRun, PageCommit,
     ProfileWrite, RunEnd, RunMode, RunStatus, Written,
 };
-pub use connection::Backend;
+pub use connection::{Backend, with_commit_guard};
 pub use error::StoreError;
 pub use ingest::{IngestItem, IngestOptions, IngestOutcome, IngestReport, IngestResult};
 pub use migrate::{MigrationState, Migrator};

@@ -27,6 +27,7 @@ on_both_backends!(
     vectors_are_saved_whole_and_loaded_back,
     api_keys_are_created_listed_and_revoked,
     missing_records_are_not_found_by_name,
+    a_refused_commit_rolls_back_and_changes_nothing,
 );
 
 fn store_profile(store: &mut Store, i: u64) -> i64 {
@@ -648,4 +649,59 @@ fn missing_records_are_not_found_by_name(store: &mut Store) {
         "profile 77 not found"
     );
     assert_eq!(store.load_vector(77).unwrap(), None);
+}
+
+fn a_refused_commit_rolls_back_and_changes_nothing(store: &mut Store) {
+    let p = profile(1);
+    let err = toker_store::with_commit_guard(
+        || Err("the request was already answered".to_owned()),
+        || store.create_profile(platform(1), &p, &raw(&p), None),
+    )
+    .unwrap_err();
+    assert!(matches!(err, StoreError::CommitRefused { .. }), "{err}");
+    assert!(err.to_string().contains("rolled back"), "{err}");
+    assert_eq!(store.stats().unwrap().profiles, 0);
+    // Batches too, and the guard is gone once the work returns.
+    let items = vec![item("a", platform(2), profile(2))];
+    let refused = toker_store::with_commit_guard(
+        || Err("late".to_owned()),
+        || {
+            store.ingest(
+                items.clone(),
+                &IngestOptions::default(),
+                &mut |_: IngestOutcome| {},
+            )
+        },
+    );
+    assert!(refused.is_err());
+    assert_eq!(store.stats().unwrap().profiles, 0);
+    let allowed = toker_store::with_commit_guard(
+        || Ok(()),
+        || store.create_profile(platform(1), &p, &raw(&p), None),
+    );
+    assert!(allowed.is_ok());
+    store
+        .ingest(items, &IngestOptions::default(), &mut |_| {})
+        .unwrap();
+    assert_eq!(store.stats().unwrap().profiles, 2);
+}
+
+/// PostgreSQL refuses NUL in text, and its error names the record; what goes to logs
+/// must not carry the value.
+#[test]
+fn a_database_error_for_logs_carries_no_stored_value() {
+    let Some(db) = toker_store::testing::TestDb::postgres() else {
+        return;
+    };
+    let mut store = Store::open(&db.url).unwrap();
+    let mut p = profile(1);
+    p.user_id = "secret-user\u{0}id".to_owned();
+    let err = store
+        .create_profile(Platform::TikTok, &p, &raw(&p), None)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Database { .. }), "{err}");
+    assert!(err.to_string().contains("secret-user"), "{err}");
+    let safe = err.without_values();
+    assert!(!safe.contains("secret-user"), "{safe}");
+    assert!(safe.starts_with("creating profile"), "{safe}");
 }

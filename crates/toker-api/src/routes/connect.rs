@@ -49,7 +49,6 @@ use crate::connect::flow::{
     seal_tokens, store,
 };
 use crate::connect::session::{SESSION_COOKIE, optional, set_cookie};
-use crate::connect::{App, STATE_TTL};
 use crate::dto::{ExportArchiveDoc, PlatformDoc, SessionModeDoc};
 use crate::extract::ApiQuery;
 use crate::limits::{UploadTicket, check_address, timeout};
@@ -505,7 +504,7 @@ async fn finish(
     drop(code);
     spend_state(state, platform, &used).await?;
     let raw = fetch_profile(state.connector(), app, &tokens.access_token).await?;
-    let prepared = judge(state, raw.clone(), false)?;
+    let prepared = judge(state, raw.clone(), false).await?;
     let cipher = state
         .connector()
         .cipher()
@@ -525,14 +524,20 @@ async fn finish(
 }
 
 /// Validates and cleans a fetched or imported profile.
-fn judge(
+/// Runs in the bounded CPU pool (a profile can hold tens of thousands of videos).
+async fn judge(
     state: &AppState,
     raw: RawProfile,
     via_export: bool,
 ) -> Result<toker_processing::Prepared, Problem> {
     let platform = raw.platform;
-    prepare_profile(platform, raw.profile, raw.raw, state.rules())
-        .map_err(|r| rejected(platform, &r, state.rules().min_likes, via_export))
+    let rules = state.rules().clone();
+    state
+        .cpu(move || {
+            prepare_profile(platform, raw.profile, raw.raw, &rules)
+                .map_err(|r| rejected(platform, &r, rules.min_likes, via_export))
+        })
+        .await
 }
 
 /// An OAuth step's failure as the answer to the person.
@@ -645,15 +650,14 @@ pub(crate) async fn upload_export(
     let signed_in = optional(&state, request.headers()).await?;
     let limit = state.connector().config().export_limit;
     let upload = receive(request.into_body(), limit, ticket).await?;
-    let imported = tokio::task::spawn_blocking(move || {
-        let result = import_export(platform, &upload.path);
-        drop(upload);
-        result
-    })
-    .await
-    .map_err(|e| crate::error::internal(&e))?;
-    let raw = imported.map_err(|e| export_problem(platform, &e))?;
-    let prepared = judge(&state, raw.clone(), true)?;
+    let raw = state
+        .cpu(move || {
+            let result = import_export(platform, &upload.path);
+            drop(upload);
+            result.map_err(|e| export_problem(platform, &e))
+        })
+        .await?;
+    let prepared = judge(&state, raw.clone(), true).await?;
     let stored = store(
         &state,
         prepared,

@@ -135,8 +135,13 @@ pub(crate) async fn create_profile(
     ApiQuery(query): ApiQuery<PlatformQuery>,
     body: JsonBytes,
 ) -> Result<Response, Problem> {
-    let raw = body.json()?;
-    let prepared = prepare(raw, query.platform, state.rules()).map_err(|r| rejected_problem(&r))?;
+    let rules = state.rules().clone();
+    let prepared = state
+        .cpu(move || {
+            let raw = body.json()?;
+            prepare(raw, query.platform, &rules).map_err(|r| rejected_problem(&r))
+        })
+        .await?;
     let stored = state
         .db(move |store| {
             let created = store.create_profile(
@@ -248,12 +253,18 @@ pub(crate) async fn create_batch(
     ApiQuery(query): ApiQuery<PlatformQuery>,
     body: JsonBytes,
 ) -> Result<Json<BatchReport>, Problem> {
-    let mut records = Vec::new();
-    for record in RecordReader::new(&body.0[..]) {
-        let (_, raw) =
-            record.map_err(|e| Problem::new(ProblemKind::MalformedJson, e.to_string()))?;
-        records.push(prepare(raw, query.platform, state.rules()));
-    }
+    let rules = state.rules().clone();
+    let records = state
+        .cpu(move || {
+            let mut records = Vec::new();
+            for record in RecordReader::new(&body.0[..]) {
+                let (_, raw) =
+                    record.map_err(|e| Problem::new(ProblemKind::MalformedJson, e.to_string()))?;
+                records.push(prepare(raw, query.platform, &rules));
+            }
+            Ok(records)
+        })
+        .await?;
     if records.is_empty() {
         return Err(Problem::validation(
             "the batch holds no profile; nothing was stored",
@@ -314,12 +325,17 @@ pub(crate) async fn generate_profiles(
             }],
         )
     })?;
-    let records = (0..request.count)
-        .map(|index| {
-            let person = source.generate(index).raw;
-            prepare_profile(person.platform, person.profile, person.raw, state.rules())
+    let rules = state.rules().clone();
+    let records = state
+        .cpu(move || {
+            Ok((0..request.count)
+                .map(|index| {
+                    let person = source.generate(index).raw;
+                    prepare_profile(person.platform, person.profile, person.raw, &rules)
+                })
+                .collect())
         })
-        .collect();
+        .await?;
     store_records(&state, principal, records).await.map(Json)
 }
 
@@ -451,13 +467,21 @@ pub(crate) async fn replace_profile(
     ProfileId(id): ProfileId,
     body: JsonBytes,
 ) -> Result<Json<ProfileResponse>, Problem> {
-    let raw = body.json()?;
+    let reader = principal.clone();
+    let platform = state
+        .db(move |store| Ok(visible_row(store, &reader, id)?.platform))
+        .await?;
     let rules = state.rules().clone();
+    let prepared = state
+        .cpu(move || {
+            let raw = body.json()?;
+            prepare(raw, Some(platform), &rules).map_err(|r| rejected_problem(&r))
+        })
+        .await?;
     let stored = state
         .db(move |store| {
-            let row = visible_row(store, &principal, id)?;
-            let prepared =
-                prepare(raw, Some(row.platform), &rules).map_err(|r| rejected_problem(&r))?;
+            // Again: the profile may have been deleted while the body was judged.
+            visible_row(store, &principal, id)?;
             match store.replace_profile(id, &prepared.profile, &prepared.raw) {
                 Ok(()) => {}
                 Err(StoreError::Duplicate { key, id: other }) => {

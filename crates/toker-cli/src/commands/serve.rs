@@ -24,6 +24,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ServeArgs) -> CliResult {
         max_connections: args.max_connections,
         fd_reserve: args.fd_reserve,
         min_likes: args.rules.min_likes,
+        cpu_jobs: args
+            .cpu_jobs
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..ServeConfig::default()
     };
     config.validate()?;
