@@ -812,8 +812,12 @@ async fn a_session_may_only_see_refresh_export_and_erase_its_own_data() {
             );
         }
     }
+    let all = ListQuery {
+        unproven: true,
+        ..ListQuery::default()
+    };
     assert_eq!(
-        f.store().count_profiles(&ListQuery::default()).unwrap(),
+        f.store().count_profiles(&all).unwrap(),
         3,
         "nothing was generated or written"
     );

@@ -116,7 +116,10 @@ fn rejects_missing_number_of_likes_and_points_to_exports() {
     v.as_object_mut().unwrap().remove("number_of_likes");
     let err = parse_profile(&v, &rules()).unwrap_err();
     let msg = &err.at("number_of_likes").unwrap().message;
-    assert!(msg.contains("is missing: the number of likes the person gave"), "{msg}");
+    assert!(
+        msg.contains("is missing: the number of likes the person gave"),
+        "{msg}"
+    );
     assert!(msg.contains("export"), "{msg}");
 }
 
