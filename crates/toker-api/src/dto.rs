@@ -273,6 +273,9 @@ pub(crate) struct ProfileListItem {
     pub(crate) owner: Option<String>,
     /// When it was first stored.
     pub(crate) created_at: DateTime<Utc>,
+    /// An unproven upload: private to the person who uploaded it (nobody else sees it or
+    /// matches with it) until they prove the account by connecting it with OAuth.
+    pub(crate) unproven: bool,
 }
 
 impl From<ProfileRow> for ProfileListItem {
@@ -287,6 +290,7 @@ impl From<ProfileRow> for ProfileListItem {
             shared_count: r.shared_count,
             owner: r.owner,
             created_at: r.created_at,
+            unproven: r.unproven,
         }
     }
 }

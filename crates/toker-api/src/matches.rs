@@ -5,10 +5,15 @@
 //! unless its check is older than `match_refresh`, in which case one request compares the
 //! stored vocabulary version and rebuilds only if it changed (others keep using the old
 //! index meanwhile). A refit through the API invalidates the cache at once.
+//!
+//! Only the profiles others may see are indexed, so an unproven upload never appears among
+//! anyone's matches; its vector is kept beside the index, for its uploader's own queries.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
+use toker_model::Platform;
 use toker_processing::{MatchIndex, SparseVector, Vocabulary};
 use toker_store::{Store, StoredVector};
 
@@ -20,7 +25,10 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     pub(crate) version: String,
+    /// The profiles others may see.
     pub(crate) index: MatchIndex,
+    /// The vectors of unproven uploads, by profile id: queries, never matches.
+    pub(crate) unproven: HashMap<i64, (Platform, SparseVector)>,
 }
 
 #[derive(Debug)]
@@ -133,6 +141,7 @@ fn load_snapshot(store: &mut Store, known: Option<&str>) -> Result<Reload, ApiEr
             return Ok(Reload::Unchanged);
         }
         let vectors = store.load_vectors(None)?;
+        let unproven = store.load_unproven_vectors()?;
         let again = store.load_vocabulary()?;
         if again.as_ref().map(|r| r.version.as_str()) != Some(record.version.as_str()) {
             continue;
@@ -146,9 +155,17 @@ fn load_snapshot(store: &mut Store, known: Option<&str>) -> Result<Reload, ApiEr
             })
             .collect::<Result<Vec<_>, toker_processing::ProcessingError>>()?;
         let index = MatchIndex::new(&vocabulary, entries)?;
+        let unproven = unproven
+            .into_iter()
+            .map(|v| {
+                let vector = SparseVector::from_parts(v.indices, v.values)?;
+                Ok((v.profile_id, (v.platform, vector)))
+            })
+            .collect::<Result<HashMap<_, _>, toker_processing::ProcessingError>>()?;
         return Ok(Reload::Built(Arc::new(Snapshot {
             version: record.version,
             index,
+            unproven,
         })));
     }
     Err(ApiError::Task(

@@ -13,7 +13,8 @@ const PAGE: u64 = 2_000;
 /// What a refit did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct VectorizeReport {
-    /// How many profiles the vocabulary was fitted on (and vectors saved for).
+    /// How many profiles the vocabulary was fitted on: those others may see (unproven
+    /// uploads get a vector but do not shape the vocabulary).
     pub profiles: u64,
     /// How many features the vocabulary kept.
     pub features: u64,
@@ -21,8 +22,9 @@ pub struct VectorizeReport {
     pub vocabulary_version: String,
 }
 
-/// Fits a vocabulary over every stored profile, then stores it with one vector per
-/// profile, replacing the previous ones in one transaction.
+/// Fits a vocabulary over every stored profile others may see, then stores it with one
+/// vector per profile (unproven uploads too, for their uploaders' own matches), replacing
+/// the previous ones in one transaction.
 ///
 /// Profiles are read a page at a time (twice: once to fit, once to transform); profiles
 /// stored while this runs wait for the next refit.
@@ -37,7 +39,9 @@ pub fn vectorize_store(
     let mut last_id = None;
     for_each_page(store, None, |page| {
         for p in &page {
-            builder.add(&p.profile);
+            if !p.unproven {
+                builder.add(&p.profile);
+            }
             last_id = Some(p.id);
         }
     })?;
@@ -89,6 +93,7 @@ fn for_each_page(
         let mut page = store.load_profiles(&ListQuery {
             limit: Some(PAGE),
             after_id,
+            unproven: true,
             ..ListQuery::default()
         })?;
         if let Some(last_id) = last_id {

@@ -187,7 +187,7 @@ async fn tiktok_connects_with_its_login_token_and_the_research_lists() {
 }
 
 #[tokio::test]
-async fn instagram_has_no_likes_in_its_api_so_the_person_uploads_the_export() {
+async fn instagram_has_no_likes_in_its_api_so_connecting_proves_and_the_export_fills_in() {
     let f = Flow::sqlite().await;
     let (authorize, cookie) = f.start("instagram", "", None).await;
     assert!(
@@ -195,24 +195,23 @@ async fn instagram_has_no_likes_in_its_api_so_the_person_uploads_the_export() {
         "Instagram takes no PKCE"
     );
     let back = f.consent(&authorize, None).await;
-    let refused = f.call("GET", &back, None, Some(&cookie)).await;
-    let detail = refused.assert_problem(422, "validation");
+    let proven = f.call("GET", &back, None, Some(&cookie)).await;
+    assert_eq!(proven.status.as_u16(), 200, "{}", proven.body);
+    assert_eq!(proven.body["outcome"], "proven");
+    assert_eq!(proven.body["account"]["proven"], true);
+    assert!(proven.body["profile"].is_null(), "{}", proven.body);
+    let next = proven.body["next"].as_str().unwrap();
     assert!(
-        detail.contains("POST /v1/connect/instagram/export") && detail.contains("100"),
-        "the detail says what to do: {detail}"
-    );
-    assert!(
-        refused
-            .violation_paths()
-            .contains(&"number_of_likes".to_owned())
+        next.contains("POST /v1/connect/instagram/export") && next.contains("liked"),
+        "the answer says what to do: {next}"
     );
     let mut store = f.store();
     assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
     assert!(
         sqlite_cells(&f.db.url)
             .iter()
-            .all(|(table, _)| table != "principals" && table != "principal_accounts"),
-        "nobody was created"
+            .any(|(table, c)| table == "principal_accounts" && c == "oauth"),
+        "the proof is kept"
     );
     // The long-lived exchange happened with the short-lived token, never answered.
     assert!(
@@ -222,18 +221,24 @@ async fn instagram_has_no_likes_in_its_api_so_the_person_uploads_the_export() {
             .any(|l| l.path == "/instagram/graph/access_token")
     );
 
+    // Someone without that session uploads the export: it is their private copy.
     let uploaded = f.upload("instagram", "legacy.zip", "", None).await;
     assert_eq!(uploaded.status.as_u16(), 201, "{}", uploaded.body);
     assert_eq!(uploaded.body["account"]["method"], "export");
+    assert_eq!(uploaded.body["account"]["proven"], false);
     assert_eq!(uploaded.body["account"]["user_id"], "lea.cooks");
     assert_eq!(uploaded.body["profile"]["counts"]["number_of_likes"], 120);
-    let lea = session_of(&uploaded);
-    let me = f.call("GET", "/v1/me", Some(&lea), None).await;
-    assert_eq!(me.body["accounts"][0]["refreshable"], false);
+    let uploader = session_of(&uploaded);
+    let me = f.call("GET", "/v1/me", Some(&uploader), None).await;
+    assert_eq!(me.body["accounts"], serde_json::json!([]));
     assert_eq!(me.body["profiles"].as_array().unwrap().len(), 1);
-    // Refreshing an export-only account says to upload a newer export.
-    let refreshed = f.call("POST", "/v1/me/refresh", Some(&lea), None).await;
-    assert_eq!(refreshed.body["accounts"][0]["outcome"], "skipped");
+    assert_eq!(me.body["profiles"][0]["unproven"], true);
+    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
+    // Nothing to refresh without a proven account.
+    let refreshed = f
+        .call("POST", "/v1/me/refresh", Some(&uploader), None)
+        .await;
+    assert_eq!(refreshed.body["accounts"], serde_json::json!([]));
     f.assert_no_secret_answered();
 }
 
@@ -279,35 +284,38 @@ fn common_db() -> toker_store::testing::TestDb {
 }
 
 #[tokio::test]
-async fn an_export_cannot_claim_an_account_someone_proved_but_oauth_takes_over_a_claim() {
+async fn an_export_is_a_private_copy_until_proven_and_never_blocks_the_owner() {
     let f = Flow::sqlite().await;
-    // Someone uploads Mila's TikTok export first: nobody held the account, so it is stored.
+    // Someone uploads Mila's TikTok export first: it is their private copy.
     let claimed = f
         .upload("tiktok", "activity_layout.zip", "?session=bearer", None)
         .await;
     assert_eq!(claimed.status.as_u16(), 201, "{}", claimed.body);
+    assert_eq!(claimed.body["account"]["proven"], false);
     let claimer = session_of(&claimed);
-    // Mila proves the account with TikTok: she takes it over.
+    // Mila proves the account with TikTok: the account's profile is hers.
     let proven = f.connect("tiktok", "?session=bearer", None).await;
-    assert_eq!(proven.status.as_u16(), 200, "{}", proven.body);
+    assert_eq!(proven.status.as_u16(), 201, "{}", proven.body);
     assert_ne!(proven.body["principal"], claimed.body["principal"]);
+    assert_ne!(proven.body["profile"]["id"], claimed.body["profile"]["id"]);
     let listed = f.call("GET", "/v1/profiles", Some(&claimer), None).await;
-    assert_eq!(
-        listed.body["items"].as_array().unwrap().len(),
-        0,
-        "the claim is gone"
-    );
-    // Now an export of it is refused to anyone but Mila.
+    let items = listed.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "the claimer still sees their own copy only");
+    assert_eq!(items[0]["id"], claimed.body["profile"]["id"]);
+    assert_eq!(items[0]["unproven"], true);
+    // Uploading again updates the claimer's copy: no refusal tells them Mila proved it.
     let again = f
         .upload("tiktok", "activity_layout.zip", "", Some(&claimer))
         .await;
-    let detail = again.assert_problem(409, "conflict");
-    assert!(detail.contains("GET /v1/connect/tiktok"), "{detail}");
+    assert_eq!(again.status.as_u16(), 200, "{}", again.body);
+    assert_eq!(again.body["profile"]["id"], claimed.body["profile"]["id"]);
     let mila = session_of(&proven);
     let own = f
         .upload("tiktok", "activity_layout.zip", "", Some(&mila))
         .await;
     assert_eq!(own.status.as_u16(), 200, "{}", own.body);
+    assert_eq!(own.body["account"]["proven"], true);
+    assert_eq!(own.body["profile"]["id"], proven.body["profile"]["id"]);
     assert!(
         own.body["session"].is_null(),
         "already signed in: no new session"
@@ -472,13 +480,17 @@ async fn delete_me_erases_everything_of_the_person_and_nothing_else() {
     assert_eq!(export.body["principal"], principal.as_str());
     assert_eq!(export.body["profiles"].as_array().unwrap().len(), 2);
     assert!(export.body["profiles"][0]["raw_json"].is_object());
-    assert_eq!(export.body["accounts"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        export.body["accounts"].as_array().unwrap().len(),
+        1,
+        "an unproven upload adds no account"
+    );
     assert_eq!(export.body["sessions"][0]["current"], true);
 
     let erased = f.call("DELETE", "/v1/me", Some(&jonas), None).await;
     assert_eq!(erased.status.as_u16(), 200, "{}", erased.body);
     assert_eq!(erased.body["erased"]["profiles"], 2);
-    assert_eq!(erased.body["erased"]["accounts"], 2);
+    assert_eq!(erased.body["erased"]["accounts"], 1);
 
     // Not a row that names Jonas is left, in any table.
     let cells = sqlite_cells(&f.db.url);
@@ -800,8 +812,12 @@ async fn a_session_may_only_see_refresh_export_and_erase_its_own_data() {
             );
         }
     }
+    let all = ListQuery {
+        unproven: true,
+        ..ListQuery::default()
+    };
     assert_eq!(
-        f.store().count_profiles(&ListQuery::default()).unwrap(),
+        f.store().count_profiles(&all).unwrap(),
         3,
         "nothing was generated or written"
     );

@@ -59,8 +59,8 @@ pub use migrate::{MigrationState, Migrator};
 pub use models::{ListQuery, ProfileRow, Stats, StoredProfile, Upserted};
 pub use principals::{
     AccountClaim, AccountMethod, AccountRecord, AccountTokens, ConnectAccount, ConnectedAccount,
-    NewOAuthState, NewSession, OAuthStateRecord, PrincipalErasure, PrincipalRecord, ProfileOwner,
-    SessionRecord, StateUse,
+    NewOAuthState, NewSession, OAuthStateRecord, Placement, PrincipalErasure, PrincipalRecord,
+    ProfileOwner, SessionRecord, StateUse,
 };
 pub use store::Store;
 pub use vectors::{StoredVector, VocabularyRecord};

@@ -4,13 +4,18 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use toker_model::{Platform, Profile};
 
-/// Which profiles to list, count or load. `Default` is every profile, no limit.
+/// Which profiles to list, count or load. `Default` is every profile others may see (no
+/// unproven upload), no limit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ListQuery {
     /// Only this platform's profiles.
     pub platform: Option<Platform>,
     /// Only profiles of this owner.
     pub owner: Option<String>,
+    /// Also unproven uploads: private copies of their uploader's, which only the uploader
+    /// sees (with `owner` set to the uploader, their own listing) until they prove the
+    /// account. Left out by default: of everyone else's listings, counts and refits.
+    pub unproven: bool,
     /// At most this many rows.
     pub limit: Option<u64>,
     /// Skip this many rows (after `after_id` is applied).
@@ -29,11 +34,12 @@ impl ListQuery {
         }
     }
 
-    /// Every profile of one owner.
+    /// Every profile of one owner, their unproven uploads included.
     #[must_use]
     pub fn owner(owner: impl Into<String>) -> Self {
         ListQuery {
             owner: Some(owner.into()),
+            unproven: true,
             ..ListQuery::default()
         }
     }
@@ -56,6 +62,9 @@ pub struct StoredProfile {
     pub created_at: DateTime<Utc>,
     /// When it was last replaced (UTC).
     pub updated_at: DateTime<Utc>,
+    /// An unproven upload: its owner's private copy, not the account's profile (see
+    /// [`ListQuery::unproven`]).
+    pub unproven: bool,
 }
 
 impl StoredProfile {
@@ -87,6 +96,8 @@ pub struct ProfileRow {
     pub owner: Option<String>,
     /// When it was first stored (UTC).
     pub created_at: DateTime<Utc>,
+    /// An unproven upload, private to its owner (see [`ListQuery::unproven`]).
+    pub unproven: bool,
 }
 
 /// What an upsert did.

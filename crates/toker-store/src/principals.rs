@@ -9,8 +9,14 @@
 //! the API encrypts and decrypts; the store only keeps them consistent.
 //!
 //! Who may own what is the API's rule: [`Store::connect_account`] reads what is stored
-//! about the account, asks the caller's `decide` which principal gets it, and writes the
-//! principal, the profile, the account and a session in the same transaction.
+//! about the account, asks the caller's `decide` which principal gets it and whether they
+//! proved it ([`Placement`]), and writes the principal, the profile, the account and a
+//! session in the same transaction.
+//!
+//! An account has at most one profile others see (the account's), and any number of
+//! unproven copies, one per uploader, each private to its uploader (see
+//! [`crate::ListQuery::unproven`]). An account row means its principal proved the account
+//! (an OAuth connect); an unproven upload writes only its uploader's copy.
 
 use std::fmt;
 use std::str::FromStr;
@@ -203,7 +209,8 @@ pub struct ProfileOwner {
 /// What is stored about an account when someone connects it: what `decide` judges.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountClaim {
-    /// The stored profile with the same `platform:user_id`, if any.
+    /// The account's stored profile (the one others see) with the same
+    /// `platform:user_id`, if any; unproven copies are not part of a claim.
     pub profile: Option<ProfileOwner>,
     /// The connected account row, if any.
     pub account: Option<AccountRecord>,
@@ -237,10 +244,15 @@ pub struct SessionRecord {
 pub struct ConnectAccount<'a> {
     /// The platform.
     pub platform: Platform,
-    /// The validated, cleaned profile (its `user_id` names the account).
-    pub profile: &'a Profile,
-    /// The raw JSON it came from.
-    pub raw: &'a Value,
+    /// The account's id on the platform (the profile's `user_id`, when there is one).
+    pub user_id: &'a str,
+    /// Its handle.
+    pub username: &'a str,
+    /// The validated, cleaned profile and the raw JSON it came from; `None` when the
+    /// connect proves the account but its data alone makes no storable profile (e.g.
+    /// Instagram's API has no likes count). Then the principal's unproven copy of the
+    /// account, if they uploaded one, becomes the account's profile.
+    pub profile: Option<(&'a Profile, &'a Value)>,
     /// How it was connected. An account row keeps `oauth` when the same principal later
     /// uploads an export.
     pub method: AccountMethod,
@@ -251,6 +263,19 @@ pub struct ConnectAccount<'a> {
     pub session: Option<NewSession>,
 }
 
+/// Where `decide` puts a connect (see [`Store::connect_account`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// The principal proved the account (now, or earlier with the same principal): the
+    /// profile is the account's, the one others see; the account row is theirs; their
+    /// unproven copy of it, now superseded, goes.
+    Proven(String),
+    /// Nobody vouched: the profile is the principal's unproven copy, private to them.
+    /// Nothing else of the account (its profile, its row, other uploaders' copies) is
+    /// touched.
+    Unproven(String),
+}
+
 /// What [`Store::connect_account`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectedAccount {
@@ -258,10 +283,14 @@ pub struct ConnectedAccount {
     pub principal_id: String,
     /// Whether that principal was created by this call.
     pub new_principal: bool,
-    /// The stored profile's id.
-    pub profile_id: i64,
-    /// Whether the profile was created or replaced.
-    pub profile: Upserted,
+    /// Whether the principal holds the account's proof ([`Placement::Proven`]).
+    pub proven: bool,
+    /// The principal's profile of the account: the one written, or for a connect without
+    /// a profile the upload it unlocked (or the account's profile they already had).
+    /// `None` when they have none.
+    pub profile_id: Option<i64>,
+    /// Whether the connect's profile was created or replaced; `None` when it carried none.
+    pub profile: Option<Upserted>,
 }
 
 /// An OAuth state to remember until its callback (only hashes of the state and of the
@@ -527,22 +556,29 @@ impl Store {
     }
 
     /// Connects an account in one transaction: reads what is stored about it (the
-    /// profile with the same `platform:user_id` and the account row), asks `decide` which
-    /// principal gets it, then creates that principal if new, upserts the profile owned by
-    /// it, upserts the account row and opens the session. When `decide` refuses, nothing is
-    /// written and its refusal is returned as the inner `Err`.
+    /// account's profile with the same `platform:user_id` and the account row), asks
+    /// `decide` which principal gets it and how ([`Placement`]), then creates that
+    /// principal if new and:
+    ///
+    /// - [`Placement::Proven`]: upserts the account's profile owned by the principal (and
+    ///   drops their unproven copy), or, without a profile, makes their unproven copy the
+    ///   account's profile (replacing the one stored); upserts the account row;
+    /// - [`Placement::Unproven`]: upserts the principal's unproven copy, nothing else;
+    ///
+    /// and opens the session. When `decide` refuses, nothing is written and its refusal is
+    /// returned as the inner `Err`.
     ///
     /// # Errors
-    /// [`StoreError::Invalid`] for a profile the database cannot hold; [`StoreError::Busy`];
-    /// [`StoreError::Database`].
+    /// [`StoreError::Invalid`] for a profile the database cannot hold, or an unproven
+    /// connect without a profile; [`StoreError::Busy`]; [`StoreError::Database`].
     pub fn connect_account<R>(
         &mut self,
         account: &ConnectAccount<'_>,
-        decide: &mut dyn FnMut(&AccountClaim) -> Result<String, R>,
+        decide: &mut dyn FnMut(&AccountClaim) -> Result<Placement, R>,
     ) -> Result<Result<ConnectedAccount, R>, StoreError> {
         let context = format!(
             "connecting account {}:{}",
-            account.platform, account.profile.user_id
+            account.platform, account.user_id
         );
         on_conn!(self, |c, q| c
             .write(&context, |c| q::connect_account(c, account, decide)))

@@ -152,6 +152,8 @@ pub(crate) struct NewProfileRow<'a> {
     pub(crate) owner: Option<&'a str>,
     pub(crate) created_at: DbTime,
     pub(crate) updated_at: DbTime,
+    /// `""` for the account's profile; the uploader's principal id for their unproven copy.
+    pub(crate) unproven_by: &'a str,
 }
 
 /// The `videos` row of a video to write.
@@ -250,6 +252,7 @@ impl<'a> PreparedProfile<'a> {
             owner,
             created_at: now,
             updated_at: now,
+            unproven_by: "",
         };
         let liked = prepare_videos(platform, &record, "liked_videos", &p.liked_videos)?;
         let shared = prepare_videos(platform, &record, "shared_videos", &p.shared_videos)?;
@@ -323,6 +326,7 @@ pub(crate) struct ProfileDbRow {
     pub(crate) owner: Option<String>,
     pub(crate) created_at: DbTime,
     pub(crate) updated_at: DbTime,
+    pub(crate) unproven_by: String,
 }
 
 impl ProfileDbRow {
@@ -360,6 +364,7 @@ pub(crate) struct ListDbRow {
     pub(crate) shared_count: i64,
     pub(crate) owner: Option<String>,
     pub(crate) created_at: DbTime,
+    pub(crate) unproven_by: String,
 }
 
 /// One link of a profile with its video, as loaded.

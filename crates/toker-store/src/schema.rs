@@ -36,6 +36,7 @@ diesel::table! {
         owner -> Nullable<Text>,
         created_at -> UtcTime,
         updated_at -> UtcTime,
+        unproven_by -> Text,
     }
 }
 

@@ -362,7 +362,8 @@ impl Store {
         dispatch!(&mut self.conn, |c, q| q::vectors::load_vocabulary(c))
     }
 
-    /// Every stored vector (of one platform), by profile id.
+    /// Every stored vector (of one platform) of a profile others may see, by profile id:
+    /// the vectors of unproven uploads are left out (see [`Store::load_unproven_vectors`]).
     ///
     /// # Errors
     /// [`StoreError::Database`], or [`StoreError::Invalid`] for a corrupt vector.
@@ -370,7 +371,20 @@ impl Store {
         &mut self,
         platform: Option<Platform>,
     ) -> Result<Vec<StoredVector>, StoreError> {
-        dispatch!(&mut self.conn, |c, q| q::vectors::load_vectors(c, platform))
+        dispatch!(&mut self.conn, |c, q| q::vectors::load_vectors(
+            c, platform, false
+        ))
+    }
+
+    /// The stored vectors of unproven uploads (private copies, see [`ListQuery::unproven`]),
+    /// by profile id: what their uploaders query matches with, never matched by others.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], or [`StoreError::Invalid`] for a corrupt vector.
+    pub fn load_unproven_vectors(&mut self) -> Result<Vec<StoredVector>, StoreError> {
+        dispatch!(&mut self.conn, |c, q| q::vectors::load_vectors(
+            c, None, true
+        ))
     }
 
     /// One profile's vector, if it has one.

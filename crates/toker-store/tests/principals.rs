@@ -8,14 +8,15 @@ use chrono::{Duration, Utc};
 use common::{profile, raw};
 use toker_model::Platform;
 use toker_store::{
-    AccountMethod, AccountTokens, ConnectAccount, ListQuery, NewOAuthState, NewSession, StateUse,
-    Store, StoreError, Upserted,
+    AccountMethod, AccountTokens, ConnectAccount, ListQuery, NewOAuthState, NewSession, Placement,
+    StateUse, Store, StoreError, StoredVector, Upserted, VocabularyRecord,
 };
 
 on_both_backends!(
     connecting_writes_principal_profile_account_and_session_together,
     a_refusal_writes_nothing,
     an_export_keeps_the_oauth_tokens_of_the_same_principal,
+    unproven_copies_are_private_and_a_proof_unlocks_its_uploaders,
     a_state_is_used_once_by_its_browser_before_it_expires,
     a_spent_state_is_remembered_once_and_purged_after_expiry,
     erasing_a_principal_leaves_nothing_of_theirs,
@@ -31,6 +32,8 @@ fn tokens(tag: u8) -> AccountTokens {
     }
 }
 
+/// Connects profile `i` for `principal`: proven for OAuth and for an export of an account
+/// the principal holds, else their unproven copy.
 fn connect(
     store: &mut Store,
     i: u64,
@@ -39,12 +42,23 @@ fn connect(
     tokens: Option<AccountTokens>,
     session: Option<&str>,
 ) -> toker_store::ConnectedAccount {
-    let p = profile(i);
-    let r = raw(&p);
+    connect_profile(store, &profile(i), principal, method, tokens, session)
+}
+
+fn connect_profile(
+    store: &mut Store,
+    p: &toker_model::Profile,
+    principal: &str,
+    method: AccountMethod,
+    tokens: Option<AccountTokens>,
+    session: Option<&str>,
+) -> toker_store::ConnectedAccount {
+    let r = raw(p);
     let account = ConnectAccount {
         platform: Platform::X,
-        profile: &p,
-        raw: &r,
+        user_id: &p.user_id,
+        username: &p.username,
+        profile: Some((p, &r)),
         method,
         tokens,
         session: session.map(|hash| NewSession {
@@ -53,7 +67,17 @@ fn connect(
         }),
     };
     store
-        .connect_account(&account, &mut |_| Ok::<_, ()>(principal.to_owned()))
+        .connect_account(&account, &mut |claim| {
+            let holds = claim
+                .account
+                .as_ref()
+                .is_some_and(|a| a.principal_id == principal);
+            Ok::<_, ()>(if method == AccountMethod::OAuth || holds {
+                Placement::Proven(principal.to_owned())
+            } else {
+                Placement::Unproven(principal.to_owned())
+            })
+        })
         .unwrap()
         .unwrap()
 }
@@ -67,9 +91,10 @@ fn connecting_writes_principal_profile_account_and_session_together(store: &mut 
         Some(tokens(7)),
         Some("hash-1"),
     );
-    assert!(done.new_principal);
-    assert_eq!(done.profile, Upserted::Created);
-    let stored = store.get_profile(done.profile_id).unwrap();
+    assert!(done.new_principal && done.proven);
+    assert_eq!(done.profile, Some(Upserted::Created));
+    let stored = store.get_profile(done.profile_id.unwrap()).unwrap();
+    assert!(!stored.unproven);
     assert_eq!(stored.owner.as_deref(), Some("usr_a"));
     let account = store
         .get_account(Platform::X, &profile(1).user_id)
@@ -87,7 +112,7 @@ fn connecting_writes_principal_profile_account_and_session_together(store: &mut 
     assert!(!again.new_principal);
     assert_eq!(
         (again.profile_id, again.profile),
-        (done.profile_id, Upserted::Updated)
+        (done.profile_id, Some(Upserted::Updated))
     );
     let account = store
         .get_account(Platform::X, &profile(1).user_id)
@@ -105,8 +130,9 @@ fn a_refusal_writes_nothing(store: &mut Store) {
     let r = raw(&p);
     let account = ConnectAccount {
         platform: Platform::X,
-        profile: &p,
-        raw: &r,
+        user_id: &p.user_id,
+        username: &p.username,
+        profile: Some((&p, &r)),
         method: AccountMethod::Export,
         tokens: None,
         session: Some(NewSession {
@@ -118,7 +144,7 @@ fn a_refusal_writes_nothing(store: &mut Store) {
     let refused = store
         .connect_account(&account, &mut |claim| {
             seen = Some(claim.clone());
-            Err::<String, _>("taken")
+            Err::<Placement, _>("taken")
         })
         .unwrap();
     assert_eq!(refused, Err("taken"));
@@ -138,7 +164,7 @@ fn a_refusal_writes_nothing(store: &mut Store) {
                 (owner.id, owner.owner.as_deref()),
                 (id, Some("keyowner1234"))
             );
-            Err::<String, _>(())
+            Err::<Placement, _>(())
         })
         .unwrap()
         .unwrap_err();
@@ -161,14 +187,22 @@ fn an_export_keeps_the_oauth_tokens_of_the_same_principal(store: &mut Store) {
     assert_eq!(account.method, AccountMethod::OAuth);
     assert_eq!(account.tokens.refresh_token, Some(vec![4; 40]));
 
-    // Moving to another principal drops the tokens and records the new method.
-    connect(store, 3, "usr_c", AccountMethod::Export, None, None);
+    // Another principal's upload is their unproven copy: the account stays usr_b's.
+    let copy = connect(store, 3, "usr_c", AccountMethod::Export, None, None);
+    assert!(!copy.proven);
+    assert_eq!(store.list_accounts("usr_c").unwrap(), vec![]);
+    assert_eq!(
+        store.get_account(Platform::X, &profile(3).user_id).unwrap(),
+        Some(account)
+    );
+    // Moving to another principal (a proof without tokens) drops the tokens.
+    connect(store, 3, "usr_c", AccountMethod::OAuth, None, None);
     let account = store
         .get_account(Platform::X, &profile(3).user_id)
         .unwrap()
         .unwrap();
     assert_eq!(account.principal_id, "usr_c");
-    assert_eq!(account.method, AccountMethod::Export);
+    assert_eq!(account.method, AccountMethod::OAuth);
     assert_eq!(account.tokens, AccountTokens::default());
     assert_eq!(store.list_accounts("usr_b").unwrap(), vec![]);
 
@@ -307,15 +341,11 @@ fn erasing_a_principal_leaves_nothing_of_theirs(store: &mut Store) {
     assert!(store.get_principal("usr_d").unwrap().is_none());
     assert!(store.list_accounts("usr_d").unwrap().is_empty());
     assert!(store.list_sessions("usr_d").unwrap().is_empty());
-    let query = ListQuery {
-        owner: Some("usr_d".to_owned()),
-        ..ListQuery::default()
-    };
-    assert_eq!(store.count_profiles(&query).unwrap(), 0);
+    assert_eq!(store.count_profiles(&ListQuery::owner("usr_d")).unwrap(), 0);
     // The other person is untouched.
     assert_eq!(
         store
-            .get_profile(other.profile_id)
+            .get_profile(other.profile_id.unwrap())
             .unwrap()
             .owner
             .as_deref(),
@@ -324,4 +354,133 @@ fn erasing_a_principal_leaves_nothing_of_theirs(store: &mut Store) {
     assert!(store.get_session("e-1").unwrap().is_some());
     let err = store.delete_principal("usr_d").unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+}
+
+fn unproven_copies_are_private_and_a_proof_unlocks_its_uploaders(store: &mut Store) {
+    let real = profile(6);
+    let mut forged = profile(6);
+    forged.number_of_likes = Some(999);
+    forged.username = "forged".to_owned();
+    // The attacker uploads first, the owner second: two private copies, neither blocked.
+    let attacker = connect_profile(store, &forged, "usr_att", AccountMethod::Export, None, None);
+    let owner = connect_profile(store, &real, "usr_own", AccountMethod::Export, None, None);
+    assert!(!attacker.proven && !owner.proven);
+    assert_eq!(owner.profile, Some(Upserted::Created));
+    assert_ne!(attacker.profile_id, owner.profile_id);
+    assert!(
+        store
+            .get_account(Platform::X, &real.user_id)
+            .unwrap()
+            .is_none()
+    );
+    // Nobody else's listing, count or key lookup sees them; each uploader sees their own.
+    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert!(
+        store
+            .list_profiles(&ListQuery::default())
+            .unwrap()
+            .is_empty()
+    );
+    let err = store
+        .get_profile_by_key(Platform::X, &real.user_id)
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    let own = store.list_profiles(&ListQuery::owner("usr_own")).unwrap();
+    assert_eq!(own.len(), 1);
+    assert!(own[0].unproven && own[0].username == real.username);
+    // The account's profile may still be stored (an import here): no upload holds its place.
+    let keyed = store
+        .create_profile(Platform::X, &real, &raw(&real), None)
+        .unwrap();
+    // Vectors of unproven copies are kept apart from the ones others match with.
+    let ids = [
+        attacker.profile_id.unwrap(),
+        owner.profile_id.unwrap(),
+        keyed,
+    ];
+    let vocabulary = VocabularyRecord {
+        version: "v1".to_owned(),
+        json: "{}".to_owned(),
+    };
+    let vectors = ids.map(|id| StoredVector {
+        profile_id: id,
+        platform: Platform::X,
+        indices: vec![0],
+        values: vec![1.0],
+    });
+    store
+        .save_vectors(&vocabulary, &mut vectors.into_iter())
+        .unwrap();
+    let public: Vec<i64> = store
+        .load_vectors(None)
+        .unwrap()
+        .iter()
+        .map(|v| v.profile_id)
+        .collect();
+    assert_eq!(public, [keyed]);
+    assert_eq!(store.load_unproven_vectors().unwrap().len(), 2);
+
+    // The owner proves the account without data for a profile (Instagram's API): their
+    // upload becomes the account's profile, replacing the unowned one; the attacker's
+    // copy stays private to the attacker.
+    let p = &real;
+    let proof = ConnectAccount {
+        platform: Platform::X,
+        user_id: &p.user_id,
+        username: &p.username,
+        profile: None,
+        method: AccountMethod::OAuth,
+        tokens: Some(tokens(5)),
+        session: None,
+    };
+    let proven = store
+        .connect_account(&proof, &mut |claim| {
+            assert_eq!(claim.profile.as_ref().map(|p| p.id), Some(keyed));
+            Ok::<_, ()>(Placement::Proven("usr_own".to_owned()))
+        })
+        .unwrap()
+        .unwrap();
+    assert!(proven.proven && proven.profile.is_none());
+    assert_eq!(proven.profile_id, owner.profile_id);
+    let stored = store
+        .get_profile_by_key(Platform::X, &real.user_id)
+        .unwrap();
+    assert_eq!(Some(stored.id), owner.profile_id);
+    assert!(!stored.unproven);
+    assert_eq!(stored.owner.as_deref(), Some("usr_own"));
+    assert_eq!(stored.profile.number_of_likes, real.number_of_likes);
+    assert!(matches!(
+        store.get_profile(keyed).unwrap_err(),
+        StoreError::NotFound { .. }
+    ));
+    let account = store
+        .get_account(Platform::X, &real.user_id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (account.principal_id.as_str(), account.method),
+        ("usr_own", AccountMethod::OAuth)
+    );
+    let public: Vec<i64> = store
+        .load_vectors(None)
+        .unwrap()
+        .iter()
+        .map(|v| v.profile_id)
+        .collect();
+    assert_eq!(public, [owner.profile_id.unwrap()]);
+    let theirs = store.list_profiles(&ListQuery::owner("usr_att")).unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert!(theirs[0].unproven && theirs[0].username == "forged");
+    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 1);
+
+    // The proven owner's next upload goes to the account's profile, not a copy.
+    let again = connect_profile(store, &real, "usr_own", AccountMethod::Export, None, None);
+    assert!(again.proven);
+    assert_eq!(
+        (again.profile_id, again.profile),
+        (owner.profile_id, Some(Upserted::Updated))
+    );
+    // Erasing the attacker erases their copy only.
+    assert_eq!(store.delete_principal("usr_att").unwrap().profiles, 1);
+    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 1);
 }

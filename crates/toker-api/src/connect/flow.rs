@@ -3,13 +3,18 @@
 //!
 //! Who may own an account (the API's rule; the store applies it atomically):
 //! - OAuth proves the account. A person who connects it becomes (or, signed in, stays)
-//!   its principal, taking it over from an unproven export claim or an unowned profile;
-//!   an account another person proved is theirs (409 for a signed-in third party; without
-//!   a session, connecting it again signs that person in).
-//! - An export upload proves nothing. It may store an account nobody holds yet, or update
-//!   one the signed-in uploader already holds; anything else is 409, and the person who
-//!   really owns the account can prove it by connecting with OAuth.
-//! - A profile an API client (a key) stored stays that client's: 409.
+//!   its principal, taking over an unowned profile of it; an account another person
+//!   proved is theirs (409 for a signed-in third party, who has just proved it too;
+//!   without a session, connecting it again signs that person in). The proof holds even
+//!   when the platform's data alone makes no storable profile (Instagram's API has no
+//!   likes count): then the person's own upload of the account, if any, becomes its
+//!   profile, or they upload their export next.
+//! - An export upload proves nothing. It is stored as the uploader's unproven copy,
+//!   private to them, whoever else uploaded or holds the account: it never blocks,
+//!   replaces or reveals anyone's data, and the answer is the same whether or not the
+//!   account is stored. Only a person who proved the account uploads into its profile.
+//! - A profile an API client (a key) stored stays that client's: a proven person is told
+//!   so (409).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -18,7 +23,7 @@ use toker_processing::{Prepared, Rejected, summarize};
 use toker_sources::http::Secret;
 use toker_sources::oauth::PlatformTokens;
 use toker_store::{
-    AccountClaim, AccountMethod, AccountTokens, ConnectAccount, StoredProfile, Upserted,
+    AccountClaim, AccountMethod, AccountTokens, ConnectAccount, Placement, StoredProfile, Upserted,
 };
 use utoipa::ToSchema;
 
@@ -102,6 +107,9 @@ pub(crate) struct AccountDoc {
     /// `oauth` (the platform vouched for it) or `export` (an uploaded data export).
     #[schema(value_type = String)]
     pub(crate) method: AccountMethod,
+    /// Whether this person proved the account (connected it with OAuth). An unproven
+    /// upload is private to its uploader: nobody else sees it or matches with it.
+    pub(crate) proven: bool,
 }
 
 /// The session a connect opened.
@@ -122,12 +130,19 @@ pub(crate) struct ConnectResponse {
     pub(crate) principal: String,
     /// Whether this connect created the principal.
     pub(crate) new_principal: bool,
-    /// `created` or `updated`: what happened to the profile.
+    /// `created` or `updated`: what happened to the profile; `proven` when the connect
+    /// proved the account without data for a profile (then `profile` is the person's
+    /// upload it unlocked, if any).
     pub(crate) outcome: String,
     /// The account connected.
     pub(crate) account: AccountDoc,
-    /// The stored profile's summary.
-    pub(crate) profile: SummaryResponse,
+    /// The person's stored profile of the account, summarized; absent when they have none
+    /// yet (see `next`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) profile: Option<SummaryResponse>,
+    /// What is left to do, if anything (e.g. prove the account, or upload the export).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) next: Option<String>,
     /// The new session (absent when the request was already signed in).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) session: Option<SessionDoc>,
@@ -175,17 +190,29 @@ pub(crate) fn rejected(
     Problem::validation(detail, violations)
 }
 
-/// Stores a validated profile for the person who connected it (see the module docs for
+/// The account a connect is about, and what it brings.
+#[derive(Debug)]
+pub(crate) struct Connecting {
+    pub(crate) platform: Platform,
+    /// The account's id on the platform.
+    pub(crate) user_id: String,
+    /// Its handle.
+    pub(crate) username: String,
+    /// The validated profile; `None` for an OAuth proof whose data makes none.
+    pub(crate) prepared: Option<Prepared>,
+    pub(crate) method: AccountMethod,
+    pub(crate) tokens: Option<AccountTokens>,
+    /// What the source noticed.
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Stores what a connect brings for the person who connected it (see the module docs for
 /// who may own it), with the account's sealed tokens and, unless `signed_in`, a new session.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn store(
     state: &AppState,
-    prepared: Prepared,
-    method: AccountMethod,
-    tokens: Option<AccountTokens>,
+    connecting: Connecting,
     signed_in: Option<String>,
     mode: SessionMode,
-    warnings: Vec<String>,
 ) -> Result<Stored, Problem> {
     let ttl = state.connector().config().session_ttl;
     let (token, session) = if signed_in.is_some() {
@@ -194,22 +221,35 @@ pub(crate) async fn store(
         let (token, session) = new_session(ttl);
         (Some(token), Some(session))
     };
-    let platform = prepared.platform;
+    let Connecting {
+        platform,
+        user_id,
+        username,
+        prepared,
+        method,
+        tokens,
+        warnings,
+    } = connecting;
     let expires_at = session.as_ref().map(|s| s.expires_at);
+    let shown = (user_id.clone(), username.clone());
     let (done, stored) = state
         .db(move |store| {
             let account = ConnectAccount {
                 platform,
-                profile: &prepared.profile,
-                raw: &prepared.raw,
+                user_id: &user_id,
+                username: &username,
+                profile: prepared.as_ref().map(|p| (&p.profile, &p.raw)),
                 method,
                 tokens,
                 session,
             };
             let mut decide =
-                |claim: &AccountClaim| owner_for(platform, claim, method, signed_in.as_deref());
+                |claim: &AccountClaim| place(platform, claim, method, signed_in.as_deref());
             let done = store.connect_account(&account, &mut decide)??;
-            let stored = store.get_profile(done.profile_id)?;
+            let stored = done
+                .profile_id
+                .map(|id| store.get_profile(id))
+                .transpose()?;
             Ok((done, stored))
         })
         .await?;
@@ -218,21 +258,44 @@ pub(crate) async fn store(
         principal = %done.principal_id,
         profile_id = done.profile_id,
         method = %method,
+        proven = done.proven,
         "account connected"
     );
-    let created = done.profile == Upserted::Created;
+    let created = done.profile == Some(Upserted::Created);
+    let outcome = match done.profile {
+        Some(Upserted::Created) => "created",
+        Some(Upserted::Updated) => "updated",
+        None => "proven",
+    };
+    let next = if !done.proven {
+        Some(unproven_next(state, platform))
+    } else if stored.is_none() {
+        Some(proof_only_next(platform, state.rules().min_likes))
+    } else {
+        None
+    };
+    let (user_id, username) = match &stored {
+        Some(stored) => (
+            stored.profile.user_id.clone(),
+            stored.profile.username.clone(),
+        ),
+        None => shown,
+    };
+    let account = AccountDoc {
+        platform,
+        user_id,
+        username,
+        method,
+        proven: done.proven,
+    };
     Ok(Stored {
         response: ConnectResponse {
             principal: done.principal_id,
             new_principal: done.new_principal,
-            outcome: if created { "created" } else { "updated" }.to_owned(),
-            account: AccountDoc {
-                platform,
-                user_id: stored.profile.user_id.clone(),
-                username: stored.profile.username.clone(),
-                method,
-            },
-            profile: summary(&stored),
+            outcome: outcome.to_owned(),
+            account,
+            profile: stored.as_ref().map(summary),
+            next,
             session: expires_at.map(|expires_at| SessionDoc {
                 expires_at,
                 token: token.clone().filter(|_| mode == SessionMode::Bearer),
@@ -249,43 +312,80 @@ pub(crate) fn summary(stored: &StoredProfile) -> SummaryResponse {
     SummaryResponse::new(stored, summarize(&stored.profile))
 }
 
-/// Which principal gets the account, or why nobody new may (see the module docs).
-fn owner_for(
+/// Which principal gets the account and whether they proved it, or why not (see the
+/// module docs).
+fn place(
     platform: Platform,
     claim: &AccountClaim,
     method: AccountMethod,
     signed_in: Option<&str>,
-) -> Result<String, Problem> {
-    let proven = method == AccountMethod::OAuth;
+) -> Result<Placement, Problem> {
     let name = platform.display_name();
     let fresh = || signed_in.map_or_else(new_principal_id, str::to_owned);
-    let conflict = |detail: String| Err(Problem::new(ProblemKind::Conflict, detail));
-    if let Some(account) = &claim.account {
-        if Some(account.principal_id.as_str()) == signed_in {
-            return Ok(account.principal_id.clone());
+    // Who proved the account, if anyone (rows of older versions may record an export).
+    let holder = claim
+        .account
+        .as_ref()
+        .filter(|a| a.method == AccountMethod::OAuth)
+        .map(|a| a.principal_id.as_str());
+    let principal = if method == AccountMethod::OAuth {
+        match (holder, signed_in) {
+            (Some(holder), None) => holder.to_owned(),
+            (Some(holder), Some(me)) if holder != me => {
+                return Err(Problem::new(
+                    ProblemKind::Conflict,
+                    format!(
+                        "this {name} account is connected to another Toker identity; sign out (or erase that identity with DELETE /v1/me while signed in as it) before connecting it here"
+                    ),
+                ));
+            }
+            _ => fresh(),
         }
-        return match (proven, account.method) {
-            (true, AccountMethod::OAuth) if signed_in.is_none() => Ok(account.principal_id.clone()),
-            (true, AccountMethod::OAuth) => conflict(format!(
-                "this {name} account is connected to another Toker identity; sign out (or erase that identity with DELETE /v1/me while signed in as it) before connecting it here"
-            )),
-            (true, AccountMethod::Export) => Ok(fresh()),
-            (false, _) => conflict(format!(
-                "this {name} account is already connected by someone else; if it is yours, prove it by connecting with {name} (GET /v1/connect/{platform})"
-            )),
-        };
+    } else {
+        match signed_in {
+            Some(me) if holder == Some(me) => me.to_owned(),
+            // Unproven: the uploader's own copy, whatever else is stored.
+            _ => return Ok(Placement::Unproven(fresh())),
+        }
+    };
+    match claim.profile.as_ref().and_then(|p| p.owner.as_deref()) {
+        Some(owner) if owner != principal && !owner.starts_with(PRINCIPAL_PREFIX) => {
+            Err(Problem::new(
+                ProblemKind::Conflict,
+                format!(
+                    "a profile of this {name} account is already stored by another client of this server; ask its operator to remove it"
+                ),
+            ))
+        }
+        _ => Ok(Placement::Proven(principal)),
     }
-    match &claim.profile {
-        None => Ok(fresh()),
-        Some(profile) => match profile.owner.as_deref() {
-            Some(owner) if Some(owner) == signed_in => Ok(owner.to_owned()),
-            None if proven => Ok(fresh()),
-            Some(owner) if proven && owner.starts_with(PRINCIPAL_PREFIX) => Ok(fresh()),
-            _ => conflict(format!(
-                "a profile of this {name} account is already stored by another client of this server; ask its operator to remove it"
-            )),
-        },
+}
+
+/// What an unproven upload's uploader can do next.
+fn unproven_next(state: &AppState, platform: Platform) -> String {
+    let name = platform.display_name();
+    if state.connector().app(platform).is_ok() {
+        format!(
+            "this profile is private to you: nobody else sees it or matches with it until you prove the {name} account is yours by connecting it (GET /v1/connect/{platform}) while signed in as now"
+        )
+    } else {
+        format!(
+            "this profile is private to you: nobody else sees it or matches with it, since this server cannot check that the {name} account is yours (connecting with {name} is not enabled here)"
+        )
     }
+}
+
+/// What a person who proved an account without data for a profile can do next.
+fn proof_only_next(platform: Platform, min_likes: u64) -> String {
+    let name = platform.display_name();
+    let why = if platform == Platform::Instagram {
+        format!("the {name} API does not tell which posts you liked")
+    } else {
+        format!("the {name} API did not show the {min_likes} likes you gave that Toker needs")
+    };
+    format!(
+        "your {name} account is proven, but {why}: upload your {name} data export (POST /v1/connect/{platform}/export, the .zip from {name}'s \"Download your data\") while signed in as now to build your profile"
+    )
 }
 
 /// A one-violation validation problem (e.g. about an upload).
@@ -351,55 +451,47 @@ mod tests {
     }
 
     #[test]
-    fn oauth_proves_and_exports_only_claim_what_nobody_holds() {
+    fn oauth_proves_and_exports_are_private_copies_unless_proven() {
         use AccountMethod::{Export, OAuth};
-        let ok = |r: Result<String, Problem>| r.unwrap();
-        let refused = |r: Result<String, Problem>| r.unwrap_err().kind;
-        // Nothing stored: a new principal, or the signed-in one.
-        assert!(ok(owner_for(Platform::X, &claim(None, None), OAuth, None)).starts_with("usr_"));
+        let place = |c: &AccountClaim, m, s| place(Platform::X, c, m, s);
+        let proven = |r: Result<Placement, Problem>| match r.unwrap() {
+            Placement::Proven(p) => p,
+            other => panic!("{other:?}"),
+        };
+        let unproven = |r: Result<Placement, Problem>| match r.unwrap() {
+            Placement::Unproven(p) => p,
+            other => panic!("{other:?}"),
+        };
+        let refused = |r: Result<Placement, Problem>| r.unwrap_err().kind;
+        // Nothing stored: OAuth proves for a new principal; an upload is a private copy.
+        assert!(proven(place(&claim(None, None), OAuth, None)).starts_with("usr_"));
         assert_eq!(
-            ok(owner_for(
-                Platform::X,
-                &claim(None, None),
-                Export,
-                Some("usr_me")
-            )),
+            unproven(place(&claim(None, None), Export, Some("usr_me"))),
             "usr_me"
         );
-        // Proven by someone: they sign in again; a third party is refused; exports too.
-        let proven = claim(Some(account("usr_a", OAuth)), Some(Some("usr_a")));
-        assert_eq!(ok(owner_for(Platform::X, &proven, OAuth, None)), "usr_a");
+        // Proven by someone: they sign in again; a signed-in third party is refused;
+        // anyone else's upload is their own private copy, never a refusal.
+        let held = claim(Some(account("usr_a", OAuth)), Some(Some("usr_a")));
+        assert_eq!(proven(place(&held, OAuth, None)), "usr_a");
         assert_eq!(
-            refused(owner_for(Platform::X, &proven, OAuth, Some("usr_b"))),
+            refused(place(&held, OAuth, Some("usr_b"))),
             ProblemKind::Conflict
         );
-        assert_eq!(
-            refused(owner_for(Platform::X, &proven, Export, None)),
-            ProblemKind::Conflict
-        );
-        assert_eq!(
-            ok(owner_for(Platform::X, &proven, Export, Some("usr_a"))),
-            "usr_a"
-        );
-        // An export claim is taken over by whoever proves the account.
+        assert!(unproven(place(&held, Export, None)).starts_with("usr_"));
+        assert_eq!(unproven(place(&held, Export, Some("usr_b"))), "usr_b");
+        assert_eq!(proven(place(&held, Export, Some("usr_a"))), "usr_a");
+        // A row of an older version that records an export proves nothing.
         let claimed = claim(Some(account("usr_c", Export)), Some(Some("usr_c")));
-        let taker = ok(owner_for(Platform::X, &claimed, OAuth, None));
+        let taker = proven(place(&claimed, OAuth, None));
         assert!(taker.starts_with("usr_") && taker != "usr_c");
-        assert_eq!(
-            refused(owner_for(Platform::X, &claimed, Export, Some("usr_d"))),
-            ProblemKind::Conflict
-        );
-        // A key's profile stays the key's; an unowned one goes to a proven person only.
+        assert_eq!(unproven(place(&claimed, Export, Some("usr_c"))), "usr_c");
+        // A key's profile stays the key's (a proven person is told); an unowned one goes
+        // to a proven person; an upload is a private copy beside either.
         let keyed = claim(None, Some(Some("abcdefghijkl")));
-        assert_eq!(
-            refused(owner_for(Platform::X, &keyed, OAuth, None)),
-            ProblemKind::Conflict
-        );
+        assert_eq!(refused(place(&keyed, OAuth, None)), ProblemKind::Conflict);
+        assert!(unproven(place(&keyed, Export, None)).starts_with("usr_"));
         let unowned = claim(None, Some(None));
-        assert!(owner_for(Platform::X, &unowned, OAuth, None).is_ok());
-        assert_eq!(
-            refused(owner_for(Platform::X, &unowned, Export, None)),
-            ProblemKind::Conflict
-        );
+        assert!(proven(place(&unowned, OAuth, None)).starts_with("usr_"));
+        assert!(unproven(place(&unowned, Export, None)).starts_with("usr_"));
     }
 }

@@ -45,8 +45,8 @@ use crate::connect::App;
 use crate::connect::crypto::{Cipher, hash, pkce_challenge, random_token};
 use crate::connect::fetch::fetch_profile;
 use crate::connect::flow::{
-    AccountDoc, ConnectResponse, SessionDoc, SessionMode, Stored, invalid_upload, rejected,
-    seal_tokens, store,
+    AccountDoc, ConnectResponse, Connecting, SessionDoc, SessionMode, Stored, invalid_upload,
+    rejected, seal_tokens, store,
 };
 use crate::connect::session::{SESSION_COOKIE, optional, set_cookie};
 use crate::dto::{ExportArchiveDoc, PlatformDoc, SessionModeDoc};
@@ -282,12 +282,12 @@ pub(crate) struct CallbackParams {
     params(("platform" = PlatformDoc, Path, description = "The platform being connected"), CallbackParams),
     responses(
         (status = 201, description = "Connected: the profile was stored; a session cookie (or, for `session=bearer`, the token in `session.token`)", body = ConnectResponse),
-        (status = 200, description = "Connected again: the stored profile was updated", body = ConnectResponse),
+        (status = 200, description = "Connected again: the stored profile was updated; or the account is proven without data for a profile (`outcome` `proven`, e.g. Instagram, whose API has no likes): the person's upload of it, if any, is now its profile", body = ConnectResponse),
         (status = 400, description = "Missing, unknown, used, expired or foreign `state`; or the platform refused the code (e.g. expired)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The person did not grant access", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "Unknown platform, or connecting with it is not enabled", body = ProblemBody, content_type = "application/problem+json"),
         (status = 409, description = "The account belongs to someone else here", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "The profile breaks the rules (e.g. too few likes; the detail says what to do)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "The profile breaks the rules (other than too few likes, which still proves the account)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 502, description = "The platform failed", body = ProblemBody, content_type = "application/problem+json"),
         (status = 429, description = "This client address used up its connect starts and callbacks for now (`Retry-After`)", body = ProblemBody, content_type = "application/problem+json"),
     ),
@@ -504,22 +504,35 @@ async fn finish(
     drop(code);
     spend_state(state, platform, &used).await?;
     let raw = fetch_profile(state.connector(), app, &tokens.access_token).await?;
-    let prepared = judge(state, raw.clone(), false).await?;
+    let (user_id, username) = (raw.profile.user_id.clone(), raw.profile.username.clone());
+    let warnings = raw.warnings.clone();
+    // The platform vouched for the account: a profile too few likes keep from being stored
+    // (Instagram's API has none) still proves it.
+    let rules = state.rules().clone();
+    let (profile, raw_json) = (raw.profile, raw.raw);
+    let judged = state
+        .cpu(move || Ok(prepare_profile(platform, profile, raw_json, &rules)))
+        .await?;
+    let prepared = match judged {
+        Ok(prepared) => Some(prepared),
+        Err(r) if r.violations().iter().all(|v| v.path == "number_of_likes") => None,
+        Err(r) => return Err(rejected(platform, &r, state.rules().min_likes, false)),
+    };
     let cipher = state
         .connector()
         .cipher()
         .ok_or_else(|| Problem::new(ProblemKind::ConnectDisabled, "no key to keep tokens"))?;
-    let sealed = seal_tokens(cipher, platform, &prepared.profile.user_id, &tokens);
-    let stored = store(
-        state,
+    let sealed = seal_tokens(cipher, platform, &user_id, &tokens);
+    let connecting = Connecting {
+        platform,
+        user_id,
+        username,
         prepared,
-        AccountMethod::OAuth,
-        Some(sealed),
-        used.principal_id,
-        used.mode,
-        raw.warnings,
-    )
-    .await?;
+        method: AccountMethod::OAuth,
+        tokens: Some(sealed),
+        warnings,
+    };
+    let stored = store(state, connecting, used.principal_id, used.mode).await?;
     Ok((stored, used.mode))
 }
 
@@ -613,11 +626,11 @@ pub(crate) struct ExportParams {
         )
     ),
     responses(
-        (status = 201, description = "Stored; signed in (unless already)", body = ConnectResponse),
-        (status = 200, description = "Updated the signed-in person's stored profile", body = ConnectResponse),
+        (status = 201, description = "Stored; signed in (unless already). Unless the signed-in person proved the account, it is their private copy (`account.proven` false): the answer is the same whether or not anyone else stored the account", body = ConnectResponse),
+        (status = 200, description = "Updated the signed-in person's stored profile (or private copy)", body = ConnectResponse),
+        (status = 409, description = "Only for a person who proved the account: its profile is held by an API client here", body = ProblemBody, content_type = "application/problem+json"),
         (status = 400, description = "An empty or broken-off upload, or a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "Unknown platform, or connecting accounts is not enabled", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "The account is held by someone else here", body = ProblemBody, content_type = "application/problem+json"),
         (status = 413, description = "Larger than the server's export limit", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Not a zip", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "Not a readable export, or too few likes", body = ProblemBody, content_type = "application/problem+json"),
@@ -657,17 +670,18 @@ pub(crate) async fn upload_export(
             result.map_err(|e| export_problem(platform, &e))
         })
         .await?;
-    let prepared = judge(&state, raw.clone(), true).await?;
-    let stored = store(
-        &state,
-        prepared,
-        AccountMethod::Export,
-        None,
-        signed_in.map(|s| s.principal_id),
-        mode,
-        raw.warnings,
-    )
-    .await?;
+    let warnings = raw.warnings.clone();
+    let prepared = judge(&state, raw, true).await?;
+    let connecting = Connecting {
+        platform,
+        user_id: prepared.profile.user_id.clone(),
+        username: prepared.profile.username.clone(),
+        prepared: Some(prepared),
+        method: AccountMethod::Export,
+        tokens: None,
+        warnings,
+    };
+    let stored = store(&state, connecting, signed_in.map(|s| s.principal_id), mode).await?;
     Ok(connected(&state, stored, mode))
 }
 

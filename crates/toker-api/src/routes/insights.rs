@@ -14,7 +14,7 @@ use crate::auth::Principal;
 use crate::dto::{MatchItem, MatchesResponse, PlatformDoc, Ranked, SharedFeature, SummaryResponse};
 use crate::extract::{ApiQuery, ProfileId};
 use crate::problem::{Problem, ProblemBody, ProblemKind};
-use crate::routes::{rows_by_id, visible_row};
+use crate::routes::{may_see, rows_by_id, visible_row};
 use crate::state::AppState;
 
 /// The most matches one request returns.
@@ -57,7 +57,7 @@ pub(crate) async fn summary(
 ) -> Result<Json<SummaryResponse>, Problem> {
     state
         .db(move |store| match store.get_profile(id) {
-            Ok(p) if principal.can_access(p.owner.as_deref()) => {
+            Ok(p) if may_see(&principal, p.owner.as_deref(), p.unproven) => {
                 let summary = summarize(&p.profile);
                 Ok(Json(SummaryResponse::new(&p, summary)))
             }
@@ -119,6 +119,13 @@ pub(crate) async fn matches(
             };
             let found = match snapshot.index.top_k(id, top + SLACK, params.platform) {
                 Ok(found) => found,
+                // The caller's own unproven upload: its vector queries the index.
+                Err(ProcessingError::UnknownProfile { .. })
+                    if snapshot.unproven.contains_key(&id) =>
+                {
+                    let (_, vector) = &snapshot.unproven[&id];
+                    snapshot.index.top_k_vector(vector, top + SLACK, params.platform)
+                }
                 Err(ProcessingError::UnknownProfile { .. }) => {
                     return Err(not_vectorized(&format!(
                         "profile {id} was stored after the last vectorize; an admin runs POST /v1/vectorize"
@@ -134,7 +141,8 @@ pub(crate) async fn matches(
                 let batch: Vec<_> = candidates.by_ref().take(top - matches.len()).collect();
                 let mut rows = rows_by_id(store, batch.iter().map(|m| m.id))?;
                 for m in batch {
-                    let Some(row) = rows.remove(&m.id) else {
+                    // Deleted since, or (indexed before a migration) an unproven upload.
+                    let Some(row) = rows.remove(&m.id).filter(|r| !r.unproven) else {
                         continue;
                     };
                     matches.push(MatchItem {

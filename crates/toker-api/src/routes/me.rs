@@ -163,10 +163,7 @@ pub(crate) async fn me(
         .db(move |store| {
             let principal = store.get_principal(&id)?.ok_or_else(signed_out)?;
             let accounts = store.list_accounts(&id)?;
-            let rows = store.list_profiles(&ListQuery {
-                owner: Some(id),
-                ..ListQuery::default()
-            })?;
+            let rows = store.list_profiles(&ListQuery::owner(id))?;
             Ok((principal, accounts, rows))
         })
         .await?;
@@ -269,10 +266,7 @@ pub(crate) async fn export(
             let principal = store.get_principal(&id)?.ok_or_else(signed_out)?;
             let accounts = store.list_accounts(&id)?;
             let sessions = store.list_sessions(&id)?;
-            let stored = store.load_profiles(&ListQuery {
-                owner: Some(id.clone()),
-                ..ListQuery::default()
-            })?;
+            let stored = store.load_profiles(&ListQuery::owner(id.clone()))?;
             let mut profiles = Vec::with_capacity(stored.len());
             for p in stored {
                 let vector = store.load_vector(p.id)?.map(|v| ExportedVector {

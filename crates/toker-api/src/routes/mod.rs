@@ -17,12 +17,13 @@ use toker_store::{ListQuery, ProfileRow, Store, StoreError};
 use crate::auth::Principal;
 use crate::problem::{Problem, ProblemKind};
 
-/// The listing row of profile `id`, read without its videos (keyset pagination from
-/// `id - 1` returns exactly that row when it exists).
+/// The listing row of profile `id` (an unproven upload too), read without its videos
+/// (keyset pagination from `id - 1` returns exactly that row when it exists).
 pub(crate) fn profile_row(store: &mut Store, id: i64) -> Result<Option<ProfileRow>, StoreError> {
     let rows = store.list_profiles(&ListQuery {
         after_id: Some(id.saturating_sub(1)),
         limit: Some(1),
+        unproven: true,
         ..ListQuery::default()
     })?;
     Ok(rows.into_iter().next().filter(|r| r.id == id))
@@ -45,6 +46,16 @@ pub(crate) fn rows_by_id(
     Ok(rows)
 }
 
+/// Whether `principal` may see a profile of `owner`: the per-owner rule, except that an
+/// unproven upload is private to its uploader, hidden even from admins until proven.
+pub(crate) fn may_see(principal: &Principal, owner: Option<&str>, unproven: bool) -> bool {
+    if unproven {
+        owner == Some(principal.key_id.as_str())
+    } else {
+        principal.can_access(owner)
+    }
+}
+
 /// The row of profile `id` if `principal` may see it; otherwise the same 404 as for an id
 /// that does not exist.
 pub(crate) fn visible_row(
@@ -53,7 +64,7 @@ pub(crate) fn visible_row(
     id: i64,
 ) -> Result<ProfileRow, Problem> {
     match profile_row(store, id)? {
-        Some(row) if principal.can_access(row.owner.as_deref()) => Ok(row),
+        Some(row) if may_see(principal, row.owner.as_deref(), row.unproven) => Ok(row),
         _ => Err(Problem::profile_not_found(id)),
     }
 }
@@ -83,7 +94,7 @@ pub(crate) fn duplicate_problem(
 
 /// Whether `principal` may learn the id of an existing profile.
 pub(crate) fn existing_is_visible(store: &mut Store, principal: &Principal, id: i64) -> bool {
-    matches!(profile_row(store, id), Ok(Some(row)) if principal.can_access(row.owner.as_deref()))
+    matches!(profile_row(store, id), Ok(Some(row)) if may_see(principal, row.owner.as_deref(), row.unproven))
 }
 
 /// A rejected record as 422 with every violation.

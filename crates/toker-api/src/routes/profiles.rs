@@ -24,7 +24,9 @@ use crate::dto::{
 };
 use crate::extract::{ApiQuery, JsonBytes, ProfileId};
 use crate::problem::{Problem, ProblemBody, ProblemKind};
-use crate::routes::{duplicate_problem, existing_is_visible, rejected_problem, visible_row};
+use crate::routes::{
+    duplicate_problem, existing_is_visible, may_see, rejected_problem, visible_row,
+};
 use crate::state::AppState;
 
 /// The most profiles one listing page returns.
@@ -207,6 +209,8 @@ pub(crate) async fn list_profiles(
         .transpose()?;
     let query = ListQuery {
         platform: params.platform,
+        // A caller's own listing shows its unproven uploads too; nobody else's does.
+        unproven: principal.owner_filter().is_some(),
         owner: principal.owner_filter(),
         limit: Some(limit + 1),
         offset: 0,
@@ -437,7 +441,7 @@ pub(crate) async fn get_profile(
 ) -> Result<Json<ProfileResponse>, Problem> {
     let stored = state
         .db(move |store| match store.get_profile(id) {
-            Ok(p) if principal.can_access(p.owner.as_deref()) => Ok(p),
+            Ok(p) if may_see(&principal, p.owner.as_deref(), p.unproven) => Ok(p),
             Ok(_) | Err(StoreError::NotFound { .. }) => Err(Problem::profile_not_found(id)),
             Err(e) => Err(e.into()),
         })

@@ -5,12 +5,12 @@
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use toker_model::Platform;
+use toker_model::{Platform, Profile};
 
 use super::tables::{oauth_states, principal_accounts, principals, sessions};
 use super::{
     AccountClaim, AccountDbRow, AccountMethod, AccountRecord, AccountTokens, ConnectAccount,
-    ConnectedAccount, DbPlatformText, NewOAuthState, NewSession, PrincipalErasure,
+    ConnectedAccount, DbPlatformText, NewOAuthState, NewSession, Placement, PrincipalErasure,
     PrincipalRecord, ProfileOwner, SessionDbRow, SessionRecord, StateDbRow, StateUse, db_time,
 };
 use crate::error::StoreError;
@@ -88,6 +88,7 @@ fn profile_owner(
     profiles::table
         .filter(profiles::platform.eq(platform.as_str()))
         .filter(profiles::user_id.eq(user_id))
+        .filter(profiles::unproven_by.eq(""))
         .select((profiles::id, profiles::owner))
         .first::<(i64, Option<String>)>(c)
         .optional()
@@ -95,19 +96,71 @@ fn profile_owner(
         .map_err(db(format!("loading the owner of profile {platform}:{user_id}")))
 }
 
+/// The id of `principal_id`'s unproven copy of the account, if they uploaded one.
+fn unproven_copy(
+    c: &mut Conn,
+    platform: Platform,
+    user_id: &str,
+    principal_id: &str,
+) -> Result<Option<i64>, StoreError> {
+    profiles::table
+        .filter(profiles::platform.eq(platform.as_str()))
+        .filter(profiles::user_id.eq(user_id))
+        .filter(profiles::unproven_by.eq(principal_id))
+        .select(profiles::id)
+        .first::<i64>(c)
+        .optional()
+        .map_err(db(format!(
+            "looking up the unproven copy of {platform}:{user_id}"
+        )))
+}
+
+/// Writes `profile` as the account's profile (`unproven_by` None) or as a principal's
+/// unproven copy; returns its id and what happened.
+fn write_profile(
+    c: &mut Conn,
+    platform: Platform,
+    (profile, raw): (&Profile, &serde_json::Value),
+    owner: &str,
+    unproven_by: Option<&str>,
+    now: DbTime,
+) -> Result<(i64, Upserted), StoreError> {
+    let mut prepared = PreparedProfile::new(platform, profile, raw, Some(owner), None, now)?;
+    prepared.row.unproven_by = unproven_by.unwrap_or("");
+    let written = profile_queries::write_profiles(c, std::slice::from_ref(&prepared), true)?
+        .pop()
+        .ok_or_else(|| StoreError::Invalid {
+            record: prepared.record.clone(),
+            message: "the database reported no row for it".to_owned(),
+        })?;
+    Ok(match written {
+        IngestResult::Created(id) => (id, Upserted::Created),
+        IngestResult::Updated(id) | IngestResult::Duplicate(id) => (id, Upserted::Updated),
+    })
+}
+
 pub(crate) fn connect_account<R>(
     c: &mut Conn,
     account: &ConnectAccount<'_>,
-    decide: &mut dyn FnMut(&AccountClaim) -> Result<String, R>,
+    decide: &mut dyn FnMut(&AccountClaim) -> Result<Placement, R>,
 ) -> Result<Result<ConnectedAccount, R>, StoreError> {
-    let (platform, user_id) = (account.platform, account.profile.user_id.as_str());
+    let (platform, user_id) = (account.platform, account.user_id);
+    if let Some((profile, _)) = account.profile
+        && profile.user_id != user_id
+    {
+        return Err(StoreError::Invalid {
+            record: format!("account {platform}:{user_id}"),
+            message: format!("its profile names another user id, {:?}", profile.user_id),
+        });
+    }
     let existing = account_row(c, platform, user_id)?;
     let claim = AccountClaim {
         profile: profile_owner(c, platform, user_id)?,
         account: existing.clone().map(AccountDbRow::record).transpose()?,
     };
-    let principal_id = match decide(&claim) {
-        Ok(id) => id,
+    let (principal_id, proven) = match decide(&claim) {
+        Ok(Placement::Proven(id)) => (id, true),
+        Ok(Placement::Unproven(id)) => (id, false),
         Err(refusal) => return Ok(Err(refusal)),
     };
     let now = DbTime::now();
@@ -122,29 +175,77 @@ pub(crate) fn connect_account<R>(
             .map_err(db(format!("creating principal {principal_id}")))?;
     }
 
-    let prepared = PreparedProfile::new(
-        platform,
-        account.profile,
-        account.raw,
-        Some(&principal_id),
-        None,
-        now,
-    )?;
-    let written = profile_queries::write_profiles(c, std::slice::from_ref(&prepared), true)?
-        .pop()
-        .ok_or_else(|| StoreError::Invalid {
-            record: prepared.record.clone(),
-            message: "the database reported no row for it".to_owned(),
-        })?;
-    let (profile_id, upserted) = match written {
-        IngestResult::Created(id) => (id, Upserted::Created),
-        IngestResult::Updated(id) | IngestResult::Duplicate(id) => (id, Upserted::Updated),
+    let copy = unproven_copy(c, platform, user_id, &principal_id)?;
+    let (profile_id, upserted) = match (account.profile, proven) {
+        (Some(profile), false) => {
+            let (id, up) = write_profile(c, platform, profile, &principal_id, Some(&principal_id), now)?;
+            (Some(id), Some(up))
+        }
+        (Some(profile), true) => {
+            let (id, up) = write_profile(c, platform, profile, &principal_id, None, now)?;
+            if let Some(copy) = copy {
+                profile_queries::delete_profile(c, copy)?;
+            }
+            (Some(id), Some(up))
+        }
+        (None, true) => match copy {
+            // The proof unlocks the upload: it becomes the account's profile.
+            Some(copy) => {
+                if let Some(stored) = claim.profile.as_ref().filter(|p| p.id != copy) {
+                    profile_queries::delete_profile(c, stored.id)?;
+                }
+                diesel::update(profiles::table.find(copy))
+                    .set((
+                        profiles::unproven_by.eq(""),
+                        profiles::owner.eq(Some(principal_id.as_str())),
+                        profiles::updated_at.eq(now),
+                    ))
+                    .execute(c)
+                    .map_err(db(format!("proving profile {copy}")))?;
+                (Some(copy), None)
+            }
+            None => {
+                let held = claim
+                    .profile
+                    .as_ref()
+                    .filter(|p| p.owner.as_deref() == Some(principal_id.as_str()));
+                (held.map(|p| p.id), None)
+            }
+        },
+        (None, false) => {
+            return Err(StoreError::Invalid {
+                record: format!("account {platform}:{user_id}"),
+                message: "an unproven connect needs a profile to store".to_owned(),
+            });
+        }
     };
 
-    let same_principal = existing
-        .as_ref()
-        .is_some_and(|row| row.principal_id == principal_id);
-    let kept = existing.as_ref().filter(|_| same_principal);
+    if proven {
+        write_account_row(c, account, existing.as_ref(), &principal_id, now)?;
+    }
+    if let Some(session) = &account.session {
+        create_session(c, &principal_id, session)?;
+    }
+    Ok(Ok(ConnectedAccount {
+        principal_id,
+        new_principal,
+        proven,
+        profile_id,
+        profile: upserted,
+    }))
+}
+
+/// Writes the account row of a proven connect: the principal's now. It keeps `oauth` and
+/// the tokens when the same principal connects again without new ones (e.g. an upload).
+fn write_account_row(
+    c: &mut Conn,
+    account: &ConnectAccount<'_>,
+    existing: Option<&AccountDbRow>,
+    principal_id: &str,
+    now: DbTime,
+) -> Result<(), StoreError> {
+    let (platform, user_id) = (account.platform, account.user_id);
+    let kept = existing.filter(|row| row.principal_id == principal_id);
     let method = match (account.method, kept) {
         (AccountMethod::Export, Some(row)) => row.method.clone(),
         (method, _) => method.as_str().to_owned(),
@@ -163,15 +264,15 @@ pub(crate) fn connect_account<R>(
     let row = AccountDbRow {
         platform: DbPlatformText(platform),
         user_id: user_id.to_owned(),
-        principal_id: principal_id.clone(),
-        username: account.profile.username.clone(),
+        principal_id: principal_id.to_owned(),
+        username: account.username.to_owned(),
         method,
         access_token: tokens.access_token,
         access_expires_at: tokens.access_expires_at.map(db_time),
         refresh_token: tokens.refresh_token,
         refresh_expires_at: tokens.refresh_expires_at.map(db_time),
         scope: tokens.scope,
-        created_at: existing.as_ref().map_or(now, |r| r.created_at),
+        created_at: existing.map_or(now, |r| r.created_at),
         updated_at: now,
     };
     let context = || format!("storing account {platform}:{user_id}");
@@ -186,16 +287,7 @@ pub(crate) fn connect_account<R>(
             .execute(c)
             .map_err(db(context()))?;
     }
-
-    if let Some(session) = &account.session {
-        create_session(c, &principal_id, session)?;
-    }
-    Ok(Ok(ConnectedAccount {
-        principal_id,
-        new_principal,
-        profile_id,
-        profile: upserted,
-    }))
+    Ok(())
 }
 
 pub(crate) fn update_tokens(

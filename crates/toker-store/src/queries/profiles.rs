@@ -41,7 +41,7 @@ macro_rules! upsert_video_rows {
 }
 
 /// Columns of `profiles` a write binds.
-const PROFILE_COLUMNS: usize = 19;
+const PROFILE_COLUMNS: usize = 20;
 
 fn db(context: impl Into<String>) -> impl FnOnce(diesel::result::Error) -> StoreError {
     move |e| StoreError::db(context, e)
@@ -63,10 +63,10 @@ pub(crate) fn write_profiles(
         (batch[a].row.platform, batch[a].row.user_id)
             .cmp(&(batch[b].row.platform, batch[b].row.user_id))
     });
-    let index: HashMap<(&str, &str), usize> = batch
+    let index: HashMap<(&str, &str, &str), usize> = batch
         .iter()
         .enumerate()
-        .map(|(i, p)| ((p.row.platform, p.row.user_id), i))
+        .map(|(i, p)| ((p.row.platform, p.row.user_id, p.row.unproven_by), i))
         .collect();
     let mut results: Vec<Option<IngestResult>> = vec![None; batch.len()];
     let context = || batch_context(batch);
@@ -74,10 +74,11 @@ pub(crate) fn write_profiles(
     for chunk in order.chunks(MAX_BINDS / PROFILE_COLUMNS) {
         let rows: Vec<&NewProfileRow<'_>> = chunk.iter().map(|&i| &batch[i].row).collect();
         if upsert {
-            let written: Vec<(i64, String, String, DbTime)> =
+            let written: Vec<UpsertedRow> =
                 upsert_profile_rows(c, &rows).map_err(db(format!("upserting {}", context())))?;
-            for (id, platform, user_id, created_at) in written {
-                if let Some(&i) = index.get(&(platform.as_str(), user_id.as_str())) {
+            for (id, platform, user_id, unproven_by, created_at) in written {
+                let key = (platform.as_str(), user_id.as_str(), unproven_by.as_str());
+                if let Some(&i) = index.get(&key) {
                     results[i] = Some(if created_at == batch[i].row.created_at {
                         IngestResult::Created(id)
                     } else {
@@ -86,14 +87,21 @@ pub(crate) fn write_profiles(
                 }
             }
         } else {
-            let created: Vec<(i64, String, String)> = diesel::insert_into(profiles::table)
-                .values(rows)
-                .on_conflict_do_nothing()
-                .returning((profiles::id, profiles::platform, profiles::user_id))
-                .get_results(c)
-                .map_err(db(format!("creating {}", context())))?;
-            for (id, platform, user_id) in created {
-                if let Some(&i) = index.get(&(platform.as_str(), user_id.as_str())) {
+            let created: Vec<(i64, String, String, String)> =
+                diesel::insert_into(profiles::table)
+                    .values(rows)
+                    .on_conflict_do_nothing()
+                    .returning((
+                        profiles::id,
+                        profiles::platform,
+                        profiles::user_id,
+                        profiles::unproven_by,
+                    ))
+                    .get_results(c)
+                    .map_err(db(format!("creating {}", context())))?;
+            for (id, platform, user_id, unproven_by) in created {
+                let key = (platform.as_str(), user_id.as_str(), unproven_by.as_str());
+                if let Some(&i) = index.get(&key) {
                     results[i] = Some(IngestResult::Created(id));
                 }
             }
@@ -147,16 +155,19 @@ fn batch_context(batch: &[PreparedProfile<'_>]) -> String {
     }
 }
 
-/// `INSERT … ON CONFLICT (platform, user_id) DO UPDATE`, keeping `created_at` and, when
-/// the new record names none, the owner.
+/// A row an upsert wrote: id, platform, user id, `unproven_by` and `created_at`.
+type UpsertedRow = (i64, String, String, String, DbTime);
+
+/// `INSERT … ON CONFLICT (platform, user_id, unproven_by) DO UPDATE`, keeping
+/// `created_at` and, when the new record names none, the owner.
 fn upsert_profile_rows(
     c: &mut Conn,
     rows: &[&NewProfileRow<'_>],
-) -> QueryResult<Vec<(i64, String, String, DbTime)>> {
+) -> QueryResult<Vec<UpsertedRow>> {
     use crate::schema::profiles::dsl as p;
     diesel::insert_into(p::profiles)
         .values(rows.to_vec())
-        .on_conflict((p::platform, p::user_id))
+        .on_conflict((p::platform, p::user_id, p::unproven_by))
         .do_update()
         .set((
             (
@@ -180,15 +191,16 @@ fn upsert_profile_rows(
                 p::updated_at.eq(excluded(p::updated_at)),
             ),
         ))
-        .returning((p::id, p::platform, p::user_id, p::created_at))
+        .returning((p::id, p::platform, p::user_id, p::unproven_by, p::created_at))
         .get_results(c)
 }
 
 /// Fills in the results of rows `ON CONFLICT DO NOTHING` skipped: the stored profile's id.
+/// (Only upserts write unproven copies, so the skipped rows are accounts' profiles.)
 fn mark_duplicates(
     c: &mut Conn,
     batch: &[PreparedProfile<'_>],
-    index: &HashMap<(&str, &str), usize>,
+    index: &HashMap<(&str, &str, &str), usize>,
     results: &mut [Option<IngestResult>],
 ) -> Result<(), StoreError> {
     for platform in Platform::ALL {
@@ -202,11 +214,12 @@ fn mark_duplicates(
             let existing: Vec<(i64, String)> = profiles::table
                 .filter(profiles::platform.eq(platform.as_str()))
                 .filter(profiles::user_id.eq_any(chunk))
+                .filter(profiles::unproven_by.eq(""))
                 .select((profiles::id, profiles::user_id))
                 .load(c)
                 .map_err(db("looking up existing profiles"))?;
             for (id, user_id) in existing {
-                if let Some(&i) = index.get(&(platform.as_str(), user_id.as_str())) {
+                if let Some(&i) = index.get(&(platform.as_str(), user_id.as_str(), "")) {
                     results[i] = Some(IngestResult::Duplicate(id));
                 }
             }
@@ -500,20 +513,22 @@ pub(crate) fn replace_profile<'a>(
     id: i64,
     prepare: impl FnOnce(Platform) -> Result<PreparedProfile<'a>, StoreError>,
 ) -> Result<(), StoreError> {
-    let (platform, user_id): (crate::rows::DbPlatform, String) = profiles::table
-        .find(id)
-        .select((profiles::platform, profiles::user_id))
-        .first(c)
-        .optional()
-        .map_err(db(format!("loading profile {id}")))?
-        .ok_or_else(|| StoreError::NotFound {
-            what: format!("profile {id}"),
-        })?;
+    let (platform, user_id, unproven_by): (crate::rows::DbPlatform, String, String) =
+        profiles::table
+            .find(id)
+            .select((profiles::platform, profiles::user_id, profiles::unproven_by))
+            .first(c)
+            .optional()
+            .map_err(db(format!("loading profile {id}")))?
+            .ok_or_else(|| StoreError::NotFound {
+                what: format!("profile {id}"),
+            })?;
     let p = prepare(platform.0)?;
     if p.row.user_id != user_id {
         let taken: Option<i64> = profiles::table
             .filter(profiles::platform.eq(p.row.platform))
             .filter(profiles::user_id.eq(p.row.user_id))
+            .filter(profiles::unproven_by.eq(&unproven_by))
             .select(profiles::id)
             .first(c)
             .optional()
@@ -565,6 +580,9 @@ fn filtered(q: &ListQuery) -> profiles::BoxedQuery<'_, Db> {
     if let Some(owner) = &q.owner {
         query = query.filter(profiles::owner.eq(owner));
     }
+    if !q.unproven {
+        query = query.filter(profiles::unproven_by.eq(""));
+    }
     query
 }
 
@@ -601,6 +619,7 @@ pub(crate) fn list_profiles(c: &mut Conn, q: &ListQuery) -> Result<Vec<ProfileRo
             shared_count: count_out(Some(r.shared_count)).unwrap_or_default(),
             owner: r.owner,
             created_at: r.created_at.0,
+            unproven: !r.unproven_by.is_empty(),
         })
         .collect())
 }
@@ -633,7 +652,7 @@ pub(crate) fn get_profile(c: &mut Conn, id: i64) -> Result<Option<StoredProfile>
     Ok(assemble(c, rows)?.pop())
 }
 
-/// The profile with this key.
+/// The account's profile with this key (not an unproven copy).
 pub(crate) fn get_profile_by_key(
     c: &mut Conn,
     platform: Platform,
@@ -642,6 +661,7 @@ pub(crate) fn get_profile_by_key(
     let rows: Vec<ProfileDbRow> = profiles::table
         .filter(profiles::platform.eq(platform.as_str()))
         .filter(profiles::user_id.eq(user_id))
+        .filter(profiles::unproven_by.eq(""))
         .select(ProfileDbRow::as_select())
         .load(c)
         .map_err(db(format!("loading profile {platform}:{user_id}")))?;
@@ -716,6 +736,7 @@ fn assemble(c: &mut Conn, rows: Vec<ProfileDbRow>) -> Result<Vec<StoredProfile>,
                 platform: row.platform.0,
                 profile,
                 raw_json,
+                unproven: !row.unproven_by.is_empty(),
                 owner: row.owner,
                 created_at: row.created_at.0,
                 updated_at: row.updated_at.0,

@@ -133,18 +133,26 @@ fn vector_columns() -> (
     )
 }
 
-/// Every stored vector (of one platform), by profile id.
+/// Every stored vector (of one platform), by profile id: of the profiles others may see,
+/// or (`unproven`) of the unproven uploads only.
 pub(crate) fn load_vectors(
     c: &mut Conn,
     platform: Option<Platform>,
+    unproven: bool,
 ) -> Result<Vec<StoredVector>, StoreError> {
     let mut query = profile_vectors::table
+        .inner_join(profiles::table)
         .select(vector_columns())
         .order(profile_vectors::profile_id)
         .into_boxed();
     if let Some(p) = platform {
         query = query.filter(profile_vectors::platform.eq(p.as_str()));
     }
+    query = if unproven {
+        query.filter(profiles::unproven_by.ne(""))
+    } else {
+        query.filter(profiles::unproven_by.eq(""))
+    };
     let rows: Vec<VectorDbRow> = query.load(c).map_err(db("loading vectors"))?;
     rows.into_iter()
         .map(|(id, p, indices, vals)| decode_vector(id, p.0, &indices, &vals))
