@@ -457,6 +457,9 @@ pub(crate) struct MatchesResponse {
     pub(crate) id: i64,
     /// The vocabulary version of the vectors used.
     pub(crate) vocabulary_version: String,
+    /// The query profile was stored after the last refit: its vector was made for this
+    /// answer with that vocabulary (and is stored at the next refit).
+    pub(crate) vectorized_now: bool,
     /// Best first (ties by id).
     pub(crate) matches: Vec<MatchItem>,
 }

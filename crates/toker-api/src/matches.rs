@@ -29,6 +29,9 @@ pub(crate) struct Snapshot {
     pub(crate) index: MatchIndex,
     /// The vectors of unproven uploads, by profile id: queries, never matches.
     pub(crate) unproven: HashMap<i64, (Platform, SparseVector)>,
+    /// The vocabulary the vectors were made with: it scores a profile stored after the
+    /// refit on the fly.
+    pub(crate) vocabulary: Vocabulary,
 }
 
 #[derive(Debug)]
@@ -166,6 +169,7 @@ fn load_snapshot(store: &mut Store, known: Option<&str>) -> Result<Reload, ApiEr
             version: record.version,
             index,
             unproven,
+            vocabulary,
         })));
     }
     Err(ApiError::Task(

@@ -928,3 +928,97 @@ async fn a_session_from_a_connect_or_an_upload_cannot_read_the_stats() {
         assert!(detail.contains("admin"), "{detail}");
     }
 }
+
+/// Stores `n` other people (on TikTok) liking what the replayed X account likes, and one
+/// with other tastes, then fits the vectors: a server with people, before anyone connects.
+fn people_who_like_what_x_likes(f: &Flow, n: usize) -> Vec<i64> {
+    let mut store = f.store();
+    let template: toker_model::Profile =
+        serde_json::from_value(expected("x", "expected/api_profile.json")).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut p = template.clone();
+        p.user_id = format!("fan{i}");
+        p.username = format!("fan{i}");
+        p.liked_videos.truncate(template.liked_videos.len() - i);
+        let raw = serde_json::to_value(&p).unwrap();
+        ids.push(
+            store
+                .create_profile(Platform::TikTok, &p, &raw, None)
+                .unwrap(),
+        );
+    }
+    toker_api::vectorize_store(&mut store, toker_processing::VectorizerConfig::default()).unwrap();
+    ids
+}
+
+#[tokio::test]
+async fn a_person_reaches_their_matches_right_after_connecting_with_no_admin_step() {
+    let f = Flow::sqlite().await;
+    // Before any refit there is nobody to match with, and the answer says why.
+    let early = f.connect("x", "?session=bearer", None).await;
+    assert_eq!(early.status.as_u16(), 201, "{}", early.body);
+    let reply = f
+        .call("GET", "/v1/me/matches", Some(&session_of(&early)), None)
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    assert!(reply.body["vocabulary_version"].is_null(), "{}", reply.body);
+    let note = reply.body["profiles"][0]["note"].as_str().unwrap();
+    assert!(note.contains("vectorize"), "{note}");
+    f.call("DELETE", "/v1/me", Some(&session_of(&early)), None)
+        .await;
+
+    // People are stored and vectorized; then someone connects: matches at once.
+    let fans = people_who_like_what_x_likes(&f, 3);
+    let connected = f.connect("x", "?session=bearer", None).await;
+    assert_eq!(connected.status.as_u16(), 201, "{}", connected.body);
+    let session = session_of(&connected);
+    let reply = f
+        .call("GET", "/v1/me/matches?top=5", Some(&session), None)
+        .await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    let profiles = reply.body["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), 1, "{}", reply.body);
+    let mine = &profiles[0];
+    assert_eq!(mine["platform"], "x");
+    assert_eq!(mine["vectorized_now"], true, "{mine}");
+    assert!(mine.get("note").is_none(), "{mine}");
+    let matches = mine["matches"].as_array().unwrap();
+    let found: Vec<i64> = matches.iter().map(|m| m["id"].as_i64().unwrap()).collect();
+    assert_eq!(found.len(), fans.len(), "{mine}");
+    assert!(
+        found.iter().all(|id| fans.contains(id)),
+        "{found:?} vs {fans:?}"
+    );
+    for m in matches {
+        // Only the public match fields of other people.
+        let mut keys: Vec<&str> = m.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            ["features", "id", "platform", "score", "username"],
+            "{m}"
+        );
+        assert!(
+            !m["features"].as_array().unwrap().is_empty(),
+            "shared interests: {m}"
+        );
+        assert!(m["score"].as_f64().unwrap() > 0.0);
+    }
+    // The same profile's matches through the profile route agree.
+    let id = mine["id"].as_i64().unwrap();
+    let direct = f
+        .call(
+            "GET",
+            &format!("/v1/profiles/{id}/matches?top=5"),
+            Some(&session),
+            None,
+        )
+        .await;
+    assert_eq!(direct.status.as_u16(), 200, "{}", direct.body);
+    assert_eq!(direct.body["matches"], mine["matches"]);
+    assert_eq!(direct.body["vectorized_now"], true);
+    // Without a session there is nobody to match.
+    let anonymous = f.call("GET", "/v1/me/matches", None, None).await;
+    assert_eq!(anonymous.status.as_u16(), 401, "{}", anonymous.body);
+}

@@ -4,15 +4,17 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toker_model::Platform;
 use toker_processing::{CATEGORY_PREFIX, HASHTAG_PREFIX, ProcessingError, summarize};
-use toker_store::StoreError;
-use utoipa::{IntoParams, OpenApi};
+use toker_store::{ListQuery, StoreError};
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::Principal;
+use crate::connect::session::Session;
 use crate::dto::{MatchItem, MatchesResponse, PlatformDoc, Ranked, SharedFeature, SummaryResponse};
 use crate::extract::{ApiQuery, ProfileId};
+use crate::matches::Snapshot;
 use crate::problem::{Problem, ProblemBody, ProblemKind};
 use crate::routes::{may_see, rows_by_id, visible_row};
 use crate::state::AppState;
@@ -29,12 +31,21 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/profiles/{id}/summary", get(summary))
         .route("/v1/profiles/{id}/matches", get(matches))
+        .route("/v1/me/matches", get(my_matches))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(summary, matches),
-    components(schemas(SummaryResponse, Ranked, MatchesResponse, MatchItem, SharedFeature))
+    paths(summary, matches, my_matches),
+    components(schemas(
+        SummaryResponse,
+        Ranked,
+        MatchesResponse,
+        MatchItem,
+        SharedFeature,
+        MyMatchesResponse,
+        MyProfileMatches
+    ))
 )]
 pub(crate) struct Doc;
 
@@ -91,7 +102,7 @@ pub(crate) struct MatchParams {
     responses(
         (status = 200, description = "The best matches", body = MatchesResponse),
         (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "No vectors yet, or none for this profile: vectorize first", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "No vectors are stored yet: an admin vectorizes first (a profile stored after the last refit is scored on the fly)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []), ("session" = []), ("session_token" = []))
 )]
@@ -101,13 +112,7 @@ pub(crate) async fn matches(
     ProfileId(id): ProfileId,
     ApiQuery(params): ApiQuery<MatchParams>,
 ) -> Result<Json<MatchesResponse>, Problem> {
-    let top = params.top.unwrap_or(DEFAULT_TOP);
-    if !(1..=MAX_TOP).contains(&top) {
-        return Err(Problem::new(
-            ProblemKind::BadRequest,
-            format!("top must be between 1 and {MAX_TOP}, got {top}"),
-        ));
-    }
+    let top = checked_top(params.top)?;
     let snapshot = state.match_snapshot().await?;
     state
         .db(move |store| {
@@ -117,50 +122,209 @@ pub(crate) async fn matches(
                     "no vectors are stored yet: an admin runs POST /v1/vectorize (or `toker vectorize`)",
                 ));
             };
-            let found = match snapshot.index.top_k(id, top + SLACK, params.platform) {
-                Ok(found) => found,
-                // The caller's own unproven upload: its vector queries the index.
-                Err(ProcessingError::UnknownProfile { .. })
-                    if snapshot.unproven.contains_key(&id) =>
-                {
-                    let (_, vector) = &snapshot.unproven[&id];
-                    snapshot.index.top_k_vector(vector, top + SLACK, params.platform)
-                }
-                Err(ProcessingError::UnknownProfile { .. }) => {
-                    return Err(not_vectorized(&format!(
-                        "profile {id} was stored after the last vectorize; an admin runs POST /v1/vectorize"
-                    )));
-                }
-                Err(e) => return Err(crate::error::internal(&e)),
-            };
-            // Profiles deleted since the refit are skipped (the next best take their
-            // place); names are read now, so they are current.
-            let mut matches = Vec::with_capacity(top);
-            let mut candidates = found.into_iter().peekable();
-            while matches.len() < top && candidates.peek().is_some() {
-                let batch: Vec<_> = candidates.by_ref().take(top - matches.len()).collect();
-                let mut rows = rows_by_id(store, batch.iter().map(|m| m.id))?;
-                for m in batch {
-                    // Deleted since, or (indexed before a migration) an unproven upload.
-                    let Some(row) = rows.remove(&m.id).filter(|r| !r.unproven) else {
-                        continue;
-                    };
-                    matches.push(MatchItem {
-                        id: m.id,
-                        platform: m.platform,
-                        username: row.username,
-                        score: m.score,
-                        features: m.features.into_iter().map(shared_feature).collect(),
-                    });
-                }
-            }
+            let found = best_matches(store, &snapshot, id, top, params.platform)?;
             Ok(Json(MatchesResponse {
                 id,
                 vocabulary_version: snapshot.version.clone(),
-                matches,
+                vectorized_now: found.vectorized_now,
+                matches: found.matches,
             }))
         })
         .await
+}
+
+/// The best matches of one profile, and how they were found.
+pub(crate) struct Found {
+    /// Best first, public fields only.
+    pub(crate) matches: Vec<MatchItem>,
+    /// The profile was stored after the last refit: its vector was made now, with the
+    /// stored vocabulary.
+    pub(crate) vectorized_now: bool,
+    /// The profile's vector has no feature at all (no category or hashtag the vocabulary
+    /// knows): nobody can match it.
+    pub(crate) no_interests: bool,
+}
+
+/// The `top` people most like profile `id` (which the caller may see) from `snapshot`.
+/// A profile stored after the last refit is scored on the fly with the snapshot's
+/// vocabulary, as `toker match` does; its own vector stays unstored until the next refit.
+pub(crate) fn best_matches(
+    store: &mut toker_store::Store,
+    snapshot: &Snapshot,
+    id: i64,
+    top: usize,
+    platform: Option<Platform>,
+) -> Result<Found, Problem> {
+    let (found, vectorized_now, no_interests) =
+        match snapshot.index.top_k(id, top + SLACK, platform) {
+            Ok(found) => {
+                let empty = store.load_vector(id)?.is_some_and(|v| v.indices.is_empty());
+                (found, false, empty)
+            }
+            // The caller's own unproven upload: its vector queries the index.
+            Err(ProcessingError::UnknownProfile { .. }) if snapshot.unproven.contains_key(&id) => {
+                let (_, vector) = &snapshot.unproven[&id];
+                let found = snapshot.index.top_k_vector(vector, top + SLACK, platform);
+                (found, false, vector.is_empty())
+            }
+            // Stored after the last refit: scored now with the stored vocabulary.
+            Err(ProcessingError::UnknownProfile { .. }) => {
+                let stored = store.get_profile(id)?;
+                let vector = snapshot.vocabulary.transform(&stored.profile);
+                let found = snapshot
+                    .index
+                    .top_k_vector(&vector, top + SLACK + 1, platform)
+                    .into_iter()
+                    .filter(|m| m.id != id)
+                    .collect();
+                (found, true, vector.is_empty())
+            }
+            Err(e) => return Err(crate::error::internal(&e)),
+        };
+    // Profiles deleted since the refit are skipped (the next best take their place);
+    // names are read now, so they are current.
+    let mut matches = Vec::with_capacity(top);
+    let mut candidates = found.into_iter().peekable();
+    while matches.len() < top && candidates.peek().is_some() {
+        let batch: Vec<_> = candidates.by_ref().take(top - matches.len()).collect();
+        let mut rows = rows_by_id(store, batch.iter().map(|m| m.id))?;
+        for m in batch {
+            // Deleted since, or (indexed before a migration) an unproven upload.
+            let Some(row) = rows.remove(&m.id).filter(|r| !r.unproven) else {
+                continue;
+            };
+            matches.push(MatchItem {
+                id: m.id,
+                platform: m.platform,
+                username: row.username,
+                score: m.score,
+                features: m.features.into_iter().map(shared_feature).collect(),
+            });
+        }
+    }
+    Ok(Found {
+        matches,
+        vectorized_now,
+        no_interests,
+    })
+}
+
+/// The signed-in person's matches: one entry per profile of theirs.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MyMatchesResponse {
+    /// The vocabulary version of the vectors used (none before the first refit).
+    vocabulary_version: Option<String>,
+    /// Each of the person's profiles (one per connected account or upload) with its own
+    /// matches, in id order.
+    profiles: Vec<MyProfileMatches>,
+}
+
+/// One of the person's profiles and the people most like it.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MyProfileMatches {
+    /// The profile's id.
+    id: i64,
+    /// Its platform.
+    #[schema(value_type = PlatformDoc)]
+    platform: Platform,
+    /// The person's handle there.
+    username: String,
+    /// Stored after the last refit: its vector was made for this answer.
+    vectorized_now: bool,
+    /// Best first, other people's public fields only.
+    matches: Vec<MatchItem>,
+    /// Why there are no matches, and what would give some (absent when there are).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+/// The people most like the signed-in person, for each of their profiles.
+///
+/// Answers right after connecting: a profile stored after the last refit is scored on the
+/// fly with the stored vocabulary. Other people appear with public fields only. A profile
+/// without matches carries a `note` saying why (no vectors fitted yet on this server, no
+/// interest Toker can match on, or nobody sharing one) and what to do.
+#[utoipa::path(
+    get,
+    path = "/v1/me/matches",
+    tag = "me",
+    params(MatchParams),
+    responses(
+        (status = 200, description = "The person's profiles, each with its matches", body = MyMatchesResponse),
+        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 403, description = "An API key, not a person", body = ProblemBody, content_type = "application/problem+json"),
+    ),
+    security(("session" = []), ("session_token" = []))
+)]
+pub(crate) async fn my_matches(
+    State(state): State<AppState>,
+    session: Session,
+    ApiQuery(params): ApiQuery<MatchParams>,
+) -> Result<Json<MyMatchesResponse>, Problem> {
+    let top = checked_top(params.top)?;
+    let snapshot = state.match_snapshot().await?;
+    let owner = session.principal_id.clone();
+    state
+        .db(move |store| {
+            let rows = store.list_profiles(&ListQuery::owner(owner))?;
+            let mut profiles = Vec::with_capacity(rows.len());
+            for row in rows {
+                let mut entry = MyProfileMatches {
+                    id: row.id,
+                    platform: row.platform,
+                    username: row.username,
+                    vectorized_now: false,
+                    matches: Vec::new(),
+                    note: None,
+                };
+                match &snapshot {
+                    None => {
+                        entry.note = Some(
+                            "nobody can be matched yet: this server has not fitted its \
+                             interest vectors (its operator runs `toker vectorize` or POST \
+                             /v1/vectorize once people are stored)"
+                                .to_owned(),
+                        );
+                    }
+                    Some(snapshot) => {
+                        let found = best_matches(store, snapshot, row.id, top, params.platform)?;
+                        entry.vectorized_now = found.vectorized_now;
+                        entry.note = match (found.no_interests, found.matches.is_empty()) {
+                            (true, _) => Some(NO_INTERESTS.to_owned()),
+                            (false, true) => Some(
+                                "nobody here shares an interest with this profile yet".to_owned(),
+                            ),
+                            (false, false) => None,
+                        };
+                        entry.matches = found.matches;
+                    }
+                }
+                profiles.push(entry);
+            }
+            Ok(Json(MyMatchesResponse {
+                vocabulary_version: snapshot.as_ref().map(|s| s.version.clone()),
+                profiles,
+            }))
+        })
+        .await
+}
+
+/// Why a profile without any category or hashtag matches nobody, and what helps.
+const NO_INTERESTS: &str = "this profile has no interest Toker can match on (no category or \
+     hashtag among its liked and shared posts that other people have too): connect another \
+     platform, or upload a newer data export with more liked or saved posts";
+
+/// `top` as asked (default 10), or a 400 outside 1 to 100.
+fn checked_top(top: Option<usize>) -> Result<usize, Problem> {
+    let top = top.unwrap_or(DEFAULT_TOP);
+    if (1..=MAX_TOP).contains(&top) {
+        Ok(top)
+    } else {
+        Err(Problem::new(
+            ProblemKind::BadRequest,
+            format!("top must be between 1 and {MAX_TOP}, got {top}"),
+        ))
+    }
 }
 
 fn not_vectorized(detail: &str) -> Problem {
