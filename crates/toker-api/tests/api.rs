@@ -536,13 +536,21 @@ async fn generate_vectorize_and_match(t: TestApp) {
         .await
         .assert_problem(400, "bad-request");
 
-    // A profile stored after the refit has no vector yet.
+    // A profile stored after the refit is matched at once, with the stored vocabulary.
     let late = t.create(&t.alice, profile("late")).await;
-    let detail = t
+    let matched = t
         .get(&format!("/v1/profiles/{late}/matches"), &t.alice)
-        .await
-        .assert_problem(409, "not-vectorized");
-    assert!(detail.contains("vectorize"), "{detail}");
+        .await;
+    assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
+    assert_eq!(matched.body["vectorized_now"], true);
+    assert_eq!(matched.body["vocabulary_version"], version.as_str());
+    let ids: Vec<i64> = matched.body["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert!(ids.contains(&first) && !ids.contains(&late), "{ids:?}");
 
     // The numbers describe everyone's data: admins only.
     let detail = t

@@ -9,7 +9,7 @@ use chrono::{Duration, Utc};
 use common::{profile, raw};
 use toker_model::{Platform, Profile};
 use toker_store::testing::TestDb;
-use toker_store::{AccountMethod, ConnectAccount, NewSession, Store};
+use toker_store::{AccountMethod, ConnectAccount, NewSession, Placement, Store};
 
 /// A username no other stored data contains.
 const CANARY: &str = "zq7erasurecanary";
@@ -105,9 +105,10 @@ fn an_erased_principal_is_overwritten_in_the_sqlite_file() {
     let r = raw(&p);
     let account = ConnectAccount {
         platform: Platform::X,
-        profile: &p,
-        raw: &r,
-        method: AccountMethod::Export,
+        user_id: &p.user_id,
+        username: &p.username,
+        profile: Some((&p, &r)),
+        method: AccountMethod::OAuth,
         tokens: None,
         session: Some(NewSession {
             token_hash: "erased-session".to_owned(),
@@ -115,7 +116,9 @@ fn an_erased_principal_is_overwritten_in_the_sqlite_file() {
         }),
     };
     let connected = store
-        .connect_account(&account, &mut |_| Ok::<_, ()>("usr_canary".to_owned()))
+        .connect_account(&account, &mut |_| {
+            Ok::<_, ()>(Placement::Proven("usr_canary".to_owned()))
+        })
         .unwrap()
         .unwrap();
     assert!(is_on_disk(&db, CANARY));
