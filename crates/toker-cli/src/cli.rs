@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use toker_model::Platform;
+use toker_sources::ImportLimits;
 
 /// Collect, validate, store and match people's social-media activity.
 #[derive(Debug, Parser)]
@@ -250,6 +251,27 @@ pub(crate) struct ImportExportArgs {
     pub(crate) path: PathBuf,
     #[command(flatten)]
     pub(crate) rules: RulesArgs,
+    /// The most bytes the export may unpack to (every file's uncompressed size).
+    #[arg(long, value_name = "BYTES", default_value_t = ImportLimits::default().archive.max_unpacked_bytes)]
+    pub(crate) max_unpacked_bytes: u64,
+    /// The highest compression ratio a zip (or a file in it) may have; zip bombs exceed it.
+    #[arg(long, value_name = "RATIO", default_value_t = ImportLimits::default().archive.max_ratio, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_ratio: u64,
+    /// The most items read from one list (liked posts, shares, posts); the rest are skipped
+    /// with a warning.
+    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_items_per_list)]
+    pub(crate) max_items: usize,
+}
+
+impl ImportExportArgs {
+    /// The import limits: the defaults with the flags applied.
+    pub(crate) fn limits(&self) -> ImportLimits {
+        let mut limits = ImportLimits::default();
+        limits.archive.max_unpacked_bytes = self.max_unpacked_bytes;
+        limits.archive.max_ratio = self.max_ratio;
+        limits.max_items_per_list = self.max_items;
+        limits
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
