@@ -45,8 +45,8 @@ use crate::connect::App;
 use crate::connect::crypto::{Cipher, hash, pkce_challenge, random_token};
 use crate::connect::fetch::fetch_profile;
 use crate::connect::flow::{
-    AccountDoc, ConnectResponse, Connecting, SessionDoc, SessionMode, Stored, invalid_upload,
-    rejected, seal_tokens, store,
+    AccountDoc, ConnectResponse, Connecting, SessionDoc, SessionMode, Stored, WarningDoc,
+    invalid_upload, rejected, seal_tokens, store,
 };
 use crate::connect::session::{SESSION_COOKIE, optional, set_cookie};
 use crate::dto::{ExportArchiveDoc, PlatformDoc, SessionModeDoc};
@@ -122,7 +122,8 @@ pub(crate) fn routes(request_timeout: Duration) -> Router<AppState> {
         SessionDoc,
         StartResponse,
         SessionModeDoc,
-        ExportArchiveDoc
+        ExportArchiveDoc,
+        WarningDoc
     ))
 )]
 pub(crate) struct Doc;

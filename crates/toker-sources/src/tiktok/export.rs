@@ -699,6 +699,32 @@ mod tests {
     }
 
     #[test]
+    fn sections_are_found_case_insensitively_in_file_order_but_not_inside_lists() {
+        let link = |id: u64| json!({"Link": format!("https://www.tiktokv.com/share/video/{id}/")});
+        let doc = json!({
+            "L": [{"Like List": {"ItemFavoriteList": [link(1)]}}],
+            "X": {"Like List": "not a section"},
+            "A": {"b": {"like list": {"ItemFavoriteList": [link(2), link(2)]}}},
+            "C": {"Like List": {"ItemFavoriteList": [link(3)]}},
+            "P": {"profilemap": {"userName": "someone"}}
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("user_data.json");
+        std::fs::write(&path, doc.to_string()).unwrap();
+        let raw = import(&path).unwrap();
+        let ids: Vec<&str> = raw
+            .profile
+            .liked_videos
+            .iter()
+            .map(|v| v.video_id.as_str())
+            .collect();
+        assert_eq!(ids, ["2"]);
+        assert_eq!(raw.profile.number_of_likes, Some(1));
+        assert_eq!(raw.profile.user_id, "someone");
+        assert_eq!(raw.raw["like_list"], json!([link(2), link(2)]));
+    }
+
+    #[test]
     fn exact_key_spelling_wins_over_other_casings() {
         let map = json!({"link": "a", "Link": "b"});
         assert_eq!(get_ci(map.as_object().unwrap(), &["Link"]).unwrap().1, "b");
