@@ -138,6 +138,9 @@ Environment of the connect flow (people connecting their accounts):
                                           the platform's OAuth endpoints (default: production)
   TOKER_<PLATFORM>_API_URL                the platform's data API base URL
   TOKER_CONNECT_EXPORT_LIMIT              the largest data export upload, in bytes (256 MiB)
+  TOKER_CONNECT_EXPORT_MAX_UNPACKED       the most bytes an uploaded export may unpack to (1 GiB)
+  TOKER_CONNECT_EXPORT_MAX_RATIO          the highest compression ratio of an uploaded zip (100)
+  TOKER_CONNECT_EXPORT_MAX_ITEMS          the most items read from one list of an export (100000)
   TOKER_CONNECT_RATE_LIMIT                connect starts and callbacks a minute per client address (30)
   TOKER_CONNECT_UPLOAD_RATE_LIMIT         export uploads a minute per client address (10)
   TOKER_CONNECT_MAX_UPLOADS               export uploads received at once, server-wide (4)
