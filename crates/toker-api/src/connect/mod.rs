@@ -589,6 +589,27 @@ mod tests {
     }
 
     #[test]
+    fn export_import_limits_come_from_the_environment_and_refuse_zero() {
+        let config = ConnectConfig::from_lookup(lookup(&[
+            (env::EXPORT_MAX_UNPACKED, "1000000"),
+            (env::EXPORT_MAX_RATIO, "20"),
+            (env::EXPORT_MAX_ITEMS, "500"),
+        ]))
+        .unwrap();
+        assert_eq!(config.import_limits.archive.max_unpacked_bytes, 1_000_000);
+        assert_eq!(config.import_limits.archive.max_ratio, 20);
+        assert_eq!(config.import_limits.max_items_per_list, 500);
+        let defaults = ConnectConfig::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(defaults.import_limits, default_import_limits());
+        assert_eq!(
+            defaults.import_limits.archive.max_unpacked_bytes,
+            1024 * 1024 * 1024
+        );
+        let err = ConnectConfig::from_lookup(lookup(&[(env::EXPORT_MAX_RATIO, "0")])).unwrap_err();
+        assert!(err.to_string().contains(env::EXPORT_MAX_RATIO), "{err}");
+    }
+
+    #[test]
     fn credentials_without_the_key_refuse_to_start() {
         let config = ConnectConfig::from_lookup(lookup(&[
             ("TOKER_CONNECT_X_CLIENT_ID", "id"),
