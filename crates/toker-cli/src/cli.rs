@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use toker_model::Platform;
+use toker_sources::ImportLimits;
 
 /// Collect, validate, store and match people's social-media activity.
 #[derive(Debug, Parser)]
@@ -137,6 +138,9 @@ Environment of the connect flow (people connecting their accounts):
                                           the platform's OAuth endpoints (default: production)
   TOKER_<PLATFORM>_API_URL                the platform's data API base URL
   TOKER_CONNECT_EXPORT_LIMIT              the largest data export upload, in bytes (256 MiB)
+  TOKER_CONNECT_EXPORT_MAX_UNPACKED       the most bytes an uploaded export may unpack to (1 GiB)
+  TOKER_CONNECT_EXPORT_MAX_RATIO          the highest compression ratio of an uploaded zip (100)
+  TOKER_CONNECT_EXPORT_MAX_ITEMS          the most items read from one list of an export (100000)
   TOKER_CONNECT_RATE_LIMIT                connect starts and callbacks a minute per client address (30)
   TOKER_CONNECT_UPLOAD_RATE_LIMIT         export uploads a minute per client address (10)
   TOKER_CONNECT_MAX_UPLOADS               export uploads received at once, server-wide (4)
@@ -250,6 +254,27 @@ pub(crate) struct ImportExportArgs {
     pub(crate) path: PathBuf,
     #[command(flatten)]
     pub(crate) rules: RulesArgs,
+    /// The most bytes the export may unpack to (every file's uncompressed size).
+    #[arg(long, value_name = "BYTES", default_value_t = ImportLimits::default().archive.max_unpacked_bytes)]
+    pub(crate) max_unpacked_bytes: u64,
+    /// The highest compression ratio a zip (or a file in it) may have; zip bombs exceed it.
+    #[arg(long, value_name = "RATIO", default_value_t = ImportLimits::default().archive.max_ratio, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) max_ratio: u64,
+    /// The most items read from one list (liked posts, shares, posts); the rest are skipped
+    /// with a warning.
+    #[arg(long, value_name = "N", default_value_t = ImportLimits::default().max_items_per_list)]
+    pub(crate) max_items: usize,
+}
+
+impl ImportExportArgs {
+    /// The import limits: the defaults with the flags applied.
+    pub(crate) fn limits(&self) -> ImportLimits {
+        let mut limits = ImportLimits::default();
+        limits.archive.max_unpacked_bytes = self.max_unpacked_bytes;
+        limits.archive.max_ratio = self.max_ratio;
+        limits.max_items_per_list = self.max_items;
+        limits
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -554,7 +554,7 @@ impl<'s> Runner<'s> {
     /// The profile of `raw`, validated and cleaned; loads the stored one first (once).
     fn build(&mut self, raw: &Value) -> Result<Prepared, Built> {
         let built = self.client.profile_from_raw(raw).map_err(Built::Source)?;
-        self.profile_warnings.clone_from(&built.warnings);
+        self.profile_warnings = built.warnings.lines();
         if self.before.is_none() {
             let stored = match self
                 .store

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 use toker_model::{Platform, ValidationRules};
 use toker_processing::prepare::prepare_profile;
-use toker_sources::import_export;
+use toker_sources::{ImportLimits, Warnings, import_export_with_limits};
 use toker_store::{Store, StoreError};
 
 use crate::error::CollectError;
@@ -24,8 +24,8 @@ pub struct ImportReport {
     pub items: ItemCounts,
     /// The same, per list.
     pub items_by_list: ItemChanges,
-    /// What the importer noticed.
-    pub warnings: Vec<String>,
+    /// What the importer noticed, counted per kind with a few examples.
+    pub warnings: Warnings,
 }
 
 /// Imports `platform`'s data export at `path` (zip, folder or data file): validated and
@@ -46,7 +46,31 @@ pub fn import_archive(
     rules: &ValidationRules,
     owner: Option<&str>,
 ) -> Result<ImportReport, CollectError> {
-    let raw = import_export(platform, path)?;
+    import_archive_with_limits(
+        store,
+        platform,
+        path,
+        rules,
+        owner,
+        &ImportLimits::default(),
+    )
+}
+
+/// Imports like [`import_archive`], within explicit [`ImportLimits`] (sizes, compression
+/// ratio, items per list, raw JSON kept).
+///
+/// # Errors
+/// As [`import_archive`]; an export breaking a limit is a [`CollectError::Source`] holding
+/// [`toker_sources::SourceError::ExportTooLarge`], and nothing is stored.
+pub fn import_archive_with_limits(
+    store: &mut Store,
+    platform: Platform,
+    path: &Path,
+    rules: &ValidationRules,
+    owner: Option<&str>,
+    limits: &ImportLimits,
+) -> Result<ImportReport, CollectError> {
+    let raw = import_export_with_limits(platform, path, limits)?;
     let warnings = raw.warnings;
     let prepared =
         prepare_profile(raw.platform, raw.profile, raw.raw, rules).map_err(|rejected| {

@@ -55,7 +55,7 @@ mod sleeper;
 
 pub use api::{CollectRequest, NoProgress, Progress, Start, collect_api, subject_of};
 pub use error::{CollectError, StopCause};
-pub use export::{ImportReport, import_archive};
+pub use export::{ImportReport, import_archive, import_archive_with_limits};
 pub use items::{ItemChanges, ItemCounts, diff_items, page_item_ids};
 pub use report::{CollectReport, ListingReport, ProfileReport};
 pub use sleeper::{ReportingSleeper, describe_wait};

@@ -198,6 +198,24 @@ pub enum SourceError {
         /// What was expected and what was found.
         message: String,
     },
+    /// The export breaks a size bound ([`crate::ArchiveLimits`], [`crate::ImportLimits`]):
+    /// too large unpacked, compressed too well (a zip bomb), or one file or item too large.
+    /// Nothing was imported.
+    #[error("{platform} export {}: {}{message} (limit `{limit}` = {value})", .archive.display(), file_prefix(.file.as_deref()))]
+    ExportTooLarge {
+        /// The platform whose export it is.
+        platform: Platform,
+        /// The path that was given.
+        archive: std::path::PathBuf,
+        /// The file inside that broke it, when one did.
+        file: Option<String>,
+        /// The limit's name, e.g. `max_unpacked_bytes` or `max_ratio`.
+        limit: &'static str,
+        /// The limit's value.
+        value: u64,
+        /// What was found.
+        message: String,
+    },
 
     // -- fake source errors go below this line --
     /// A user reference that no profile can be made for (empty, with spaces, too long).
@@ -210,6 +228,11 @@ pub enum SourceError {
         /// What a usable reference looks like.
         expected: &'static str,
     },
+}
+
+/// "file: " for an error message, or nothing.
+fn file_prefix(file: Option<&str>) -> String {
+    file.map(|f| format!("{f}: ")).unwrap_or_default()
 }
 
 /// "key `a.b`: " for an error message, or nothing.

@@ -24,6 +24,7 @@ mod error;
 mod export;
 mod registry;
 mod source;
+mod warnings;
 
 pub mod fake;
 pub mod http;
@@ -36,9 +37,10 @@ pub mod tiktok;
 #[cfg(feature = "x")]
 pub mod x;
 
-pub use archive::{ArchiveEntry, ArchiveLimits, ExportArchive};
+pub use archive::{ArchiveEntry, ArchiveLimits, ExportArchive, RATIO_EXEMPT_BYTES};
 pub use error::SourceError;
-pub use export::{ExportSource, import_export};
+pub use export::{ExportSource, ImportLimits, import_export, import_export_with_limits};
 pub use http::{ApiClient, ApiConfig, api_client, api_source};
 pub use registry::{Registry, enabled_platforms, ensure_enabled, feature_of, is_enabled};
 pub use source::{RawProfile, Source, SourceKind, UserRef};
+pub use warnings::{MAX_EXAMPLES, Warning, WarningKind, Warnings};

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use toker_model::{Platform, Profile};
 
 use crate::error::SourceError;
+use crate::warnings::Warnings;
 
 /// Where a source's data comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -51,8 +52,9 @@ pub struct RawProfile {
     pub profile: Profile,
     /// The raw payloads it was built from, kept with the stored profile.
     pub raw: serde_json::Value,
-    /// Problems the source noticed but worked around (e.g. a deleted post in a page).
-    pub warnings: Vec<String>,
+    /// Problems the source noticed but worked around (e.g. a deleted post in a page),
+    /// counted per kind.
+    pub warnings: Warnings,
 }
 
 /// Turns a user reference into a raw profile.

@@ -88,7 +88,7 @@ async fn fetch_produces_the_expected_profile() {
         .unwrap_err();
     assert!(err.at("number_of_likes").is_some(), "{err}");
     assert!(
-        raw.warnings.iter().any(|w| w.contains("data export")),
+        raw.warnings.messages().any(|w| w.contains("data export")),
         "{:?}",
         raw.warnings
     );

@@ -592,7 +592,7 @@ async fn the_display_api_gives_own_counts_and_no_likes() {
     );
     assert!(p.liked_videos.is_empty() && p.shared_videos.is_empty());
     assert!(
-        raw.warnings.iter().any(|w| w.contains("Research API")),
+        raw.warnings.messages().any(|w| w.contains("Research API")),
         "{:?}",
         raw.warnings
     );

@@ -384,7 +384,7 @@ async fn partial_errors_keep_the_data_and_are_reported() {
     assert_eq!(raw.profile.liked_videos.len(), data);
     assert!(
         raw.warnings
-            .iter()
+            .messages()
             .any(|w| w.contains("liked page 1") && w.contains("Could not find tweet with id")),
         "{:?}",
         raw.warnings
@@ -422,7 +422,7 @@ async fn another_account_is_read_without_its_likes() {
     assert!(raw.raw.get("liked").is_none(), "not read");
     assert!(
         raw.warnings
-            .iter()
+            .messages()
             .any(|w| w.contains("@ana_dev's liked posts are not listed"))
     );
     assert!(
@@ -456,7 +456,7 @@ async fn a_refused_listing_is_left_out_with_a_warning() {
     assert!(raw.raw.get("liked").is_none());
     assert!(
         raw.warnings
-            .iter()
+            .messages()
             .any(|w| w.contains("Missing scope like.read")),
         "{:?}",
         raw.warnings

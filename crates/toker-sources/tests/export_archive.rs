@@ -129,7 +129,14 @@ fn a_file_over_the_size_limit_is_refused_in_zip_and_folder() {
             .read("your_instagram_activity/likes/liked_posts.json")
             .unwrap_err();
         assert!(
-            matches!(err, SourceError::ExportFileInvalid { .. }),
+            matches!(
+                err,
+                SourceError::ExportTooLarge {
+                    limit: "max_file_bytes",
+                    value: 4,
+                    ..
+                }
+            ),
             "{err:?}"
         );
         assert!(

@@ -163,5 +163,11 @@ fn without_posts_the_post_counts_are_unknown_and_a_like_without_id_is_reported()
     assert_eq!(p.number_of_likes_on_own_videos, None);
     assert!(p.shared_videos.is_empty());
     assert_warnings(&raw, 2, "data/like-part2.js: key `[0]`: no `like.tweetId`");
-    assert!(raw.warnings[1].contains("no `data/tweets.js`"));
+    assert!(
+        raw.warnings
+            .messages()
+            .nth(1)
+            .unwrap()
+            .contains("no `data/tweets.js`")
+    );
 }

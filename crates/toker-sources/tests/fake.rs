@@ -286,7 +286,7 @@ fn each_invalidity_is_rejected_at_its_path_and_only_there() {
                     person
                         .raw
                         .warnings
-                        .iter()
+                        .messages()
                         .any(|w| w.contains(kind.as_str())),
                     "{:?}",
                     person.raw.warnings

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use toker_model::{Platform, Violation};
 use toker_processing::{Prepared, Rejected, summarize};
+use toker_sources::Warnings;
 use toker_sources::http::Secret;
 use toker_sources::oauth::PlatformTokens;
 use toker_store::{
@@ -146,8 +147,33 @@ pub(crate) struct ConnectResponse {
     /// The new session (absent when the request was already signed in).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) session: Option<SessionDoc>,
-    /// What the source noticed (e.g. items it could not read).
-    pub(crate) warnings: Vec<String>,
+    /// What the source noticed (e.g. items it could not read), counted per kind with the
+    /// first few examples.
+    pub(crate) warnings: Vec<WarningDoc>,
+}
+
+/// One kind of warning: how often it happened, and its first messages.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct WarningDoc {
+    /// What kind of thing was worked around, e.g. `item_unnamed` or `list_truncated`.
+    pub(crate) kind: String,
+    /// How many times.
+    pub(crate) count: u64,
+    /// The first few messages (at most three), each naming the file and key.
+    pub(crate) examples: Vec<String>,
+}
+
+impl WarningDoc {
+    pub(crate) fn list(warnings: &Warnings) -> Vec<WarningDoc> {
+        warnings
+            .iter()
+            .map(|w| WarningDoc {
+                kind: w.kind.as_str().to_owned(),
+                count: w.count,
+                examples: w.examples.clone(),
+            })
+            .collect()
+    }
 }
 
 /// What was stored, and the session to hand out.
@@ -202,8 +228,8 @@ pub(crate) struct Connecting {
     pub(crate) prepared: Option<Prepared>,
     pub(crate) method: AccountMethod,
     pub(crate) tokens: Option<AccountTokens>,
-    /// What the source noticed.
-    pub(crate) warnings: Vec<String>,
+    /// What the source noticed, counted per kind.
+    pub(crate) warnings: Warnings,
 }
 
 /// Stores what a connect brings for the person who connected it (see the module docs for
@@ -300,7 +326,7 @@ pub(crate) async fn store(
                 expires_at,
                 token: token.clone().filter(|_| mode == SessionMode::Bearer),
             }),
-            warnings,
+            warnings: WarningDoc::list(&warnings),
         },
         session_token: token,
         created,

@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use toker_model::Platform;
+use toker_sources::ImportLimits;
 use toker_sources::http::{ApiConfig, Secret, default_base_url, env as api_env};
 use toker_sources::oauth::{OAuthClient, OAuthClientConfig, OAuthEndpoints};
 use utoipa::ToSchema;
@@ -42,6 +43,12 @@ pub mod env {
     pub const PUBLIC_URL: &str = "TOKER_PUBLIC_URL";
     /// The largest data export upload, in bytes (default 256 MiB).
     pub const EXPORT_LIMIT: &str = "TOKER_CONNECT_EXPORT_LIMIT";
+    /// The most bytes an uploaded export may unpack to (default 1 GiB).
+    pub const EXPORT_MAX_UNPACKED: &str = "TOKER_CONNECT_EXPORT_MAX_UNPACKED";
+    /// The highest compression ratio of an uploaded zip or a file in it (default 100).
+    pub const EXPORT_MAX_RATIO: &str = "TOKER_CONNECT_EXPORT_MAX_RATIO";
+    /// The most items read from one list of an uploaded export (default 100,000).
+    pub const EXPORT_MAX_ITEMS: &str = "TOKER_CONNECT_EXPORT_MAX_ITEMS";
     /// `false` drops the `Secure` attribute of cookies, for plain-http development only.
     pub const COOKIE_SECURE: &str = "TOKER_COOKIE_SECURE";
     /// Connect starts and callbacks per minute per client address (default 30; 0: none).
@@ -61,6 +68,15 @@ pub mod env {
             platform.as_str().to_ascii_uppercase()
         )
     }
+}
+
+/// The import limits of uploaded exports: the library's, with at most 1 GiB unpacked (an
+/// anonymous upload of 256 MiB may not make the server read 25 GiB at a ratio of 100).
+#[must_use]
+pub fn default_import_limits() -> ImportLimits {
+    let mut limits = ImportLimits::default();
+    limits.archive.max_unpacked_bytes = 1024 * 1024 * 1024;
+    limits
 }
 
 /// How long a started connect may take before its `state` expires.
@@ -125,6 +141,9 @@ pub struct ConnectConfig {
     pub apps: Vec<PlatformApp>,
     /// The largest data export upload, in bytes.
     pub export_limit: u64,
+    /// Bounds on reading an uploaded export: unpacked size, compression ratio, items per
+    /// list, raw JSON kept (a zip bomb is refused before it is decompressed).
+    pub import_limits: ImportLimits,
     /// How long a session lasts.
     pub session_ttl: Duration,
     /// Whether cookies carry `Secure` (only plain-http development turns it off).
@@ -154,6 +173,7 @@ impl Default for ConnectConfig {
             public_url: None,
             apps: Vec::new(),
             export_limit: DEFAULT_EXPORT_LIMIT,
+            import_limits: default_import_limits(),
             session_ttl: DEFAULT_SESSION_TTL,
             cookie_secure: true,
             platform_timeout: Duration::from_secs(20),
@@ -232,6 +252,24 @@ impl ConnectConfig {
         }
         if let Some(n) = number(env::UPLOAD_SPOOL)? {
             config.upload_spool_limit = n;
+        }
+        let at_least_one = |name: &'static str| -> Result<Option<u64>, ApiError> {
+            match number(name)? {
+                Some(0) => Err(ApiError::Config {
+                    field: name,
+                    message: "must be at least 1".to_owned(),
+                }),
+                other => Ok(other),
+            }
+        };
+        if let Some(bytes) = at_least_one(env::EXPORT_MAX_UNPACKED)? {
+            config.import_limits.archive.max_unpacked_bytes = bytes;
+        }
+        if let Some(ratio) = at_least_one(env::EXPORT_MAX_RATIO)? {
+            config.import_limits.archive.max_ratio = ratio;
+        }
+        if let Some(items) = at_least_one(env::EXPORT_MAX_ITEMS)? {
+            config.import_limits.max_items_per_list = usize::try_from(items).unwrap_or(usize::MAX);
         }
         if let Some(secure) = get(env::COOKIE_SECURE) {
             config.cookie_secure = !matches!(
@@ -548,6 +586,27 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn export_import_limits_come_from_the_environment_and_refuse_zero() {
+        let config = ConnectConfig::from_lookup(lookup(&[
+            (env::EXPORT_MAX_UNPACKED, "1000000"),
+            (env::EXPORT_MAX_RATIO, "20"),
+            (env::EXPORT_MAX_ITEMS, "500"),
+        ]))
+        .unwrap();
+        assert_eq!(config.import_limits.archive.max_unpacked_bytes, 1_000_000);
+        assert_eq!(config.import_limits.archive.max_ratio, 20);
+        assert_eq!(config.import_limits.max_items_per_list, 500);
+        let defaults = ConnectConfig::from_lookup(lookup(&[])).unwrap();
+        assert_eq!(defaults.import_limits, default_import_limits());
+        assert_eq!(
+            defaults.import_limits.archive.max_unpacked_bytes,
+            1024 * 1024 * 1024
+        );
+        let err = ConnectConfig::from_lookup(lookup(&[(env::EXPORT_MAX_RATIO, "0")])).unwrap_err();
+        assert!(err.to_string().contains(env::EXPORT_MAX_RATIO), "{err}");
     }
 
     #[test]

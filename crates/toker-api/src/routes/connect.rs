@@ -36,7 +36,7 @@ use toker_model::Platform;
 use toker_processing::prepare_profile;
 use toker_sources::http::Secret;
 use toker_sources::oauth::{OAuthError, uses_pkce};
-use toker_sources::{RawProfile, SourceError, import_export};
+use toker_sources::{RawProfile, SourceError, import_export_with_limits};
 use toker_store::{AccountMethod, NewOAuthState};
 use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -45,8 +45,8 @@ use crate::connect::App;
 use crate::connect::crypto::{Cipher, hash, pkce_challenge, random_token};
 use crate::connect::fetch::fetch_profile;
 use crate::connect::flow::{
-    AccountDoc, ConnectResponse, Connecting, SessionDoc, SessionMode, Stored, invalid_upload,
-    rejected, seal_tokens, store,
+    AccountDoc, ConnectResponse, Connecting, SessionDoc, SessionMode, Stored, WarningDoc,
+    invalid_upload, rejected, seal_tokens, store,
 };
 use crate::connect::session::{SESSION_COOKIE, optional, set_cookie};
 use crate::dto::{ExportArchiveDoc, PlatformDoc, SessionModeDoc};
@@ -122,7 +122,8 @@ pub(crate) fn routes(request_timeout: Duration) -> Router<AppState> {
         SessionDoc,
         StartResponse,
         SessionModeDoc,
-        ExportArchiveDoc
+        ExportArchiveDoc,
+        WarningDoc
     ))
 )]
 pub(crate) struct Doc;
@@ -631,7 +632,7 @@ pub(crate) struct ExportParams {
         (status = 409, description = "Only for a person who proved the account: its profile is held by an API client here", body = ProblemBody, content_type = "application/problem+json"),
         (status = 400, description = "An empty or broken-off upload, or a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "Unknown platform, or connecting accounts is not enabled", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than the server's export limit", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the server's export limit, or unpacking to more than its limits allow (total size, compression ratio: a zip bomb is refused before it is decompressed); the detail names the limit and its value", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Not a zip", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "Not a readable export, or too few likes", body = ProblemBody, content_type = "application/problem+json"),
         (status = 429, description = "This client address used up its export uploads for now (`Retry-After`)", body = ProblemBody, content_type = "application/problem+json"),
@@ -662,10 +663,11 @@ pub(crate) async fn upload_export(
     let ticket = state.uploads().admit()?;
     let signed_in = optional(&state, request.headers()).await?;
     let limit = state.connector().config().export_limit;
+    let limits = state.connector().config().import_limits;
     let upload = receive(request.into_body(), limit, ticket).await?;
     let raw = state
         .cpu(move || {
-            let result = import_export(platform, &upload.path);
+            let result = import_export_with_limits(platform, &upload.path, &limits);
             drop(upload);
             result.map_err(|e| export_problem(platform, &e))
         })
@@ -782,6 +784,23 @@ fn export_problem(platform: Platform, error: &SourceError) -> Problem {
             Problem::new(ProblemKind::ConnectDisabled, error.to_string())
         }
         SourceError::ExportUnreadable { message, .. } => invalid_upload(platform, message.clone()),
+        SourceError::ExportTooLarge {
+            file,
+            limit,
+            value,
+            message,
+            ..
+        } => Problem::new(
+            ProblemKind::PayloadTooLarge,
+            format!(
+                "this {} export breaks the server's limit `{limit}` = {value}: {}{message}; \
+                 nothing was stored",
+                platform.display_name(),
+                file.as_deref()
+                    .map(|f| format!("{f}: "))
+                    .unwrap_or_default()
+            ),
+        ),
         SourceError::ExportFileMissing { .. } | SourceError::ExportFileInvalid { .. } => {
             let text = error.to_string();
             // "<platform> export <temp path>: …" → what follows the path.

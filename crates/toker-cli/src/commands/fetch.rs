@@ -228,7 +228,8 @@ fn print_collected(ctx: &mut Ctx, args: &FetchArgs, report: &CollectReport) -> C
             profile,
             items: &report.items,
             items_by_list: serde_json::to_value(report.items_by_list)?,
-            warnings: &report.warnings,
+            warnings: report.warnings.clone(),
+            warnings_json: json!(report.warnings),
         },
         Some(("run", run, summary)),
     )
@@ -263,7 +264,10 @@ pub(crate) struct Stored<'a> {
     pub(crate) profile: &'a ProfileReport,
     pub(crate) items: &'a ItemCounts,
     pub(crate) items_by_list: Value,
-    pub(crate) warnings: &'a [String],
+    /// The warnings as lines for stderr.
+    pub(crate) warnings: Vec<String>,
+    /// The warnings as `--json` shows them.
+    pub(crate) warnings_json: Value,
 }
 
 /// Prints warnings on stderr and the report on stdout: one line (and an `extra` line), or
@@ -275,7 +279,7 @@ pub(crate) fn print_stored(
 ) -> CliResult {
     let p = stored.profile;
     if !ctx.global.quiet && !ctx.json() {
-        for warning in stored.warnings {
+        for warning in &stored.warnings {
             eprintln!("warning: {warning}");
         }
     }
@@ -290,7 +294,7 @@ pub(crate) fn print_stored(
             "shared_videos": p.shared_videos,
             "items": stored.items,
             "items_by_list": stored.items_by_list,
-            "warnings": stored.warnings,
+            "warnings": stored.warnings_json,
         });
         if let (Some((key, value, _)), Some(map)) = (extra, out.as_object_mut()) {
             map.insert(key.to_owned(), value);

@@ -3,7 +3,7 @@
 //! changes nothing (reported `unchanged`); a newer archive of the same account replaces
 //! the profile, reporting which items are new, updated or removed (toker-collect).
 
-use toker_collect::import_archive;
+use toker_collect::import_archive_with_limits;
 
 use crate::cli::ImportExportArgs;
 use crate::commands::Ctx;
@@ -15,7 +15,15 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ImportExportArgs) -> CliResult {
     let bar = progress(None, "Reading the export", ctx.progress());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
     let rules = args.rules.rules();
-    let imported = import_archive(ctx.store()?, args.platform, &args.path, &rules, None);
+    let limits = args.limits();
+    let imported = import_archive_with_limits(
+        ctx.store()?,
+        args.platform,
+        &args.path,
+        &rules,
+        None,
+        &limits,
+    );
     bar.finish_and_clear();
     let report = imported.map_err(|e| match e {
         toker_collect::CollectError::Rejected { .. } => {
@@ -34,7 +42,8 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ImportExportArgs) -> CliResult {
             profile: &report.profile,
             items: &report.items,
             items_by_list: serde_json::to_value(report.items_by_list)?,
-            warnings: &report.warnings,
+            warnings: report.warnings.lines(),
+            warnings_json: serde_json::to_value(&report.warnings)?,
         },
         None,
     )

@@ -146,10 +146,10 @@ impl Invalidity {
         {
             *slot = value;
         }
-        out.warnings.push(format!(
-            "deliberately invalid ({self}): see {}",
-            self.path()
-        ));
+        out.warnings.push(
+            crate::WarningKind::Note,
+            format!("deliberately invalid ({self}): see {}", self.path()),
+        );
     }
 }
 

@@ -209,7 +209,7 @@ impl FakeSource {
             platform: self.platform(),
             raw: profile_json(&profile),
             profile,
-            warnings: Vec::new(),
+            warnings: crate::Warnings::new(),
         };
         if let Some(kind) = self.config.invalidity {
             kind.apply(&mut raw, self.config.min_likes);

@@ -11,6 +11,7 @@ use toker_model::Platform;
 
 use crate::error::SourceError;
 use crate::source::{RawProfile, Source, UserRef};
+use crate::warnings::{WarningKind, Warnings};
 
 /// A paginated list an API client reads for a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -161,22 +162,26 @@ pub async fn collect(
     let account = client.fetch_account(user).await?;
     let mut raw = Map::new();
     raw.insert("user".to_owned(), account.raw.clone());
-    let mut warnings = account.warnings.clone();
+    let mut notes = account.warnings.clone();
     for &listing in &account.listings {
-        match collect_listing(client, &account, listing, max_items, &mut warnings).await {
+        match collect_listing(client, &account, listing, max_items, &mut notes).await {
             Ok(pages) => {
                 raw.insert(listing.raw_key().to_owned(), Value::Array(pages));
             }
             Err(SourceError::PermissionDenied {
                 endpoint, message, ..
-            }) => warnings.push(format!(
+            }) => notes.push(format!(
                 "{listing} not read: {endpoint} refused ({message}); its counts stay unknown"
             )),
             Err(other) => return Err(other),
         }
     }
     let mut profile = client.profile_from_raw(&Value::Object(raw))?;
-    warnings.append(&mut profile.warnings);
+    let mut warnings = Warnings::new();
+    for note in notes {
+        warnings.push(WarningKind::Listing, note);
+    }
+    warnings.merge(std::mem::take(&mut profile.warnings));
     profile.warnings = warnings;
     Ok(profile)
 }

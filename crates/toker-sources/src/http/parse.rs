@@ -1,6 +1,7 @@
 //! Tolerant parsing of API payloads: counts and ids as numbers or strings, unknown fields
 //! ignored, one bad item skipped with a warning instead of failing the page.
 
+use crate::warnings::{WarningKind, Warnings};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -79,7 +80,7 @@ pub(crate) fn hashtag(tag: &str) -> Option<String> {
 pub(crate) fn items<T: DeserializeOwned>(
     values: &[Value],
     what: &str,
-    warnings: &mut Vec<String>,
+    warnings: &mut Warnings,
 ) -> Vec<T> {
     values
         .iter()
@@ -87,7 +88,9 @@ pub(crate) fn items<T: DeserializeOwned>(
         .filter_map(|(i, v)| match T::deserialize(v) {
             Ok(item) => Some(item),
             Err(e) => {
-                warnings.push(format!("{what}[{i}] skipped: {e}"));
+                warnings.add(WarningKind::ItemSkipped, || {
+                    format!("{what}[{i}] skipped: {e}")
+                });
                 None
             }
         })
@@ -169,7 +172,7 @@ mod tests {
 
     #[test]
     fn counts_and_ids_accept_numbers_and_strings() {
-        let mut warnings = Vec::new();
+        let mut warnings = Warnings::new();
         let parsed: Vec<Item> = items(
             &[
                 json!({"id": 7706249075188808435u64, "n": "4609", "ok": "true", "extra": 1}),
@@ -191,9 +194,13 @@ mod tests {
             (None, None),
             "unknown, not 0/false"
         );
-        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings.total(), 1);
         assert!(
-            warnings[0].starts_with("liked page 1[3] skipped"),
+            warnings
+                .messages()
+                .next()
+                .unwrap()
+                .starts_with("liked page 1[3] skipped"),
             "{warnings:?}"
         );
     }

@@ -21,6 +21,7 @@ use crate::http::{
     Verdict, env,
 };
 use crate::source::{RawProfile, UserRef};
+use crate::warnings::{WarningKind, Warnings};
 
 const PLATFORM: Platform = Platform::Instagram;
 /// The profile fields asked for.
@@ -241,7 +242,7 @@ pub fn profile_from_raw(raw: &Value) -> Result<RawProfile, SourceError> {
         "raw profile user",
         parse::raw_user(PLATFORM, raw)?,
     )?;
-    let mut warnings = Vec::new();
+    let mut warnings = Warnings::new();
     let likes_received = match parse::raw_pages(PLATFORM, raw, Listing::Posts.raw_key())? {
         Some(pages) => {
             let mut seen = std::collections::HashSet::new();
@@ -264,10 +265,10 @@ pub fn profile_from_raw(raw: &Value) -> Result<RawProfile, SourceError> {
         None => None,
     };
     warnings.push(
+        WarningKind::Note,
         "the Instagram API does not list the posts a person liked, so the likes given are \
          unknown and the profile cannot be stored: import the Instagram data export \
-         (`toker import-export instagram <zip>`) for likes"
-            .to_owned(),
+         (`toker import-export instagram <zip>`) for likes",
     );
     let mut profile = Profile::new(user.username.clone(), user.username);
     profile.user_pseudo = user.name.filter(|n| !n.trim().is_empty());

@@ -19,13 +19,17 @@
 
 use std::path::Path;
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 use toker_model::{Platform, Profile, Video};
 
-use crate::archive::{ExportArchive, file_name};
+use crate::archive::{ExportArchive, Meter, file_name};
 use crate::error::SourceError;
-use crate::export::{VideoSet, key_list, kind_of};
+use crate::export::{
+    ImportLimits, Item, ItemCount, Items, Misfit, RawBudget, VideoSet, kind_of, read_small_json,
+};
 use crate::source::RawProfile;
+use crate::warnings::{WarningKind, Warnings};
 
 const LIKES_KEY: &str = "likes_media_likes";
 /// `string_map_data` keys for the username, in the export languages seen so far.
@@ -41,22 +45,26 @@ const USERNAME_KEYS: [&str; 7] = [
 /// `string_map_data` keys for the display name.
 const NAME_KEYS: [&str; 5] = ["Name", "Nome", "Naam", "Nom", "Nombre"];
 
-/// Imports the Instagram export at `path` (zip or folder).
+/// Imports the Instagram export at `path` (zip or folder) within the default limits.
 ///
 /// # Errors
 /// A [`SourceError`] naming the export, the file inside it and the key that is missing or
 /// malformed (e.g. `likes_media_likes` that is not a list).
 pub fn import(path: &Path) -> Result<RawProfile, SourceError> {
-    let mut archive = ExportArchive::open(Platform::Instagram, path)?;
-    import_archive(&mut archive)
+    let limits = ImportLimits::default();
+    let mut archive = ExportArchive::open_with_limits(Platform::Instagram, path, limits.archive)?;
+    import_archive(&mut archive, &limits)
 }
 
-/// Imports from an opened export.
+/// Imports from an opened export, streaming `liked_posts.json` post by post.
 ///
 /// # Errors
 /// As [`import`].
-pub fn import_archive(archive: &mut ExportArchive) -> Result<RawProfile, SourceError> {
-    let mut warnings = Vec::new();
+pub fn import_archive(
+    archive: &mut ExportArchive,
+    limits: &ImportLimits,
+) -> Result<RawProfile, SourceError> {
+    let mut warnings = Warnings::new();
     let likes_file = locate(archive, "likes/liked_posts.json", &mut warnings).ok_or_else(|| {
         let html = !archive.find_named("liked_posts.html").is_empty();
         archive.missing(
@@ -68,20 +76,49 @@ pub fn import_archive(archive: &mut ExportArchive) -> Result<RawProfile, SourceE
             },
         )
     })?;
-    let likes_doc = repair_value(archive.read_json(&likes_file)?);
-    let liked = liked_posts(archive, &likes_file, &likes_doc, &mut warnings)?;
+    let meter = Meter::new(limits.max_item_bytes);
+    let mut liked = Liked {
+        file: likes_file.clone(),
+        max_items: limits.max_items_per_list,
+        videos: VideoSet::default(),
+        likes: 0,
+        repeats: 0,
+        raw: Vec::new(),
+        budget: RawBudget::new(limits),
+        warnings: &mut warnings,
+    };
+    let seed = LikesDoc {
+        meter: &meter,
+        liked: &mut liked,
+    };
+    let (shape, count) = archive.stream_json(&likes_file, false, &meter, seed)?;
+    let prefix = match shape {
+        Shape::List => String::new(),
+        Shape::Object => LIKES_KEY.to_owned(),
+    };
+    count.warn_truncated(
+        &likes_file,
+        &prefix,
+        limits.max_items_per_list,
+        liked.warnings,
+    );
+    let likes_raw = match shape {
+        Shape::List => Value::Array(std::mem::take(&mut liked.raw)),
+        Shape::Object => json!({ LIKES_KEY: std::mem::take(&mut liked.raw) }),
+    };
+    let (videos, likes) = (liked.videos.into_vec(), liked.likes - liked.repeats);
 
-    let identity = identity(archive, &mut warnings)?;
+    let identity = identity(archive, limits, &mut warnings)?;
     let mut profile = Profile::new(identity.username.clone(), identity.username.clone());
     profile.user_pseudo = identity.name.clone();
-    profile.number_of_likes = Some(liked.likes);
-    profile.liked_videos = liked.videos;
+    profile.number_of_likes = Some(likes);
+    profile.liked_videos = videos;
 
     let raw = json!({
         "source": "export",
         "file": file_name(&likes_file),
         "profile": {"Username": identity.username, "Name": identity.name},
-        "liked_posts": likes_doc,
+        "liked_posts": likes_raw,
     });
     Ok(RawProfile {
         platform: Platform::Instagram,
@@ -92,81 +129,42 @@ pub fn import_archive(archive: &mut ExportArchive) -> Result<RawProfile, SourceE
 }
 
 /// The file ending with `suffix`, else any file with its name; the first of several.
-fn locate(archive: &ExportArchive, suffix: &str, warnings: &mut Vec<String>) -> Option<String> {
+fn locate(archive: &ExportArchive, suffix: &str, warnings: &mut Warnings) -> Option<String> {
     let mut found = archive.find_suffix(suffix);
     if found.is_empty() {
         found = archive.find_named(file_name(suffix));
     }
     let first = found.first()?.clone();
     if found.len() > 1 {
-        warnings.push(format!(
-            "several {} in the export; read {first}, ignored {}",
-            file_name(suffix),
-            found[1..].join(", ")
-        ));
+        warnings.push(
+            WarningKind::DuplicateFile,
+            format!(
+                "several {} in the export; read {first}, ignored {}",
+                file_name(suffix),
+                found[1..].join(", ")
+            ),
+        );
     }
     Some(first)
 }
 
-struct Liked {
-    videos: Vec<Video>,
+/// The liked posts read so far.
+struct Liked<'w> {
+    file: String,
+    max_items: usize,
+    videos: VideoSet,
     likes: u64,
+    repeats: u64,
+    /// The (repaired) items kept for the raw JSON.
+    raw: Vec<Value>,
+    budget: RawBudget,
+    warnings: &'w mut Warnings,
 }
 
-fn liked_posts(
-    archive: &ExportArchive,
-    file: &str,
-    doc: &Value,
-    warnings: &mut Vec<String>,
-) -> Result<Liked, SourceError> {
-    let invalid = |key: String, message: String| archive.invalid(file, Some(key), message);
-    let (prefix, items) = match doc {
-        // The newer shape: a list of liked posts.
-        Value::Array(items) => ("", items),
-        Value::Object(map) => match map.get(LIKES_KEY) {
-            Some(Value::Array(items)) => (LIKES_KEY, items),
-            Some(other) => {
-                return Err(invalid(
-                    LIKES_KEY.to_owned(),
-                    format!("expected an array, found {}", kind_of(other)),
-                ));
-            }
-            None => {
-                return Err(invalid(
-                    LIKES_KEY.to_owned(),
-                    format!(
-                        "missing, and the file is not a list of liked posts either; keys found: {}",
-                        key_list(map)
-                    ),
-                ));
-            }
-        },
-        other => {
-            return Err(archive.invalid(
-                file,
-                None,
-                format!(
-                    "expected an object with `{LIKES_KEY}` or a list of liked posts, found {}",
-                    kind_of(other)
-                ),
-            ));
-        }
-    };
-
-    let mut videos = VideoSet::default();
-    let (mut likes, mut repeats) = (0, 0);
-    let mut like = |at: String, url: Option<&str>, warnings: &mut Vec<String>| {
-        likes += 1;
-        match url.and_then(shortcode) {
-            Some(code) => repeats += u64::from(!videos.insert(Video::new(code))),
-            None => warnings.push(format!(
-                "{file}: key `{at}`: no post URL (instagram.com/p/… or /reel/…); like counted, \
-                 but no post recorded"
-            )),
-        }
-    };
-    for (i, item) in items.iter().enumerate() {
-        let at = format!("{prefix}[{i}]");
+impl Liked<'_> {
+    /// One liked item (repaired), `bytes` long in the file, at `at` (e.g. `[3]`).
+    fn item(&mut self, at: &str, item: Value, bytes: u64) -> Result<(), Misfit> {
+        let item = repair_value(item);
         match item.get("string_list_data") {
             // The older shape: one item per owner, one entry per liked post.
             Some(Value::Array(entries)) => {
@@ -175,22 +173,167 @@ fn liked_posts(
                         .iter()
                         .filter_map(|k| entry.get(*k)?.as_str())
                         .find(|u| shortcode(u).is_some());
-                    like(format!("{at}.string_list_data[{j}]"), url, warnings);
+                    self.like(|| format!("{at}.string_list_data[{j}]"), url);
                 }
             }
             Some(other) => {
-                return Err(invalid(
-                    format!("{at}.string_list_data"),
+                return Err((
+                    Some(format!("{at}.string_list_data")),
                     format!("expected an array, found {}", kind_of(other)),
                 ));
             }
-            None => like(at, find_post_url(item), warnings),
+            None => self.like(|| at.to_owned(), find_post_url(&item)),
+        }
+        let file = &self.file;
+        if self
+            .budget
+            .keep(bytes, || format!("{file}: key `{at}`"), self.warnings)
+        {
+            self.raw.push(item);
+        }
+        Ok(())
+    }
+
+    fn like(&mut self, at: impl Fn() -> String, url: Option<&str>) {
+        self.likes += 1;
+        let file = &self.file;
+        match url.and_then(shortcode) {
+            Some(_) if self.videos.len() >= self.max_items => {
+                self.warnings.add(WarningKind::ListTruncated, || {
+                    format!(
+                        "{file}: key `{}`: more than {} liked posts; like counted, but no post \
+                         recorded (max_items_per_list)",
+                        at(),
+                        self.max_items
+                    )
+                });
+            }
+            Some(code) => self.repeats += u64::from(!self.videos.insert(Video::new(code))),
+            None => self.warnings.add(WarningKind::ItemUnnamed, || {
+                format!(
+                    "{file}: key `{}`: no post URL (instagram.com/p/… or /reel/…); like \
+                     counted, but no post recorded",
+                    at()
+                )
+            }),
         }
     }
-    Ok(Liked {
-        videos: videos.into_vec(),
-        likes: likes - repeats,
-    })
+}
+
+/// Which of its two shapes `liked_posts.json` has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The newer one: a list of liked posts.
+    List,
+    /// The older one: `{"likes_media_likes": [...]}`.
+    Object,
+}
+
+/// Streams `liked_posts.json` in either shape.
+struct LikesDoc<'a, 'w> {
+    meter: &'a Meter,
+    liked: &'a mut Liked<'w>,
+}
+
+impl LikesDoc<'_, '_> {
+    fn items(
+        &mut self,
+        key: Option<&str>,
+    ) -> Items<'_, impl FnMut(u64, Value, u64) -> Result<(), Misfit> + '_> {
+        let prefix = key.unwrap_or_default().to_owned();
+        let liked = &mut *self.liked;
+        Items {
+            meter: self.meter,
+            key: key.map(str::to_owned),
+            null_ok: false,
+            max_items: liked.max_items,
+            read: Item::Value,
+            each: move |i, item, bytes| liked.item(&format!("{prefix}[{i}]"), item, bytes),
+        }
+    }
+
+    fn wrong<E: serde::de::Error>(&self, found: &str) -> E {
+        self.meter.fail(
+            None,
+            format!(
+                "expected an object with `{LIKES_KEY}` or a list of liked posts, found {found}"
+            ),
+        )
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for LikesDoc<'_, '_> {
+    type Value = (Shape, ItemCount);
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for LikesDoc<'_, '_> {
+    type Value = (Shape, ItemCount);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "an object with `{LIKES_KEY}` or a list of liked posts")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, seq: A) -> Result<Self::Value, A::Error> {
+        let count = self.items(None).visit_seq(seq)?;
+        Ok((Shape::List, count))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut count = None;
+        let mut keys: Vec<String> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == LIKES_KEY && count.is_none() {
+                count = Some(map.next_value_seed(self.items(Some(LIKES_KEY)))?);
+            } else {
+                if keys.len() < 20 {
+                    keys.push(repair_text(key));
+                }
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        match count {
+            Some(count) => Ok((Shape::Object, count)),
+            None => Err(self.meter.fail(
+                Some(LIKES_KEY.to_owned()),
+                format!(
+                    "missing, and the file is not a list of liked posts either; keys found: {}",
+                    if keys.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        keys.join(", ")
+                    }
+                ),
+            )),
+        }
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+        Err(self.wrong("null"))
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Err(self.wrong("a boolean"))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Err(self.wrong("a number"))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+        Err(self.wrong("a string"))
+    }
 }
 
 /// The first `href`/`value` string anywhere in `value` that is a post URL.
@@ -234,7 +377,8 @@ struct Identity {
 /// export's own name (`instagram-<username>-<date>-<random>.zip`).
 fn identity(
     archive: &mut ExportArchive,
-    warnings: &mut Vec<String>,
+    limits: &ImportLimits,
+    warnings: &mut Warnings,
 ) -> Result<Identity, SourceError> {
     let Some(file) = locate(
         archive,
@@ -247,10 +391,13 @@ fn identity(
             .and_then(|n| username_from_export_name(&n.to_string_lossy()));
         return match from_name {
             Some(username) => {
-                warnings.push(format!(
-                    "no personal_information.json: username {username:?} taken from the \
-                     export's name, display name unknown"
-                ));
+                warnings.push(
+                    WarningKind::MissingFile,
+                    format!(
+                        "no personal_information.json: username {username:?} taken from the \
+                         export's name, display name unknown"
+                    ),
+                );
                 Ok(Identity {
                     username,
                     name: None,
@@ -262,7 +409,7 @@ fn identity(
             )),
         };
     };
-    let doc = repair_value(archive.read_json(&file)?);
+    let doc = repair_value(read_small_json(archive, &file, false, limits)?);
     let key = "profile_user[0].string_map_data";
     let Some(map) = doc
         .get("profile_user")

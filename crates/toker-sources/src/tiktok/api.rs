@@ -23,6 +23,7 @@ use crate::http::{
     Verdict, env,
 };
 use crate::source::{RawProfile, UserRef};
+use crate::warnings::{WarningKind, Warnings};
 
 const PLATFORM: Platform = Platform::TikTok;
 /// The fields asked of Research user info.
@@ -458,16 +459,19 @@ pub fn profile_from_raw(raw: &Value) -> Result<RawProfile, SourceError> {
         )?,
         None => User::default(),
     };
-    let mut warnings = Vec::new();
+    let mut warnings = Warnings::new();
     let liked = videos(raw, Listing::Liked, &LIKED_KEYS, &mut warnings)?;
     let reposted = videos(raw, Listing::Reposted, &REPOSTED_KEYS, &mut warnings)?;
     if display {
-        warnings.push(format!(
-            "the TikTok Display API lists no liked or reposted videos, so the likes given are \
-             unknown: set {} and {} (Research API) or import the TikTok data export",
-            env::TIKTOK_CLIENT_KEY,
-            env::TIKTOK_CLIENT_SECRET
-        ));
+        warnings.push(
+            WarningKind::Note,
+            format!(
+                "the TikTok Display API lists no liked or reposted videos, so the likes given \
+                 are unknown: set {} and {} (Research API) or import the TikTok data export",
+                env::TIKTOK_CLIENT_KEY,
+                env::TIKTOK_CLIENT_SECRET
+            ),
+        );
     }
     let mut profile = Profile::new(username, username);
     profile.user_pseudo = info.display_name.filter(|n| !n.trim().is_empty());
@@ -493,7 +497,7 @@ fn videos(
     raw: &Value,
     listing: Listing,
     keys: &[&str],
-    warnings: &mut Vec<String>,
+    warnings: &mut Warnings,
 ) -> Result<Option<Vec<Video>>, SourceError> {
     let Some(pages) = parse::raw_pages(PLATFORM, raw, listing.raw_key())? else {
         return Ok(None);

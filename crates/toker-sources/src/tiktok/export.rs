@@ -18,13 +18,17 @@
 
 use std::path::Path;
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 use toker_model::{Platform, Profile, Video};
 
-use crate::archive::{ExportArchive, file_name};
+use crate::archive::{ExportArchive, Meter, file_name};
 use crate::error::SourceError;
-use crate::export::{VideoSet, key_list, kind_of, parse_count};
+use crate::export::{
+    Bounded, ImportLimits, Item, ItemCount, Items, RawBudget, VideoSet, kind_of, parse_count,
+};
 use crate::source::RawProfile;
+use crate::warnings::{WarningKind, Warnings};
 
 /// The data file's names, newest first.
 const DATA_FILES: [&str; 2] = ["user_data_tiktok.json", "user_data.json"];
@@ -34,30 +38,67 @@ const COMMENTED_KEYS: [&str; 2] = [
     "commentVideoCount",
 ];
 const SHARED_KEYS: [&str; 2] = ["videosSharedSinceAccountRegistration", "sharedVideoCount"];
+/// How many top-level keys an error message lists.
+const KEYS_SHOWN: usize = 50;
 
-/// Imports the TikTok export at `path` (zip, folder, or the JSON file itself).
+/// Imports the TikTok export at `path` (zip, folder, or the JSON file itself) within the
+/// default limits.
 ///
 /// # Errors
 /// A [`SourceError`] naming the export, the file inside it and the key that is missing or
 /// malformed (e.g. no `Like List` anywhere).
 pub fn import(path: &Path) -> Result<RawProfile, SourceError> {
-    let mut archive = ExportArchive::open(Platform::TikTok, path)?;
-    import_archive(&mut archive)
+    let limits = ImportLimits::default();
+    let mut archive = ExportArchive::open_with_limits(Platform::TikTok, path, limits.archive)?;
+    import_archive(&mut archive, &limits)
 }
 
-/// Imports from an opened export.
+/// Imports from an opened export, streaming the data file section by section and each
+/// list row by row.
 ///
 /// # Errors
 /// As [`import`].
-pub fn import_archive(archive: &mut ExportArchive) -> Result<RawProfile, SourceError> {
-    let mut warnings = Vec::new();
+pub fn import_archive(
+    archive: &mut ExportArchive,
+    limits: &ImportLimits,
+) -> Result<RawProfile, SourceError> {
+    let mut warnings = Warnings::new();
     let file = locate_data_file(archive, &mut warnings)?;
-    let doc = archive.read_json(&file)?;
+    let meter = Meter::new(limits.max_item_bytes);
+    let mut doc = Doc {
+        file: file.clone(),
+        max_items: limits.max_items_per_list,
+        budget: RawBudget::new(limits),
+        warnings: &mut warnings,
+        top_keys: Vec::new(),
+        favorite_videos: false,
+        profile: None,
+        summary: None,
+        likes: None,
+        shares: None,
+        comments: None,
+    };
+    let root = Walk {
+        meter: &meter,
+        doc: &mut doc,
+        path: String::new(),
+    };
+    archive.stream_json(&file, false, &meter, root)?;
+    let sections = Sections {
+        top_keys: std::mem::take(&mut doc.top_keys),
+        favorite_videos: doc.favorite_videos,
+        profile: doc.profile.take(),
+        summary: doc.summary.take(),
+        likes: doc.likes.take(),
+        shares: doc.shares.take(),
+        comments: doc.comments.take(),
+    };
     let reader = Reader {
         archive,
         file: &file,
+        max_items: limits.max_items_per_list,
     };
-    let (profile, raw) = reader.map(&doc, &mut warnings)?;
+    let (profile, raw) = reader.map(sections, &mut warnings)?;
     Ok(RawProfile {
         platform: Platform::TikTok,
         profile,
@@ -68,7 +109,7 @@ pub fn import_archive(archive: &mut ExportArchive) -> Result<RawProfile, SourceE
 
 fn locate_data_file(
     archive: &ExportArchive,
-    warnings: &mut Vec<String>,
+    warnings: &mut Warnings,
 ) -> Result<String, SourceError> {
     let mut found: Vec<String> = DATA_FILES
         .iter()
@@ -101,17 +142,354 @@ fn locate_data_file(
     };
     let rest: Vec<String> = found.collect();
     if !rest.is_empty() {
-        warnings.push(format!(
-            "several TikTok data files in the export; read {first}, ignored {}",
-            rest.join(", ")
-        ));
+        warnings.push(
+            WarningKind::DuplicateFile,
+            format!(
+                "several TikTok data files in the export; read {first}, ignored {}",
+                rest.join(", ")
+            ),
+        );
     }
     Ok(first)
+}
+
+/// The sections the mapping reads, each the first object of its name in file order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Profile,
+    Summary,
+    Likes,
+    Shares,
+    Comments,
+}
+
+impl Section {
+    const ALL: [Section; 5] = [
+        Section::Profile,
+        Section::Summary,
+        Section::Likes,
+        Section::Shares,
+        Section::Comments,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Section::Profile => "ProfileMap",
+            Section::Summary => "ActivitySummaryMap",
+            Section::Likes => "Like List",
+            Section::Shares => "Share History",
+            Section::Comments => "Comments",
+        }
+    }
+
+    /// The key of the section's list of rows.
+    fn list_key(self) -> &'static str {
+        match self {
+            Section::Likes => "ItemFavoriteList",
+            Section::Shares => "ShareHistoryList",
+            _ => "CommentsList",
+        }
+    }
+}
+
+/// A list of rows as it was streamed: its dotted path, the distinct videos of the rows
+/// that count, and the rows kept for the raw JSON.
+#[derive(Debug, Default)]
+struct Rows {
+    key: String,
+    videos: VideoSet,
+    /// Rows that count (every like; the video shares).
+    kept: u64,
+    repeats: u64,
+    raw: Vec<Value>,
+    count: ItemCount,
+}
+
+/// What the stream has found so far.
+struct Doc<'w> {
+    file: String,
+    max_items: usize,
+    budget: RawBudget,
+    warnings: &'w mut Warnings,
+    top_keys: Vec<String>,
+    favorite_videos: bool,
+    profile: Option<(String, Map<String, Value>)>,
+    summary: Option<(String, Map<String, Value>)>,
+    likes: Option<Rows>,
+    shares: Option<Rows>,
+    comments: Option<u64>,
+}
+
+impl Doc<'_> {
+    fn found(&self, section: Section) -> bool {
+        match section {
+            Section::Profile => self.profile.is_some(),
+            Section::Summary => self.summary.is_some(),
+            Section::Likes => self.likes.is_some(),
+            Section::Shares => self.shares.is_some(),
+            Section::Comments => self.comments.is_some(),
+        }
+    }
+
+    /// One row of a likes or shares list.
+    fn row(&mut self, section: Section, rows: &mut Rows, i: u64, row: Value, bytes: u64) {
+        let counts = section == Section::Likes || is_video_share(&row);
+        if counts {
+            rows.kept += 1;
+            match row_video_id(&row) {
+                Ok(id) => rows.repeats += u64::from(!rows.videos.insert(Video::new(id))),
+                Err(problem) => {
+                    let (file, key) = (&self.file, &rows.key);
+                    self.warnings.add(WarningKind::ItemUnnamed, || {
+                        format!(
+                            "{file}: key `{key}[{i}]`: {problem}; counted, but no video recorded"
+                        )
+                    });
+                }
+            }
+        }
+        let (file, key) = (&self.file, &rows.key);
+        if self
+            .budget
+            .keep(bytes, || format!("{file}: key `{key}[{i}]`"), self.warnings)
+        {
+            rows.raw.push(row);
+        }
+    }
+}
+
+/// Walks the objects of the data file looking for the sections (lists are not searched:
+/// sections never sit inside them); everything else is skipped without being kept.
+struct Walk<'a, 'w> {
+    meter: &'a Meter,
+    doc: &'a mut Doc<'w>,
+    /// The dotted path of this object; empty at the root.
+    path: String,
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl Walk<'_, '_> {
+    fn not_an_object<E: serde::de::Error>(self, found: &str) -> Result<(), E> {
+        if self.path.is_empty() {
+            Err(self.meter.fail(
+                None,
+                format!("expected a JSON object of sections, found {found}"),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Walk<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object of sections")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let top = self.path.is_empty();
+        while let Some(key) = map.next_key::<String>()? {
+            if top && self.doc.top_keys.len() < KEYS_SHOWN {
+                self.doc.top_keys.push(key.clone());
+            }
+            if key.eq_ignore_ascii_case("Favorite Videos") {
+                self.doc.favorite_videos = true;
+            }
+            let path = if top {
+                key.clone()
+            } else {
+                format!("{}.{key}", self.path)
+            };
+            let wanted = Section::ALL
+                .into_iter()
+                .find(|s| key.eq_ignore_ascii_case(s.name()) && !self.doc.found(*s));
+            match wanted {
+                Some(section @ (Section::Profile | Section::Summary)) => {
+                    if let Value::Object(object) = map.next_value_seed(Bounded(self.meter))? {
+                        let slot = if section == Section::Profile {
+                            &mut self.doc.profile
+                        } else {
+                            &mut self.doc.summary
+                        };
+                        *slot = Some((path, object));
+                    }
+                }
+                Some(section) => map.next_value_seed(ListSection {
+                    meter: self.meter,
+                    doc: &mut *self.doc,
+                    section,
+                    path,
+                })?,
+                None => map.next_value_seed(Walk {
+                    meter: self.meter,
+                    doc: &mut *self.doc,
+                    path,
+                })?,
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.path.is_empty() {
+            return self.not_an_object("an array");
+        }
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        self.not_an_object("null")
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        self.not_an_object("a boolean")
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        self.not_an_object("a number")
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        self.not_an_object("a number")
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        self.not_an_object("a number")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        self.not_an_object("a string")
+    }
+}
+
+/// A `Like List`, `Share History` or `Comments` section: its list is streamed row by row
+/// (comments are only counted); a section that is not an object is not the section.
+struct ListSection<'a, 'w> {
+    meter: &'a Meter,
+    doc: &'a mut Doc<'w>,
+    section: Section,
+    path: String,
+}
+
+impl<'de> DeserializeSeed<'de> for ListSection<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ListSection<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the {} section", self.section.name())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let list_key = self.section.list_key();
+        let mut rows: Option<Rows> = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if rows.is_some() || !key.eq_ignore_ascii_case(list_key) {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            }
+            let mut list = Rows {
+                key: format!("{}.{key}", self.path),
+                ..Rows::default()
+            };
+            let section = self.section;
+            let doc = &mut *self.doc;
+            let max_items = doc.max_items;
+            let read = if section == Section::Comments {
+                Item::Skip
+            } else {
+                Item::Value
+            };
+            let items = Items {
+                meter: self.meter,
+                key: Some(list.key.clone()),
+                null_ok: true,
+                max_items,
+                read,
+                each: |i, row, bytes| {
+                    doc.row(section, &mut list, i, row, bytes);
+                    Ok(())
+                },
+            };
+            let count = map.next_value_seed(items)?;
+            list.count = count;
+            rows = Some(list);
+        }
+        let Some(rows) = rows else {
+            return Err(self.meter.fail(
+                Some(format!("{}.{list_key}", self.path)),
+                "missing".to_owned(),
+            ));
+        };
+        match self.section {
+            Section::Likes => self.doc.likes = Some(rows),
+            Section::Shares => self.doc.shares = Some(rows),
+            _ => self.doc.comments = Some(rows.count.total),
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(())
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<(), E> {
+        Ok(())
+    }
+}
+
+/// The sections found, once the file is read.
+struct Sections {
+    top_keys: Vec<String>,
+    favorite_videos: bool,
+    profile: Option<(String, Map<String, Value>)>,
+    summary: Option<(String, Map<String, Value>)>,
+    likes: Option<Rows>,
+    shares: Option<Rows>,
+    comments: Option<u64>,
 }
 
 struct Reader<'a> {
     archive: &'a ExportArchive,
     file: &'a str,
+    max_items: usize,
 }
 
 impl Reader<'_> {
@@ -120,21 +498,27 @@ impl Reader<'_> {
             .invalid(self.file, Some(key.to_owned()), message)
     }
 
-    fn map(
-        &self,
-        doc: &Value,
-        warnings: &mut Vec<String>,
-    ) -> Result<(Profile, Value), SourceError> {
-        let Some(root) = doc.as_object() else {
-            return Err(self.archive.invalid(
-                self.file,
-                None,
-                format!("expected a JSON object of sections, found {}", kind_of(doc)),
-            ));
+    fn map(&self, doc: Sections, warnings: &mut Warnings) -> Result<(Profile, Value), SourceError> {
+        let missing = |name: &str| {
+            let bookmarks = if name == "Like List" && doc.favorite_videos {
+                " (`Favorite Videos` holds bookmarks, not likes)"
+            } else {
+                ""
+            };
+            let keys = if doc.top_keys.is_empty() {
+                "none".to_owned()
+            } else {
+                doc.top_keys.join(", ")
+            };
+            self.err(
+                name,
+                format!("not found in any section{bookmarks}; top-level keys: {keys}"),
+            )
         };
-
-        let (profile_path, profile_map) = self.required_section(root, "ProfileMap")?;
-        let username = self.username(&profile_path, profile_map)?;
+        let Some((profile_path, profile_map)) = &doc.profile else {
+            return Err(missing("ProfileMap"));
+        };
+        let username = self.username(profile_path, profile_map)?;
         let mut profile = Profile::new(username.clone(), username.clone());
         profile.user_pseudo = get_ci(profile_map, &["displayName"])
             .and_then(|(_, v)| v.as_str())
@@ -142,37 +526,34 @@ impl Reader<'_> {
             .filter(|s| !s.is_empty())
             .map(str::to_owned);
         profile.likes_count =
-            self.count_in(profile_map, &profile_path, &["likesReceived"], warnings);
+            self.count_in(profile_map, profile_path, &["likesReceived"], warnings);
 
-        let (likes_path, like_section) = self.required_section(root, "Like List")?;
-        let (like_key, like_rows) = self.rows(&likes_path, like_section, "ItemFavoriteList")?;
-        // A video liked twice in the list is one like.
-        let liked = self.collect_videos(&like_key, like_rows, |_| true, warnings);
-        profile.number_of_likes = Some(liked.rows - liked.repeats);
-        profile.liked_videos = liked.videos;
-
-        let summary = find_section(root, "ActivitySummaryMap");
-        let shares = find_section(root, "Share History")
-            .map(|(path, section)| self.rows(&path, section, "ShareHistoryList"))
-            .transpose()?;
-        // Every video share row counts (one video shared twice is two shares).
-        let (shared, share_rows) = match &shares {
-            Some((key, rows)) => {
-                let shared = self.collect_videos(key, rows, is_video_share, warnings);
-                (shared.videos, Some(shared.rows))
-            }
-            None => (Vec::new(), None),
+        let Some(likes) = doc.likes else {
+            return Err(missing("Like List"));
         };
-        profile.shared_videos = shared;
-        let comments = find_section(root, "Comments")
-            .map(|(path, section)| self.rows(&path, section, "CommentsList"))
-            .transpose()?;
-        let comment_rows = comments.map(|(_, rows)| rows.len() as u64);
+        likes
+            .count
+            .warn_truncated(self.file, &likes.key, self.max_items, warnings);
+        // A video liked twice in the list is one like.
+        profile.number_of_likes = Some(likes.kept - likes.repeats);
+        profile.liked_videos = likes.videos.into_vec();
 
+        // Every video share row counts (one video shared twice is two shares).
+        let (share_rows, share_raw) = match doc.shares {
+            Some(shares) => {
+                shares
+                    .count
+                    .warn_truncated(self.file, &shares.key, self.max_items, warnings);
+                profile.shared_videos = shares.videos.into_vec();
+                (Some(shares.kept), Some(shares.raw))
+            }
+            None => (None, None),
+        };
+        let comment_rows = doc.comments;
+
+        let summary = doc.summary.as_ref();
         let mut from_summary = |keys: &[&str]| {
-            summary
-                .as_ref()
-                .and_then(|(path, map)| self.count_in(map, path, keys, warnings))
+            summary.and_then(|(path, map)| self.count_in(map, path, keys, warnings))
         };
         profile.number_of_comments = from_summary(&COMMENTED_KEYS).or(comment_rows);
         profile.number_of_shares = from_summary(&SHARED_KEYS).or(share_rows);
@@ -182,34 +563,11 @@ impl Reader<'_> {
             "file": file_name(self.file),
             "profile": pick(profile_map, &["userName", "displayName", "likesReceived"]),
             "activity_summary": summary.map(|(_, m)| Value::Object(m.clone())),
-            "like_list": like_rows,
-            "share_history": shares.map(|(_, rows)| rows.to_vec()),
+            "like_list": likes.raw,
+            "share_history": share_raw,
             "comment_rows": comment_rows,
         });
         Ok((profile, raw))
-    }
-
-    /// The object section `name` found anywhere, or an error listing the top-level keys.
-    fn required_section<'d>(
-        &self,
-        root: &'d Map<String, Value>,
-        name: &str,
-    ) -> Result<(String, &'d Map<String, Value>), SourceError> {
-        find_section(root, name).ok_or_else(|| {
-            let bookmarks =
-                if name == "Like List" && find_section(root, "Favorite Videos").is_some() {
-                    " (`Favorite Videos` holds bookmarks, not likes)"
-                } else {
-                    ""
-                };
-            self.err(
-                name,
-                format!(
-                    "not found in any section{bookmarks}; top-level keys: {}",
-                    key_list(root)
-                ),
-            )
-        })
     }
 
     fn username(&self, path: &str, map: &Map<String, Value>) -> Result<String, SourceError> {
@@ -227,75 +585,25 @@ impl Reader<'_> {
         }
     }
 
-    /// The list under `list_key` in `section` (`null` = empty), with its dotted path.
-    fn rows<'d>(
-        &self,
-        path: &str,
-        section: &'d Map<String, Value>,
-        list_key: &str,
-    ) -> Result<(String, &'d [Value]), SourceError> {
-        match get_ci(section, &[list_key]) {
-            Some((key, Value::Array(rows))) => Ok((format!("{path}.{key}"), rows)),
-            Some((key, Value::Null)) => Ok((format!("{path}.{key}"), &[])),
-            Some((key, other)) => Err(self.err(
-                &format!("{path}.{key}"),
-                format!("expected an array, found {}", kind_of(other)),
-            )),
-            None => Err(self.err(&format!("{path}.{list_key}"), "missing".to_owned())),
-        }
-    }
-
     fn count_in(
         &self,
         map: &Map<String, Value>,
         path: &str,
         keys: &[&str],
-        warnings: &mut Vec<String>,
+        warnings: &mut Warnings,
     ) -> Option<u64> {
         let (key, value) = get_ci(map, keys)?;
         parse_count(value).unwrap_or_else(|problem| {
-            warnings.push(format!(
-                "{}: key `{path}.{key}`: {problem}; treated as unknown",
-                self.file
-            ));
+            warnings.push(
+                WarningKind::BadCount,
+                format!(
+                    "{}: key `{path}.{key}`: {problem}; treated as unknown",
+                    self.file
+                ),
+            );
             None
         })
     }
-
-    /// The distinct videos of the rows that `keep` accepts, how many rows it accepted and
-    /// how many of those repeated a video already seen. A row whose video cannot be named
-    /// still counts (the person did like or share something) and gets a warning.
-    fn collect_videos(
-        &self,
-        path: &str,
-        rows: &[Value],
-        keep: impl Fn(&Value) -> bool,
-        warnings: &mut Vec<String>,
-    ) -> Collected {
-        let mut videos = VideoSet::default();
-        let (mut kept, mut repeats) = (0, 0);
-        for (i, row) in rows.iter().enumerate().filter(|(_, row)| keep(row)) {
-            kept += 1;
-            match row_video_id(row) {
-                Ok(id) => repeats += u64::from(!videos.insert(Video::new(id))),
-                Err(problem) => warnings.push(format!(
-                    "{}: key `{path}[{i}]`: {problem}; counted, but no video recorded",
-                    self.file
-                )),
-            }
-        }
-        Collected {
-            videos: videos.into_vec(),
-            rows: kept,
-            repeats,
-        }
-    }
-}
-
-struct Collected {
-    videos: Vec<Video>,
-    rows: u64,
-    repeats: u64,
 }
 
 /// Whether a share row is a video share (not a profile, live or sound share).
@@ -321,26 +629,6 @@ fn get_ci<'m>(map: &'m Map<String, Value>, names: &[&str]) -> Option<(&'m str, &
                 .find(|(k, _)| names.iter().any(|n| k.eq_ignore_ascii_case(n)))
         })
         .map(|(k, v)| (k.as_str(), v))
-}
-
-/// The first object under a key named `name` (case-insensitive), depth first in file
-/// order, with its dotted path. Lists are not searched: sections never sit inside them.
-fn find_section<'d>(
-    map: &'d Map<String, Value>,
-    name: &str,
-) -> Option<(String, &'d Map<String, Value>)> {
-    for (key, value) in map {
-        let Value::Object(inner) = value else {
-            continue;
-        };
-        if key.eq_ignore_ascii_case(name) {
-            return Some((key.clone(), inner));
-        }
-        if let Some((path, found)) = find_section(inner, name) {
-            return Some((format!("{key}.{path}"), found));
-        }
-    }
-    None
 }
 
 fn row_link(row: &Value) -> Option<&str> {
@@ -411,13 +699,29 @@ mod tests {
     }
 
     #[test]
-    fn sections_are_found_case_insensitively_anywhere_but_not_inside_lists() {
-        let doc = json!({"A": {"b": {"like list": {"ItemFavoriteList": []}}},
-                         "L": [{"Like List": {}}]});
-        let (path, _) = find_section(doc.as_object().unwrap(), "Like List").unwrap();
-        assert_eq!(path, "A.b.like list");
-        let doc = json!({"L": [{"Like List": {}}]});
-        assert!(find_section(doc.as_object().unwrap(), "Like List").is_none());
+    fn sections_are_found_case_insensitively_in_file_order_but_not_inside_lists() {
+        let link = |id: u64| json!({"Link": format!("https://www.tiktokv.com/share/video/{id}/")});
+        let doc = json!({
+            "L": [{"Like List": {"ItemFavoriteList": [link(1)]}}],
+            "X": {"Like List": "not a section"},
+            "A": {"b": {"like list": {"ItemFavoriteList": [link(2), link(2)]}}},
+            "C": {"Like List": {"ItemFavoriteList": [link(3)]}},
+            "P": {"profilemap": {"userName": "someone"}}
+        });
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("user_data.json");
+        std::fs::write(&path, doc.to_string()).unwrap();
+        let raw = import(&path).unwrap();
+        let ids: Vec<&str> = raw
+            .profile
+            .liked_videos
+            .iter()
+            .map(|v| v.video_id.as_str())
+            .collect();
+        assert_eq!(ids, ["2"]);
+        assert_eq!(raw.profile.number_of_likes, Some(1));
+        assert_eq!(raw.profile.user_id, "someone");
+        assert_eq!(raw.raw["like_list"], json!([link(2), link(2)]));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use crate::http::{
     Verdict, env,
 };
 use crate::source::{RawProfile, UserRef};
+use crate::warnings::{WarningKind, Warnings};
 
 const PLATFORM: Platform = Platform::X;
 /// The user fields asked for.
@@ -343,7 +344,7 @@ pub fn profile_from_raw(raw: &Value) -> Result<RawProfile, SourceError> {
             });
         }
     };
-    let mut warnings = Vec::new();
+    let mut warnings = Warnings::new();
     let liked = match parse::raw_pages(PLATFORM, raw, Listing::Liked.raw_key())? {
         Some(pages) => {
             let posts = posts(pages, "/data", Listing::Liked, &mut warnings);
@@ -386,12 +387,7 @@ pub fn profile_from_raw(raw: &Value) -> Result<RawProfile, SourceError> {
 }
 
 /// The posts at `pointer` in every page, with the page's partial errors as warnings.
-fn posts(
-    pages: &[Value],
-    pointer: &str,
-    listing: Listing,
-    warnings: &mut Vec<String>,
-) -> Vec<Post> {
+fn posts(pages: &[Value], pointer: &str, listing: Listing, warnings: &mut Warnings) -> Vec<Post> {
     let mut out = Vec::new();
     for (n, page) in pages.iter().enumerate() {
         let what = format!("{listing} page {}", n + 1);
@@ -407,9 +403,10 @@ fn posts(
                 .or_else(|| error.get("title"))
                 .and_then(Value::as_str)
                 .unwrap_or("no detail");
-            warnings.push(format!(
-                "{what}: X reported an error beside the data: {detail}"
-            ));
+            warnings.push(
+                WarningKind::Listing,
+                format!("{what}: X reported an error beside the data: {detail}"),
+            );
         }
         if let Some(items) = page.pointer(pointer).and_then(Value::as_array) {
             out.extend(parse::items::<Post>(items, &what, warnings));
@@ -426,9 +423,9 @@ struct OwnPosts {
     shared: Vec<Video>,
 }
 
-fn own_posts(pages: &[Value], warnings: &mut Vec<String>) -> OwnPosts {
+fn own_posts(pages: &[Value], warnings: &mut Warnings) -> OwnPosts {
     let own = posts(pages, "/data", Listing::Posts, warnings);
-    let mut quiet = Vec::new();
+    let mut quiet = Warnings::new();
     let originals: HashMap<String, Post> =
         posts(pages, "/includes/tweets", Listing::Posts, &mut quiet)
             .into_iter()
@@ -451,11 +448,14 @@ fn own_posts(pages: &[Value], warnings: &mut Vec<String>) -> OwnPosts {
             match originals.get(original) {
                 Some(o) => result.shared.push(o.to_video()),
                 None => {
-                    warnings.push(format!(
-                        "repost {} of post {original}: the original was not included (deleted \
-                         or protected), its counts are unknown",
-                        post.id
-                    ));
+                    warnings.push(
+                        WarningKind::Note,
+                        format!(
+                            "repost {} of post {original}: the original was not included \
+                             (deleted or protected), its counts are unknown",
+                            post.id
+                        ),
+                    );
                     result.shared.push(Video::new(original));
                 }
             }

@@ -24,33 +24,47 @@ use std::path::Path;
 use serde_json::{Map, Value, json};
 use toker_model::{Platform, Profile, Video};
 
-use crate::archive::ExportArchive;
+use crate::archive::{ExportArchive, Meter};
 use crate::error::SourceError;
-use crate::export::{VideoSet, kind_of, normalize_hashtag, parse_count};
+use crate::export::{
+    ImportLimits, Item, ItemCount, Items, Misfit, RawBudget, VideoSet, kind_of, normalize_hashtag,
+    parse_count, read_small_json,
+};
 use crate::source::RawProfile;
+use crate::warnings::{WarningKind, Warnings};
 
 const ACCOUNT: &str = "data/account.js";
 
-/// Imports the X archive at `path` (zip or folder).
+/// Imports the X archive at `path` (zip or folder) within the default limits.
 ///
 /// # Errors
 /// A [`SourceError`] naming the archive, the file inside it and the key that is missing or
 /// malformed (e.g. a `data/like.js` cut short).
 pub fn import(path: &Path) -> Result<RawProfile, SourceError> {
-    let mut archive = ExportArchive::open(Platform::X, path)?;
-    import_archive(&mut archive)
+    let limits = ImportLimits::default();
+    let mut archive = ExportArchive::open_with_limits(Platform::X, path, limits.archive)?;
+    import_archive(&mut archive, &limits)
 }
 
-/// Imports from an opened archive.
+/// Imports from an opened archive, streaming each data file entry by entry.
 ///
 /// # Errors
 /// As [`import`].
-pub fn import_archive(archive: &mut ExportArchive) -> Result<RawProfile, SourceError> {
-    let mut warnings = Vec::new();
-    let layout = Layout::locate(archive, &mut warnings)?;
+pub fn import_archive(
+    archive: &mut ExportArchive,
+    limits: &ImportLimits,
+) -> Result<RawProfile, SourceError> {
+    let mut warnings = Warnings::new();
+    let mut budget = RawBudget::new(limits);
+    let layout = Layout::locate(archive, limits, &mut warnings)?;
 
-    let account_items = read_items(archive, &layout.path(ACCOUNT))?;
-    let account = Account::from_items(archive, &layout.path(ACCOUNT), &account_items)?;
+    let account_file = layout.path(ACCOUNT);
+    let mut first = Vec::new();
+    stream_items(archive, &account_file, limits, 1, |_, item, _| {
+        first.push(item);
+        Ok(())
+    })?;
+    let account = Account::from_items(archive, &account_file, &first)?;
     let mut profile = Profile::new(account.id.clone(), account.username.clone());
     profile.user_pseudo = account.display_name.clone();
 
@@ -64,17 +78,23 @@ pub fn import_archive(archive: &mut ExportArchive) -> Result<RawProfile, SourceE
     let mut likes_raw = Vec::new();
     let mut liked = VideoSet::default();
     let (mut like_rows, mut like_repeats) = (0, 0);
+    let mut likes_left = limits.max_items_per_list;
     for file in &like_files {
-        for (i, item) in read_items(archive, file)?.into_iter().enumerate() {
+        let count = stream_items(archive, file, limits, likes_left, |i, item, bytes| {
             like_rows += 1;
             match liked_post(&item) {
                 Ok(video) => like_repeats += u64::from(!liked.insert(video)),
-                Err(problem) => warnings.push(format!(
-                    "{file}: key `[{i}]`: {problem}; like counted, but no post recorded"
-                )),
+                Err(problem) => warnings.add(WarningKind::ItemUnnamed, || {
+                    format!("{file}: key `[{i}]`: {problem}; like counted, but no post recorded")
+                }),
             }
-            likes_raw.push(item);
-        }
+            if budget.keep(bytes, || format!("{file}: key `[{i}]`"), &mut warnings) {
+                likes_raw.push(item);
+            }
+            Ok(())
+        })?;
+        likes_left = likes_left.saturating_sub(usize::try_from(count.read).unwrap_or(usize::MAX));
+        count.warn_truncated(file, "", limits.max_items_per_list, &mut warnings);
     }
     profile.number_of_likes = Some(like_rows - like_repeats);
     profile.liked_videos = liked.into_vec();
@@ -82,17 +102,23 @@ pub fn import_archive(archive: &mut ExportArchive) -> Result<RawProfile, SourceE
     let tweet_files = layout.data_files(archive, &["tweets", "tweet"], &mut warnings)?;
     let mut posts = Posts::default();
     let mut tweets_raw = Vec::new();
+    let mut posts_left = limits.max_items_per_list;
     for file in &tweet_files {
-        for (i, item) in read_items(archive, file)?.into_iter().enumerate() {
-            posts.add(&item, &format!("{file}: key `[{i}]`"), &mut warnings);
-            tweets_raw.push(item);
-        }
+        let count = stream_items(archive, file, limits, posts_left, |i, item, bytes| {
+            posts.add(&item, || format!("{file}: key `[{i}]`"), &mut warnings);
+            if budget.keep(bytes, || format!("{file}: key `[{i}]`"), &mut warnings) {
+                tweets_raw.push(item);
+            }
+            Ok(())
+        })?;
+        posts_left = posts_left.saturating_sub(usize::try_from(count.read).unwrap_or(usize::MAX));
+        count.warn_truncated(file, "", limits.max_items_per_list, &mut warnings);
     }
     if tweet_files.is_empty() {
         warnings.push(
+            WarningKind::MissingFile,
             "no `data/tweets.js` (or `data/tweet.js`) in the archive: posts, replies and \
-             reposts are unknown"
-                .to_owned(),
+             reposts are unknown",
         );
     } else {
         profile.videos_count = Some(posts.count);
@@ -116,6 +142,28 @@ pub fn import_archive(archive: &mut ExportArchive) -> Result<RawProfile, SourceE
     })
 }
 
+/// Streams the entries of a data file (`window.YTD.<name>.part<N> = [ … ]`, or plain
+/// JSON), which must be a JSON array: `each(index, entry, bytes)` sees the first
+/// `max_items` of them.
+fn stream_items(
+    archive: &mut ExportArchive,
+    file: &str,
+    limits: &ImportLimits,
+    max_items: usize,
+    each: impl FnMut(u64, Value, u64) -> Result<(), Misfit>,
+) -> Result<ItemCount, SourceError> {
+    let meter = Meter::new(limits.max_item_bytes);
+    let items = Items {
+        meter: &meter,
+        key: None,
+        null_ok: false,
+        max_items,
+        read: Item::Value,
+        each,
+    };
+    archive.stream_json(file, true, &meter, items)
+}
+
 /// Where the archive's `data/` folder is, and its manifest when it has one.
 struct Layout {
     /// `""`, or the folder the archive was unpacked into, with a trailing `/`.
@@ -126,7 +174,8 @@ struct Layout {
 impl Layout {
     fn locate(
         archive: &mut ExportArchive,
-        warnings: &mut Vec<String>,
+        limits: &ImportLimits,
+        warnings: &mut Warnings,
     ) -> Result<Self, SourceError> {
         let found = archive.find_suffix(ACCOUNT);
         let Some(account) = found.first() else {
@@ -137,19 +186,27 @@ impl Layout {
             ));
         };
         if found.len() > 1 {
-            warnings.push(format!(
-                "several X archives inside; read the one with {account}, ignored {}",
-                found[1..].join(", ")
-            ));
+            warnings.push(
+                WarningKind::DuplicateFile,
+                format!(
+                    "several X archives inside; read the one with {account}, ignored {}",
+                    found[1..].join(", ")
+                ),
+            );
         }
         let root = account[..account.len() - ACCOUNT.len()].to_owned();
         let manifest_path = format!("{root}data/manifest.js");
         let manifest = if archive.contains(&manifest_path) {
-            match read_data_js(archive, &manifest_path) {
+            match read_small_json(archive, &manifest_path, true, limits) {
                 Ok(manifest) => Some(manifest),
+                // A zip bomb stays an error, whichever file holds it.
+                Err(e @ SourceError::ExportTooLarge { .. }) => return Err(e),
                 Err(e) => {
                     // The manifest is only an index: fall back to the file names.
-                    warnings.push(format!("{e}; files found by name instead"));
+                    warnings.push(
+                        WarningKind::Manifest,
+                        format!("{e}; files found by name instead"),
+                    );
                     None
                 }
             }
@@ -170,7 +227,7 @@ impl Layout {
         &self,
         archive: &ExportArchive,
         kinds: &[&str],
-        warnings: &mut Vec<String>,
+        warnings: &mut Warnings,
     ) -> Result<Vec<String>, SourceError> {
         for kind in kinds {
             if let Some(listed) = self.manifest_files(kind) {
@@ -187,10 +244,13 @@ impl Layout {
             let found = self.files_by_name(archive, kind);
             if !found.is_empty() {
                 if self.manifest.is_some() {
-                    warnings.push(format!(
-                        "data/manifest.js does not list `{kind}`; read {}",
-                        found.join(", ")
-                    ));
+                    warnings.push(
+                        WarningKind::Manifest,
+                        format!(
+                            "data/manifest.js does not list `{kind}`; read {}",
+                            found.join(", ")
+                        ),
+                    );
                 }
                 return Ok(found);
             }
@@ -232,46 +292,6 @@ impl Layout {
             .collect();
         parts.sort();
         parts.into_iter().map(|(_, path)| path).collect()
-    }
-}
-
-/// Parses an archive data file: `window.YTD.<name>.part<N> = <JSON>` (a trailing `;`
-/// allowed). Plain JSON is accepted too.
-fn read_data_js(archive: &mut ExportArchive, file: &str) -> Result<Value, SourceError> {
-    let text = archive.read_text(file)?;
-    let body = text.trim_start();
-    let (prefix, json) = if body.starts_with(['[', '{']) {
-        ("", body)
-    } else {
-        match body.split_once('=') {
-            Some((prefix, json)) => (prefix.trim(), json),
-            None => {
-                return Err(archive.invalid(
-                    file,
-                    None,
-                    "expected `window.YTD.<name>.part<N> = [ … ]`, found no `=`".to_owned(),
-                ));
-            }
-        }
-    };
-    let json = json.trim_end().trim_end_matches(';');
-    let what = if prefix.is_empty() {
-        String::new()
-    } else {
-        format!(" after the `{prefix} =` prefix")
-    };
-    archive.parse_json(file, json, &what)
-}
-
-/// The entries of a data file, which must be a JSON array.
-fn read_items(archive: &mut ExportArchive, file: &str) -> Result<Vec<Value>, SourceError> {
-    match read_data_js(archive, file)? {
-        Value::Array(items) => Ok(items),
-        other => Err(archive.invalid(
-            file,
-            None,
-            format!("expected an array of entries, found {}", kind_of(&other)),
-        )),
     }
 }
 
@@ -372,16 +392,21 @@ struct Posts {
 }
 
 impl Posts {
-    fn add(&mut self, item: &Value, at: &str, warnings: &mut Vec<String>) {
+    fn add(&mut self, item: &Value, at: impl Fn() -> String, warnings: &mut Warnings) {
         let Some(post) = unwrap_entry(item, "tweet") else {
-            warnings.push(format!(
-                "{at}: expected a post object, found {}; skipped",
-                kind_of(item)
-            ));
+            warnings.add(WarningKind::ItemSkipped, || {
+                format!(
+                    "{}: expected a post object, found {}; skipped",
+                    at(),
+                    kind_of(item)
+                )
+            });
             return;
         };
         let Some(id) = id_of(post, &["id_str", "id"]) else {
-            warnings.push(format!("{at}: no `id_str`; post skipped"));
+            warnings.add(WarningKind::ItemSkipped, || {
+                format!("{}: no `id_str`; post skipped", at())
+            });
             return;
         };
         if !self.seen.insert(id.clone()) {
@@ -411,9 +436,12 @@ impl Posts {
         match post.get("favorite_count").map(parse_count) {
             Some(Ok(Some(likes))) => self.likes_received += likes,
             Some(Ok(None)) | None => {}
-            Some(Err(problem)) => warnings.push(format!(
-                "{at}: `favorite_count`: {problem}; left out of the likes received"
-            )),
+            Some(Err(problem)) => warnings.add(WarningKind::BadCount, || {
+                format!(
+                    "{}: `favorite_count`: {problem}; left out of the likes received",
+                    at()
+                )
+            }),
         }
     }
 }

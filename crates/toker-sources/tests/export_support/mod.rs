@@ -166,10 +166,10 @@ pub fn liked_ids(profile: &Profile) -> Vec<&str> {
 }
 
 /// Asserts that there are exactly `count` warnings and that the first contains `needle`.
-pub fn assert_warnings(raw: &RawProfile, count: usize, needle: &str) {
-    assert_eq!(raw.warnings.len(), count, "{:?}", raw.warnings);
+pub fn assert_warnings(raw: &RawProfile, count: u64, needle: &str) {
+    assert_eq!(raw.warnings.total(), count, "{:?}", raw.warnings);
     assert!(
-        raw.warnings[0].contains(needle),
+        raw.warnings.messages().next().unwrap().contains(needle),
         "{:?} lacks {needle:?}",
         raw.warnings
     );
