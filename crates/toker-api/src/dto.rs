@@ -126,10 +126,71 @@ macro_rules! whitespace {
     };
 }
 
-/// Not empty, and no whitespace at either end (`user_id`, `username`).
-const TRIMMED: &str = concat!("^[^", whitespace!(), r"]([\s\S]*[^", whitespace!(), "])?$");
-/// At least one character that is not whitespace (`video_id`).
-const NOT_BLANK: &str = concat!("[^", whitespace!(), "]");
+/// The control characters (Unicode `Cc`) validation refuses, as the body of a class.
+macro_rules! controls {
+    () => {
+        r"\u0000-\u001f\u007f-\u009f"
+    };
+}
+
+/// Not empty, no whitespace at either end, no control character (`user_id`, `username`).
+const TRIMMED: &str = concat!(
+    "^[^",
+    whitespace!(),
+    controls!(),
+    "]([^",
+    controls!(),
+    "]*[^",
+    whitespace!(),
+    controls!(),
+    "])?$"
+);
+/// At least one character that is not whitespace, no control character (`video_id`).
+const NOT_BLANK: &str = concat!(
+    "^[^",
+    controls!(),
+    "]*[^",
+    whitespace!(),
+    controls!(),
+    "][^",
+    controls!(),
+    "]*$"
+);
+/// No control character (a category or hashtag).
+const NO_CONTROLS: &str = concat!("^[^", controls!(), "]*$");
+/// No control character but tab, line feed and carriage return (`user_pseudo`).
+const NO_CONTROLS_BUT_SPACING: &str = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$";
+
+/// A category or hashtag: any text without control characters.
+#[derive(Debug, Serialize)]
+pub(crate) struct TagDoc;
+
+impl utoipa::PartialSchema for TagDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(NO_CONTROLS))
+            .into()
+    }
+}
+
+impl ToSchema for TagDoc {}
+
+/// A display name: any text without control characters but tab, line feed and carriage
+/// return.
+#[derive(Debug, Serialize)]
+pub(crate) struct PseudoDoc;
+
+impl utoipa::PartialSchema for PseudoDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(NO_CONTROLS_BUT_SPACING))
+            .into()
+    }
+}
+
+impl ToSchema for PseudoDoc {}
 
 /// A string field of `pattern`, at most the default id length, described.
 fn id_schema(pattern: &str, description: &str) -> utoipa::openapi::schema::Object {
@@ -170,9 +231,11 @@ pub(crate) struct VideoDoc {
     #[schema(schema_with = video_id_schema)]
     video_id: String,
     /// Content categories (absent = none).
-    categories: Option<Vec<String>>,
+    #[schema(inline)]
+    categories: Option<Vec<TagDoc>>,
     /// Hashtags (absent = none).
-    hashtags: Option<Vec<String>>,
+    #[schema(inline)]
+    hashtags: Option<Vec<TagDoc>>,
     /// Likes the video received.
     likes: Option<u64>,
     /// Comments the video received.
@@ -193,7 +256,8 @@ pub(crate) struct ProfileDoc {
     #[schema(schema_with = username_schema)]
     username: String,
     /// The display name.
-    user_pseudo: Option<String>,
+    #[schema(inline)]
+    user_pseudo: Option<PseudoDoc>,
     /// Whether the platform marks the account as verified.
     verified: Option<bool>,
     /// Followers.
