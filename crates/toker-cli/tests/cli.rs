@@ -693,3 +693,20 @@ fn import_rejects_control_characters_with_their_field_path() {
         .stderr(predicate::str::contains("nothing stored"));
     assert_eq!(env.total(), 0);
 }
+
+#[test]
+fn json_stats_have_the_rest_apis_shape() {
+    let env = Env::sqlite();
+    env.toker(&["create", "tiktok", "--count", "2", "--seed", "4"])
+        .assert()
+        .success();
+    let stats = env.json(&["stats"]);
+    // The same fields as GET /v1/stats, per-platform counts as an object.
+    assert_eq!(stats["profiles"], 2);
+    assert_eq!(stats["by_platform"]["tiktok"], 2);
+    assert_eq!(stats["by_platform"]["x"], 0);
+    for field in ["videos", "liked_links", "shared_links", "tags", "vectors"] {
+        assert!(stats[field].is_u64(), "{field}: {stats}");
+    }
+    assert!(stats["vocabulary_version"].is_null());
+}

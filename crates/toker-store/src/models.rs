@@ -115,7 +115,9 @@ pub enum Upserted {
 pub struct Stats {
     /// Stored profiles.
     pub profiles: u64,
-    /// Profiles per platform, every platform listed (in [`Platform::ALL`] order).
+    /// Profiles per platform, every platform listed (in [`Platform::ALL`] order);
+    /// serialised as an object (`{"tiktok": 3, …}`), as the REST API's stats are.
+    #[serde(serialize_with = "platform_counts")]
     pub by_platform: Vec<(Platform, u64)>,
     /// Distinct videos.
     pub videos: u64,
@@ -129,6 +131,19 @@ pub struct Stats {
     pub vectors: u64,
     /// The vocabulary version of the stored vectors, if any.
     pub vocabulary_version: Option<String>,
+}
+
+/// Per-platform counts as a JSON object keyed by platform, in the given order.
+fn platform_counts<S: serde::Serializer>(
+    counts: &[(Platform, u64)],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = serializer.serialize_map(Some(counts.len()))?;
+    for (platform, n) in counts {
+        map.serialize_entry(platform.as_str(), n)?;
+    }
+    map.end()
 }
 
 /// `platform:user_id`, the natural key used in messages.
