@@ -6,6 +6,7 @@
 mod bench;
 mod ci;
 mod demo;
+mod fuzz;
 mod migrate;
 mod release;
 mod supply;
@@ -29,6 +30,9 @@ commands:
   demo-platforms [--bind ADDR] [--public-url URL]
                              replay TikTok, X and Instagram (consent, tokens, data) from the
                              fixtures, for trying the connect flow against `toker serve`
+  fuzz [--time S] [TARGET...]
+                             coverage-guided fuzzing (cargo-fuzz, installed if missing): seeds
+                             each corpus from the fixtures, runs each target S s (default 60)
   release <major|minor|patch|X.Y.Z> [--dry-run] [--skip-ci]
                              bump, changelog, package, dist tarball + SHA-256, tag (no push)
 ";
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
         "demo-platforms" => demo::run_demo(rest),
         "bench" => bench::run(rest),
         "supply-chain" => supply::check(rest.iter().any(|a| a == "--install-tools")),
+        "fuzz" => fuzz::run(rest),
         "release" => release::run(rest),
         "help" | "--help" | "-h" => {
             print!("{USAGE}");
