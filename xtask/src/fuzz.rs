@@ -196,13 +196,14 @@ fn run_target(target: &str, corpus: &Path, seconds: u64) -> Result<Outcome, Stri
     Ok(outcome)
 }
 
-/// Whether a libFuzzer line is progress (coverage, new functions) or a notice that every
+/// Whether a libFuzzer line is progress (coverage, new functions, dictionary) or a notice that every
 /// run without a sanitizer prints: kept in the log, not echoed.
 fn is_progress(line: &str) -> bool {
     let line = line.trim_start();
     line.starts_with('#')
         || line.starts_with("INFO:")
         || line.starts_with("NEW_FUNC")
+        || line.contains("# Uses: ")
         || line.starts_with("WARNING: Failed to find function \"__sanitizer")
 }
 
