@@ -27,18 +27,15 @@ struct App {
     runtime: tokio::runtime::Runtime,
     router: Router,
     admin: String,
-    _dir: tempfile::TempDir,
 }
 
 fn app() -> &'static App {
     static APP: OnceLock<App> = OnceLock::new();
     APP.get_or_init(|| {
-        let dir = tempfile::Builder::new()
-            .prefix("toker-fuzz-api-")
-            .tempdir_in("/dev/shm")
-            .or_else(|_| tempfile::tempdir())
-            .expect("a directory for the fuzz database");
-        let url = dir.path().join("toker.db").to_string_lossy().into_owned();
+        let url = toker_fuzz::scratch()
+            .join("toker.db")
+            .to_string_lossy()
+            .into_owned();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -59,7 +56,6 @@ fn app() -> &'static App {
             router: router(state),
             runtime,
             admin,
-            _dir: dir,
         }
     })
 }

@@ -16,16 +16,15 @@ use toker_model::{Platform, ValidationRules};
 const MAX_FILES: usize = 64;
 const MAX_PATH: usize = 200;
 
-/// A scratch directory for the inputs, on a RAM disk when there is one.
-fn scratch() -> &'static Path {
+/// A scratch directory for the inputs, under `TMPDIR` (`cargo xtask fuzz` points it at a
+/// RAM disk when there is one, and removes it after the run: libFuzzer exits without
+/// running destructors).
+pub fn scratch() -> &'static Path {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
     DIR.get_or_init(|| {
-        let shm = Path::new("/dev/shm");
-        let builder = tempfile::Builder::new()
+        tempfile::Builder::new()
             .prefix("toker-fuzz-")
-            .tempdir_in(shm);
-        builder
-            .or_else(|_| tempfile::tempdir())
+            .tempdir()
             .expect("a scratch directory for fuzz inputs")
     })
     .path()

@@ -150,8 +150,19 @@ fn run_target(target: &str, corpus: &Path, seconds: u64) -> Result<Outcome, Stri
     let artifacts = workspace_root().join("fuzz/artifacts").join(target);
     fs::create_dir_all(&artifacts).map_err(|e| format!("{}: {e}", artifacts.display()))?;
     let log_path = artifacts.join("fuzz.log");
+    // The targets' scratch files (inputs written as exports, the API's database), on a
+    // RAM disk when there is one; removed after the run.
+    let shm = Path::new("/dev/shm");
+    let scratch = if shm.is_dir() {
+        shm.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    }
+    .join(format!("toker-fuzz-{target}-{}", std::process::id()));
+    fs::create_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let mut cmd = fuzz_command();
-    cmd.args(["run", "--sanitizer", "none", target])
+    cmd.env("TMPDIR", &scratch)
+        .args(["run", "--sanitizer", "none", target])
         .arg(corpus)
         .arg("--")
         .arg(format!("-max_total_time={seconds}"))
@@ -182,6 +193,7 @@ fn run_target(target: &str, corpus: &Path, seconds: u64) -> Result<Outcome, Stri
     let status = child
         .wait()
         .map_err(|e| format!("cargo fuzz run {target}: {e}"))?;
+    let _ = fs::remove_dir_all(&scratch);
     let mut outcome = read_report(&log);
     outcome.corpus = fs::read_dir(corpus).map_or(0, Iterator::count);
     if !status.success() && outcome.finding.is_none() {
