@@ -6,6 +6,7 @@
 mod bench;
 mod ci;
 mod demo;
+mod fuzz;
 mod migrate;
 mod release;
 mod schemathesis;
@@ -33,6 +34,9 @@ commands:
   schemathesis [--max-examples N]
                              every Schemathesis check of the served OpenAPI document
                              against `toker serve` (Python venv under the target dir)
+  fuzz [--time S] [TARGET...]
+                             coverage-guided fuzzing (cargo-fuzz, installed if missing): seeds
+                             each corpus from the fixtures, runs each target S s (default 60)
   release <major|minor|patch|X.Y.Z> [--dry-run] [--skip-ci]
                              bump, changelog, package, dist tarball + SHA-256, tag (no push)
 ";
@@ -49,6 +53,7 @@ fn main() -> ExitCode {
         "demo-platforms" => demo::run_demo(rest),
         "bench" => bench::run(rest),
         "supply-chain" => supply::check(rest.iter().any(|a| a == "--install-tools")),
+        "fuzz" => fuzz::run(rest),
         "release" => release::run(rest),
         "schemathesis" => schemathesis::run(rest),
         "help" | "--help" | "-h" => {
