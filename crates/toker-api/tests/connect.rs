@@ -1022,3 +1022,30 @@ async fn a_person_reaches_their_matches_right_after_connecting_with_no_admin_ste
     let anonymous = f.call("GET", "/v1/me/matches", None, None).await;
     assert_eq!(anonymous.status.as_u16(), 401, "{}", anonymous.body);
 }
+
+#[tokio::test]
+async fn refreshing_an_instagram_account_proven_by_oauth_points_to_a_newer_export() {
+    let f = Flow::sqlite().await;
+    let proven = f.connect("instagram", "?session=bearer", None).await;
+    assert_eq!(proven.body["outcome"], "proven", "{}", proven.body);
+    let session = session_of(&proven);
+    let uploaded = f
+        .upload("instagram", "legacy.zip", "", Some(&session))
+        .await;
+    assert_eq!(uploaded.status.as_u16(), 201, "{}", uploaded.body);
+    assert_eq!(uploaded.body["account"]["proven"], true);
+    let refreshed = f.call("POST", "/v1/me/refresh", Some(&session), None).await;
+    assert_eq!(refreshed.status.as_u16(), 200, "{}", refreshed.body);
+    let result = &refreshed.body["accounts"][0];
+    assert_eq!(result["platform"], "instagram");
+    // Instagram's API has no likes: nothing is wrong, a newer export updates the profile.
+    assert_eq!(result["outcome"], "skipped", "{result}");
+    let detail = result["detail"].as_str().unwrap();
+    assert!(detail.contains("/v1/connect/instagram/export"), "{detail}");
+    let me = f.call("GET", "/v1/me", Some(&session), None).await;
+    assert_eq!(
+        me.body["profiles"][0]["number_of_likes"], 120,
+        "{}",
+        me.body
+    );
+}

@@ -578,6 +578,21 @@ async fn refresh_one(
         .await
         .map_err(|p| ("failed", p.detail))?;
     let report = collected.map_err(|e| match e {
+        // The platform's API does not show the likes given (Instagram's never does): the
+        // profile can only be renewed from a newer data export, which is nothing wrong.
+        CollectError::Rejected { ref rejected, .. }
+            if rejected
+                .violations()
+                .iter()
+                .all(|v| v.path == "number_of_likes") =>
+        {
+            (
+                "skipped",
+                format!(
+                    "the {name} API does not show the likes you gave, which your profile is built from: upload a newer {name} data export to update it (POST /v1/connect/{platform}/export)"
+                ),
+            )
+        }
         CollectError::Rejected { .. } => (
             "rejected",
             format!("the new {name} data breaks the rules ({e}); the stored profile stays as it was"),
