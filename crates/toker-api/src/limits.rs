@@ -36,6 +36,15 @@ struct Bucket {
     at: Instant,
 }
 
+impl Bucket {
+    /// The tokens this bucket holds at `now`: what it had, refilled at `per_second` since
+    /// it was last touched, at most `capacity`.
+    fn refilled(&self, now: Instant, per_second: f64, capacity: f64) -> f64 {
+        let elapsed = now.saturating_duration_since(self.at).as_secs_f64();
+        (self.tokens + elapsed * per_second).min(capacity)
+    }
+}
+
 impl RateLimiter {
     pub(crate) fn new(per_minute: Option<u32>) -> Self {
         RateLimiter {
@@ -65,8 +74,7 @@ impl RateLimiter {
         let Some(bucket) = buckets.get(key) else {
             return Ok(());
         };
-        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
-        let tokens = (bucket.tokens + elapsed * per_second).min(capacity);
+        let tokens = bucket.refilled(now, per_second, capacity);
         if tokens >= 1.0 {
             Ok(())
         } else {
@@ -76,9 +84,7 @@ impl RateLimiter {
 
     /// Drops the buckets that have refilled by `now`; if none has, all of them.
     fn prune(buckets: &mut HashMap<String, Bucket>, per_second: f64, capacity: f64, now: Instant) {
-        buckets.retain(|_, b| {
-            b.tokens + now.saturating_duration_since(b.at).as_secs_f64() * per_second < capacity
-        });
+        buckets.retain(|_, b| b.refilled(now, per_second, capacity) < capacity);
         if buckets.len() >= MAX_BUCKETS {
             buckets.clear();
         }
@@ -98,8 +104,7 @@ impl RateLimiter {
             tokens: capacity,
             at: now,
         });
-        let elapsed = now.saturating_duration_since(bucket.at).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * per_second).min(capacity);
+        bucket.tokens = bucket.refilled(now, per_second, capacity);
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
