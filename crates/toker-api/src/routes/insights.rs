@@ -158,7 +158,9 @@ pub(crate) fn best_matches(
     let (found, vectorized_now, no_interests) =
         match snapshot.index.top_k(id, top + SLACK, platform) {
             Ok(found) => {
-                let empty = store.load_vector(id)?.is_some_and(|v| v.indices.is_empty());
+                // Only a profile without matches can have an empty vector: read it then.
+                let empty = found.is_empty()
+                    && store.load_vector(id)?.is_some_and(|v| v.indices.is_empty());
                 (found, false, empty)
             }
             // The caller's own unproven upload: its vector queries the index.
