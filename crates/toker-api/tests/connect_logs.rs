@@ -6,34 +6,12 @@
 mod common;
 mod connect_support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
+use common::LogCapture;
 use connect_support::{Auth, Flow, SECRETS, session_of};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test]
 async fn no_token_code_state_or_session_is_ever_logged() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = LogCapture::install();
 
     let f = Flow::sqlite().await;
     f.replay.set_expires_in(Some(0));
@@ -77,7 +55,7 @@ async fn no_token_code_state_or_session_is_ever_logged() {
     f.call("GET", &back, None, Some(&cookie)).await;
     f.call("GET", &back, None, Some(&cookie)).await;
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("account connected"),
         "connects are logged: {logs}"

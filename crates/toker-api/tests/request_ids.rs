@@ -6,40 +6,17 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use axum::body::Body;
 use axum::http::Request;
-use common::TestApp;
+use common::{LogCapture, TestApp};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Marks every forged id, so that the logs can be searched for any part of one.
 const FORGED: &str = "forgedmark";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_request_ids_never_reach_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .init();
+    let captured = LogCapture::install();
 
     // Through the router: ids a header can carry but that would forge log fields.
     let t = TestApp::sqlite();
@@ -98,7 +75,7 @@ async fn forged_request_ids_never_reach_the_logs() {
     stop.send(()).unwrap();
     running.await.unwrap().unwrap();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(
         logs.contains("status=401"),
         "access logs are written: {logs}"

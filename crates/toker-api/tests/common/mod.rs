@@ -212,3 +212,38 @@ pub fn profile(user_id: &str) -> Value {
         "extra_key": { "kept": true }
     })
 }
+
+/// Everything logged in this test binary, from the moment [`LogCapture::install`] ran.
+#[derive(Clone, Default)]
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    /// Installs the global log subscriber (every level, no colour) writing into a new
+    /// capture: once per test binary, which is why log tests live alone in theirs.
+    pub fn install() -> LogCapture {
+        let captured = LogCapture::default();
+        let writer = captured.clone();
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .init();
+        captured
+    }
+
+    /// What was logged so far.
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
