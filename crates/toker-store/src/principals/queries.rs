@@ -375,8 +375,9 @@ pub(crate) fn delete_session(c: &mut Conn, token_hash: &str) -> Result<bool, Sto
         .map_err(db("ending a session"))
 }
 
-pub(crate) fn create_state(c: &mut Conn, state: &NewOAuthState) -> Result<(), StoreError> {
-    let row = StateDbRow {
+/// The row of a connect state, created now.
+fn state_row(state: &NewOAuthState, consumed_at: Option<DbTime>) -> StateDbRow {
+    StateDbRow {
         state_hash: state.state_hash.clone(),
         platform: DbPlatformText(state.platform),
         browser_hash: state.browser_hash.clone(),
@@ -385,8 +386,12 @@ pub(crate) fn create_state(c: &mut Conn, state: &NewOAuthState) -> Result<(), St
         session_mode: state.session_mode.clone(),
         created_at: DbTime::now(),
         expires_at: db_time(state.expires_at),
-        consumed_at: None,
-    };
+        consumed_at,
+    }
+}
+
+pub(crate) fn create_state(c: &mut Conn, state: &NewOAuthState) -> Result<(), StoreError> {
+    let row = state_row(state, None);
     match diesel::insert_into(oauth_states::table).values(&row).execute(c) {
         Ok(_) => Ok(()),
         Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
@@ -406,17 +411,7 @@ pub(crate) fn spend_state(
     state: &NewOAuthState,
     at: chrono::DateTime<chrono::Utc>,
 ) -> Result<bool, StoreError> {
-    let row = StateDbRow {
-        state_hash: state.state_hash.clone(),
-        platform: DbPlatformText(state.platform),
-        browser_hash: state.browser_hash.clone(),
-        code_verifier: state.code_verifier.clone(),
-        principal_id: state.principal_id.clone(),
-        session_mode: state.session_mode.clone(),
-        created_at: DbTime::now(),
-        expires_at: db_time(state.expires_at),
-        consumed_at: Some(db_time(at)),
-    };
+    let row = state_row(state, Some(db_time(at)));
     diesel::insert_into(oauth_states::table)
         .values(&row)
         .on_conflict_do_nothing()
