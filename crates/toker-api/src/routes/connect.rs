@@ -33,7 +33,7 @@ use axum::routing::{get, post};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use toker_model::Platform;
-use toker_processing::prepare_profile;
+use toker_processing::{Rejected, prepare_profile};
 use toker_sources::http::Secret;
 use toker_sources::oauth::{OAuthError, uses_pkce};
 use toker_sources::{RawProfile, SourceError, import_export_with_limits};
@@ -509,12 +509,7 @@ async fn finish(
     let warnings = raw.warnings.clone();
     // The platform vouched for the account: a profile too few likes keep from being stored
     // (Instagram's API has none) still proves it.
-    let rules = state.rules().clone();
-    let (profile, raw_json) = (raw.profile, raw.raw);
-    let judged = state
-        .cpu(move || Ok(prepare_profile(platform, profile, raw_json, &rules)))
-        .await?;
-    let prepared = match judged {
+    let prepared = match judge(state, raw).await? {
         Ok(prepared) => Some(prepared),
         Err(r) if r.violations().iter().all(|v| v.path == "number_of_likes") => None,
         Err(r) => return Err(rejected(platform, &r, state.rules().min_likes, false)),
@@ -537,20 +532,17 @@ async fn finish(
     Ok((stored, used.mode))
 }
 
-/// Validates and cleans a fetched or imported profile.
-/// Runs in the bounded CPU pool (a profile can hold tens of thousands of videos).
+/// Validates and cleans a fetched or imported profile; the caller decides what a
+/// rejection means. Runs in the bounded CPU pool (a profile can hold tens of thousands of
+/// videos).
 async fn judge(
     state: &AppState,
     raw: RawProfile,
-    via_export: bool,
-) -> Result<toker_processing::Prepared, Problem> {
+) -> Result<Result<toker_processing::Prepared, Rejected>, Problem> {
     let platform = raw.platform;
     let rules = state.rules().clone();
     state
-        .cpu(move || {
-            prepare_profile(platform, raw.profile, raw.raw, &rules)
-                .map_err(|r| rejected(platform, &r, rules.min_likes, via_export))
-        })
+        .cpu(move || Ok(prepare_profile(platform, raw.profile, raw.raw, &rules)))
         .await
 }
 
@@ -673,7 +665,9 @@ pub(crate) async fn upload_export(
         })
         .await?;
     let warnings = raw.warnings.clone();
-    let prepared = judge(&state, raw, true).await?;
+    let prepared = judge(&state, raw)
+        .await?
+        .map_err(|r| rejected(platform, &r, state.rules().min_likes, true))?;
     let connecting = Connecting {
         platform,
         user_id: prepared.profile.user_id.clone(),
