@@ -260,7 +260,7 @@ fn seed(target: &str, corpus: &Path) -> Result<usize, String> {
             let platform = importer.trim_start_matches("import_");
             export_seeds(
                 &workspace_root()
-                    .join("crates/toker-sources/tests/fixtures")
+                    .join("crates/toker-testkit/fixtures")
                     .join(platform)
                     .join("export"),
             )?
@@ -302,7 +302,7 @@ fn seed_name(path: &Path) -> String {
 /// responses too (other JSON shapes).
 fn profile_seeds(api_responses: bool) -> Result<Seeds, String> {
     let root = workspace_root();
-    let fixtures = root.join("crates/toker-sources/tests/fixtures");
+    let fixtures = root.join("crates/toker-testkit/fixtures");
     let mut seeds = Seeds::new();
     let examples = root.join("examples");
     for path in sorted_entries(&examples)? {

@@ -6,8 +6,7 @@
 //! [--print-env]`; with `--print-env` it only prints the environment (as `export` lines for
 //! `eval`) and exits.
 
-#[path = "../tests/connect_support/platforms.rs"]
-mod platforms;
+use toker_testkit::replay as platforms;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -47,7 +46,7 @@ fn main() {
     runtime.block_on(async move {
         let replay = platforms::Replay::start(&bind).await;
         println!(
-            "# TikTok, X and Instagram replayed on {} (fixtures of toker-sources).",
+            "# TikTok, X and Instagram replayed on {} (the test kit's fixtures).",
             replay.uri()
         );
         println!(

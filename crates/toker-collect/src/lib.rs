@@ -15,7 +15,7 @@
 //! use toker_store::{Store, Written};
 //!
 //! let mut store = Store::open(":memory:")?;
-//! let archive = Path::new("../toker-sources/tests/fixtures/tiktok/export/activity_layout.zip");
+//! let archive = Path::new("../toker-testkit/fixtures/tiktok/export/activity_layout.zip");
 //! let rules = ValidationRules::default();
 //! let first = import_archive(&mut store, Platform::TikTok, archive, &rules, None)?;
 //! assert_eq!(first.profile.outcome, Written::Created);

@@ -11,7 +11,7 @@
 //!
 //! # if !toker_sources::is_enabled(Platform::TikTok) { return Ok(()); }
 //! // A person's TikTok data export (zip, folder or data file) becomes a raw profile.
-//! let archive = Path::new("tests/fixtures/tiktok/export/activity_layout.zip");
+//! let archive = Path::new("../toker-testkit/fixtures/tiktok/export/activity_layout.zip");
 //! let imported = import_export(Platform::TikTok, archive)?;
 //! assert_eq!(imported.platform, Platform::TikTok);
 //! assert!(!imported.profile.liked_videos.is_empty());

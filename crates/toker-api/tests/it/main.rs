@@ -1,0 +1,18 @@
+//! The API's integration tests, one binary: the router in-process on both backends, the
+//! connect flow against the platform replay, limits, logs, the socket server and its signals.
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
+mod common;
+mod connect_support;
+
+mod api;
+mod claims;
+mod connect;
+mod connect_logs;
+mod heavy;
+mod limits;
+mod logs;
+mod openapi;
+mod request_ids;
+mod sigterm;
+mod socket;

@@ -1,0 +1,103 @@
+//! What Toker's integration tests share, so that no test file copies it: the platforms'
+//! fixtures (recorded API answers and data exports with the profiles they must yield), a
+//! local replay of the platforms over a socket, deterministic sample profiles, the binary's
+//! log capture and [`on_both_backends!`], which runs one test body on SQLite and on
+//! PostgreSQL. Not published; every crate's `[dev-dependencies]` names the features it uses.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test helpers: a panic is the failure report"
+)]
+
+use std::path::PathBuf;
+
+#[cfg(feature = "logs")]
+mod logs;
+#[cfg(feature = "replay")]
+pub mod replay;
+#[cfg(feature = "store")]
+pub mod samples;
+
+#[cfg(feature = "logs")]
+pub use logs::LogCapture;
+#[cfg(feature = "store")]
+pub use toker_store::testing::TestDb;
+
+/// The fixtures folder: `<platform>/api/…` (recorded API answers), `<platform>/export/…`
+/// (data exports, with `expected/` profiles), and shared files at its top.
+#[must_use]
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// A file under [`fixtures`].
+#[must_use]
+pub fn fixture(rel: &str) -> PathBuf {
+    fixtures().join(rel)
+}
+
+/// A JSON fixture, parsed.
+///
+/// # Panics
+/// If the file is missing or not JSON.
+#[must_use]
+pub fn fixture_json(rel: &str) -> serde_json::Value {
+    let path = fixture(rel);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// Runs test bodies on a fresh SQLite file and on a fresh PostgreSQL database (skipped with a
+/// loud warning when no server answers, a failure with `CI=true`): for each `NAME` a module
+/// `NAME` with the tests `sqlite` and `postgres`.
+///
+/// - `on_both_backends!(store: a, b)`: `fn a(store: &mut toker_store::Store)`.
+/// - `on_both_backends!(async Fixture: a, b)`: `async fn a(f: Fixture)`, where `Fixture`
+///   has `fn sqlite() -> Fixture` and `fn postgres() -> Option<Fixture>` (a `#[tokio::test]`).
+#[cfg(feature = "store")]
+#[macro_export]
+macro_rules! on_both_backends {
+    (store: $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[test]
+            fn sqlite() {
+                let db = $crate::TestDb::sqlite();
+                let mut store = ::toker_store::Store::open(&db.url).unwrap();
+                assert_eq!(store.backend(), ::toker_store::Backend::Sqlite);
+                super::$name(&mut store);
+            }
+
+            #[test]
+            fn postgres() {
+                let Some(db) = $crate::TestDb::postgres() else {
+                    return;
+                };
+                let mut store = ::toker_store::Store::open(&db.url).unwrap();
+                assert_eq!(store.backend(), ::toker_store::Backend::Postgres);
+                super::$name(&mut store);
+                drop(store);
+            }
+        }
+    )*};
+    (async $fixture:ty: $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(<$fixture>::sqlite()).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(fixture) = <$fixture>::postgres() {
+                    super::$name(fixture).await;
+                }
+            }
+        }
+    )*};
+}
