@@ -28,22 +28,47 @@
 //! ```
 //!
 //! # The model
+//! This is the one description of resumable collection; the store's `checkpoints` module
+//! and docs/ARCHITECTURE.md point here.
+//!
 //! A *run* reads one person (`platform` + subject, see [`subject_of`]) list by list
 //! (`liked`, `reposted`, `posts`) and page by page. After every page, one store transaction
-//! ([`toker_store::Store::commit_page`]) writes the page, the list's checkpoint (the cursor
-//! of the next page) and the profile rebuilt by the client's `profile_from_raw` from every
-//! committed page merged onto the previous run's result — so the stored profile never
-//! shrinks while a run is under way, and re-running is idempotent (a video is linked once,
-//! its counts are the latest seen, identical content is not rewritten).
+//! ([`toker_store::Store::commit_page`]) writes the page's raw JSON, the list's checkpoint
+//! (the cursor of the next page, and a [`toker_store::ListingState`]: reading, ended,
+//! caught up, bounded, refused) and the profile rebuilt by the client's `profile_from_raw`
+//! from every committed page merged onto the previous run's result (the run's pages
+//! first, so the latest counts win). The stored profile therefore never shrinks while a
+//! run is under way; a full run that reads a list to its end replaces that list. A process
+//! killed at any point resumes at the first page it did not commit, without asking for the
+//! account or any committed page again. At most one run per person is unfinished.
 //!
-//! - [`Start::Resume`] continues the person's unfinished run from its checkpoints, without
-//!   looking the account up again or asking for any committed page.
+//! - [`Start::Resume`] continues the person's unfinished run from its checkpoints.
 //! - [`Start::Fresh`] refuses to start while a run is unfinished ([`CollectError::Unfinished`]):
-//!   resume it, or [`Start::Restart`].
-//! - [`Start::SinceLast`] reads each list from its newest page until a page whose items were
-//!   all known at the person's *marker* (the last run that read every page), and keeps the
-//!   older items from before. Only a run that read everything moves the marker; an
-//!   interrupted, failed or bounded run never does, so nothing it missed is skipped later.
+//!   resume it, or [`Start::Restart`], which abandons it (its pages stay in the profile).
+//! - [`Start::SinceLast`] reads each list from its newest page and stops after the first
+//!   page whose items (by id) were all known at the person's *marker*, keeping the older
+//!   items from before. "New" means newer than that overlap, since every platform lists
+//!   likes, reposts and posts newest first.
+//!
+//! A failure after the run started (a daily quota, a rate limit longer than the client may
+//! wait, a server that keeps failing, an interruption such as Ctrl-C) stops the run cleanly
+//! with its pages kept and the reason recorded ([`StopCause`]). When a run has read every
+//! list to its end, its end moves the person's *marker* (the raw profile of the last
+//! complete run); a bounded, interrupted, failed or abandoned run never moves it, so
+//! whatever an interrupted run missed is still new to the next [`Start::SinceLast`].
+//!
+//! Re-runs are idempotent: a video is linked once, its counts are the latest seen, pages
+//! that add no item are dropped from the raw JSON, and a profile equal to the stored one is
+//! not rewritten (outcome `unchanged`, no `updated_at` bump; API payloads'
+//! per-request ids alone are not a change). The [`CollectReport`] tells the profile's
+//! outcome and its items as new, updated, unchanged or removed ([`ItemChanges`]) compared
+//! with what was stored when the run began.
+//!
+//! A run remembers the profile it wrote: deleting that profile (`toker delete`, an owner's
+//! erasure, `DELETE /v1/me`) deletes its runs with their raw pages, checkpoints and the
+//! person's marker in the same transaction, so nothing collected about a deleted person is
+//! kept and no later incremental run rebuilds them from an old marker. (Runs made before
+//! the store recorded this, and a run that has not yet stored a profile, stay.)
 
 mod api;
 mod error;

@@ -2,16 +2,12 @@
 //! that report [`Written::Unchanged`] instead of touching a profile whose content is
 //! identical.
 //!
-//! A *run* collects one person (`platform` + `subject`, the person as asked for) from a
-//! platform API, list by list (`liked`, `reposted`, `posts`), page by page. For each list a
-//! [`Checkpoint`] holds the cursor of the next page to ask for; [`Store::commit_page`]
-//! writes a page, its checkpoint and the profile rebuilt from every committed page in
-//! **one transaction**, so a run killed at any point loses nothing it committed and resumes
-//! at the first page it did not. At most one run per person is unfinished at a time.
-//!
-//! When a run has read every page of every list ([`ListingState::read_everything`]), its
-//! end moves the person's [`Marker`]: the raw profile of the last *complete* run, which
-//! incremental runs compare against. An interrupted, bounded or abandoned run never moves it.
+//! What a run, a checkpoint and a marker are, and how collection uses them, is described
+//! once: in the `toker-collect` crate docs, section "The model". What the store guarantees
+//! is that [`Store::commit_page`] writes a page, its list's [`Checkpoint`] and the rebuilt
+//! profile in **one transaction**, that at most one run per person is unfinished, and that
+//! a run's end moves the person's [`Marker`] only when it read every list to its end
+//! ([`ListingState::read_everything`]).
 //!
 //! The store keeps no rules about what a page means: cursors and raw pages are the
 //! caller's; it only keeps them consistent.
