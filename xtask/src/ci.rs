@@ -290,7 +290,8 @@ fn check_layering() -> Result<(), String> {
 mod tests {
     use super::*;
 
-    /// style.md: every crate's root file starts with a `//!` doc saying what it owns.
+    /// Every crate's root file starts with a `//!` doc saying what it owns (an invariant of
+    /// docs/ARCHITECTURE.md).
     #[test]
     fn every_crate_root_starts_with_a_crate_doc() {
         let root = workspace_root();

@@ -244,10 +244,11 @@ pub(crate) struct VideoDoc {
     shares: Option<u64>,
 }
 
-/// A profile with exactly the seed's field names. Counts the source cannot know are
-/// `null` (counts fit a signed 64-bit integer); `number_of_likes` must be present and at
-/// least the server's minimum (100 unless `toker serve` runs with `--min-likes`). Unknown
-/// keys are kept in the stored raw JSON. On input a `platform` key may name the platform.
+/// A profile with the field names of Toker's profile format. Counts the source cannot know
+/// are `null` (counts fit a signed 64-bit integer); `number_of_likes` must be present and
+/// at least the server's minimum (100 unless `toker serve` runs with `--min-likes`).
+/// Unknown keys are kept in the stored raw JSON. On input a `platform` key may name the
+/// platform.
 #[derive(Debug, Serialize, ToSchema)]
 #[allow(dead_code)] // documentation only
 pub(crate) struct ProfileDoc {

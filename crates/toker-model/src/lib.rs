@@ -1,7 +1,7 @@
 //! `toker-model` owns Toker's vocabulary: the [`Platform`]s, the [`Profile`] and [`Video`]
-//! schema with exactly the seed's JSON field names, the [`VideoRelation`] between a person
-//! and a video, and validation ([`ValidationRules`], [`ValidationError`]) that reports every
-//! violation with its field path.
+//! schema whose JSON field names are Toker's profile format, the [`VideoRelation`] between
+//! a person and a video, and validation ([`ValidationRules`], [`ValidationError`]) that
+//! reports every violation with its field path.
 //!
 //! It must not do I/O or depend on any other toker crate, a database, an HTTP client or an
 //! async runtime: every other crate builds on it.

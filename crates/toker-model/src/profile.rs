@@ -1,4 +1,23 @@
-//! The profile and video schema, with exactly the seed's JSON field names.
+//! The profile and video schema. Their serde field names are Toker's profile format:
+//! what imports read, exports write and the API sends, with the platform beside the
+//! profile (a `"platform"` key, a CLI argument or the source). A complete profile:
+//!
+//! ```json
+//! { "user_id": "123456", "username": "example_user", "user_pseudo": "example_pseudo",
+//!   "verified": false, "followers_count": 1500, "following_count": 300,
+//!   "likes_count": 5000, "videos_count": 100, "number_of_comments": 200,
+//!   "number_of_likes_on_own_videos": 4500, "number_of_likes": 6000,
+//!   "number_of_shares": 800,
+//!   "liked_videos":  [{ "video_id": "967235098701", "categories": ["Technology","Education"],
+//!                       "hashtags": ["#fun"], "likes": 300, "comments": 20, "shares": 15 }],
+//!   "shared_videos": [{ "video_id": "967235098703", "categories": ["Music","Dance"],
+//!                       "likes": 400, "comments": 25, "shares": 20 }] }
+//! ```
+//!
+//! A value the source cannot know is `null`, never a made-up 0 or `false` (which source
+//! knows what: `docs/PLATFORMS.md#from-a-source-to-a-toker-profile`). `likes_count` is the
+//! likes the person's own videos received, `number_of_likes` the likes the person gave;
+//! `liked_videos` and `shared_videos` are the videos of those the source returned.
 
 use std::fmt;
 
@@ -97,7 +116,7 @@ impl Video {
     }
 }
 
-/// A person's activity on one platform: the seed's 14 fields, in the seed's order.
+/// A person's activity on one platform: the 14 fields of the profile format, in its order.
 ///
 /// The platform is carried beside the profile (see [`crate::PlatformProfile`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

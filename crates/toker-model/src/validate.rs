@@ -1,4 +1,17 @@
-//! Validation: every rule of design.md §3, every violation reported with its field path.
+//! Validation: every rule below, every violation reported with its field path.
+//!
+//! The rules ([`ValidationRules`] holds the tunable ones):
+//! - `number_of_likes` is present and at least [`ValidationRules::min_likes`] (100);
+//! - every count present is a non-negative integer of at most [`MAX_COUNT`] (negative,
+//!   fractional, string and larger values are violations);
+//! - `user_id`, `username` and each `video_id` are non-empty, have no surrounding
+//!   whitespace (refused, not trimmed) and are at most [`ValidationRules::max_id_len`]
+//!   characters (256);
+//! - a `video_id` appears once within `liked_videos` and once within `shared_videos` (one
+//!   video may be both liked and shared);
+//! - the text rules below.
+//!
+//! Unknown JSON keys are no violation: they stay in the raw JSON and are otherwise ignored.
 //!
 //! Two entry points:
 //! - [`parse_profile`] checks untrusted JSON (types *and* rules) and never panics;
@@ -150,7 +163,8 @@ impl fmt::Display for ValidationError {
 }
 
 impl Profile {
-    /// Checks the rules of design.md §3 and reports every violation with its path.
+    /// Checks the rules of the [module docs](crate::validate) and reports every violation
+    /// with its path.
     ///
     /// # Errors
     /// A [`ValidationError`] listing every broken rule.
@@ -367,7 +381,8 @@ fn enclosing(path: &str) -> impl Iterator<Item = &str> {
     )
 }
 
-/// Orders violations as the fields appear in the seed's JSON.
+/// Orders violations as the fields appear in the profile format (the order of [`Profile`]'s
+/// fields).
 fn field_rank(path: &str) -> (usize, usize) {
     const ORDER: [&str; 14] = [
         "user_id",

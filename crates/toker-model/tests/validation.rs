@@ -1,4 +1,5 @@
-//! Validation through the public API: the seed's example, every rule, and property tests.
+//! Validation through the public API: the profile format's example, every rule, and
+//! property tests.
 
 #![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
 
@@ -8,7 +9,7 @@ use toker_model::{
     Platform, PlatformProfile, Profile, ValidationRules, Video, parse_profile, parse_profile_str,
 };
 
-/// The seed's example profile (design.md §3), verbatim.
+/// The example profile of the profile format (`toker_model::profile`'s docs), verbatim.
 const SEED_EXAMPLE: &str = r##"{ "user_id": "123456", "username": "example_user", "user_pseudo": "example_pseudo",
   "verified": false, "followers_count": 1500, "following_count": 300,
   "likes_count": 5000, "videos_count": 100, "number_of_comments": 200,

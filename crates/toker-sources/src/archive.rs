@@ -403,11 +403,11 @@ impl ExportArchive {
     /// Streams the JSON file at `path` through `seed` without holding the whole document:
     /// a leading byte-order mark is skipped; with `js_prefix`, so is X's
     /// `window.YTD.<name>.part<N> =` before the JSON; a trailing `;` is allowed. Every item
-    /// the seed reads is bounded by `meter` (see [`Meter`]).
+    /// `seed` reads is bounded by `meter` (see [`Meter`]).
     ///
     /// # Errors
     /// As [`ExportArchive::read`]; [`SourceError::ExportFileInvalid`] for JSON that is not
-    /// valid (with line and column) or a shape the seed refused (naming the key).
+    /// valid (with line and column) or a shape `seed` refused (naming the key).
     pub(crate) fn stream_json<'de, S>(
         &mut self,
         path: &str,

@@ -1,7 +1,7 @@
 //! The platforms' OAuth 2.0 authorization-code flows (how a person "connects" an account):
 //! the authorize URL a browser is sent to, the code exchange, the refresh of a token, and
 //! Instagram's exchange of a short-lived token for a long-lived one. Endpoints, scopes and
-//! response shapes are those of `platforms.md` §8.
+//! response shapes are those of `docs/PLATFORMS.md#connecting-an-account-oauth`.
 //!
 //! Requests go through the shared HTTP layer (timeouts, bounded retries on 5xx and rate
 //! limits, no retry on a refused code). Tokens, codes and client secrets travel as

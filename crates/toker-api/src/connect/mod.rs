@@ -1,4 +1,4 @@
-//! "Connect your account": the seed's user flow for real. A person signs in with TikTok, X
+//! "Connect your account": how people sign in to Toker. A person signs in with TikTok, X
 //! or Instagram (OAuth 2.0 authorization code, PKCE where the platform takes it) or uploads
 //! their data export; Toker fetches their data, validates it, stores it, and the person
 //! becomes a principal with a session and the per-owner rules of a member key.

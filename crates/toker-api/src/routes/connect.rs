@@ -1,4 +1,5 @@
-//! `/v1/connect/{platform}`: connecting a social account (the seed's user flow).
+//! `/v1/connect/{platform}`: connecting a social account (how people sign in;
+//! [`crate::connect`]).
 //!
 //! 1. `GET /v1/connect/{platform}` sends the browser to the platform's consent page with a
 //!    random single-use `state` (10 minutes) and PKCE where the platform takes it. It

@@ -6,7 +6,7 @@
 //! - Handles: lower-case ASCII; TikTok `[a-z0-9._]` up to 24, Instagram `[a-z0-9._]` up to
 //!   30, X `[a-z0-9_]` up to 15.
 //!
-//! TikTok and Instagram profiles use the handle as `user_id` (platforms.md §6), so a
+//! TikTok and Instagram profiles use the handle as `user_id` (`docs/DECISIONS.md`), so a
 //! generated handle carries a suffix that is unique per generated index.
 
 use rand::{Rng, RngExt};

@@ -11,9 +11,9 @@
 //!
 //! Ids have the platform's shape: X people get snowflake ids; TikTok and Instagram people
 //! are keyed by their handle, as every real source for those platforms keys them
-//! (platforms.md §6). Video ids are 19-digit TikTok ids, X snowflakes or Instagram
-//! shortcodes, unique within each list; some videos are "popular" and appear, identical,
-//! in many people's lists.
+//! (`docs/DECISIONS.md`, on `user_id`). Video ids are 19-digit TikTok ids, X snowflakes or
+//! Instagram shortcodes, unique within each list; some videos are "popular" and appear,
+//! identical, in many people's lists.
 //!
 //! The same seed, platform and index always give the same profile: no clock, no thread
 //! RNG, only seeded `Xoshiro256PlusPlus` streams. [`FakeConfig::invalidity`] makes each
@@ -59,7 +59,7 @@ const MAX_REF_LEN: usize = 256;
 /// Keeps people made from a reference apart from people made from an index.
 const REF_DOMAIN: u64 = 0x7265_6665_7265_6e63;
 
-/// What the fake source makes, beyond the seed.
+/// What the fake source makes, beyond its random seed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct FakeConfig {
@@ -166,7 +166,7 @@ impl FakeSource {
         )
     }
 
-    /// The person a reference names, made up deterministically from the seed and the
+    /// The person a reference names, made up deterministically from the random seed and the
     /// reference (trimmed, without a leading `@`).
     ///
     /// The reference becomes the profile's `user_id`: on X, a number is the account id
@@ -297,7 +297,7 @@ impl Iterator for FakeProfiles {
 
 impl ExactSizeIterator for FakeProfiles {}
 
-/// The JSON of a profile, with the seed's field names.
+/// The JSON of a profile, in Toker's profile format.
 fn profile_json(profile: &Profile) -> Value {
     serde_json::to_value(profile).expect("a Profile has only string keys, so it always serialises")
 }

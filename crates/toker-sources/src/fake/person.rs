@@ -61,7 +61,8 @@ pub(super) enum Identity<'a> {
 #[derive(Debug, Clone)]
 pub(super) struct Generator {
     pub(super) platform: Platform,
-    /// Keys derived from the seed and platform, one per purpose so draws do not correlate.
+    /// Keys derived from the random seed and platform, one per purpose so draws do not
+    /// correlate.
     handle_key: u64,
     id_key: u64,
     popular_key: u64,

@@ -2,17 +2,19 @@
 //! `liked_posts.json` in its older shape (`{"likes_media_likes": [{title,
 //! string_list_data}]}`) and its newer one (a top-level list of `{timestamp, label_values}`),
 //! plus `personal_information.json` for the username and name. Files are found by name
-//! anywhere, since their folders moved between years (`platforms.md` §5.3).
+//! anywhere, since their folders moved between years
+//! (`docs/PLATFORMS.md#instagram-data-export`).
 //!
 //! Meta writes each UTF-8 byte of non-ASCII text as its own `\u00XX` escape
 //! (`L\u00c3\u00a9a` for "Léa"): every string and key is repaired after decoding.
 //! Labels are localised, so the post URL is taken from whichever `href`/`value` looks like
 //! `instagram.com/p/<code>/` or `/reel/<code>/`, never by label.
 //!
-//! Mapping (`platforms.md` §6): `user_id` = `username` = `Username`; `user_pseudo` = `Name`;
-//! `number_of_likes` = the liked posts (a repeated post counted once); `liked_videos` = their
-//! shortcodes, nothing else (the export has no captions, hashtags or counts). Everything
-//! else is unknown: `None`, and `shared_videos` is empty.
+//! Mapping (`docs/PLATFORMS.md#from-a-source-to-a-toker-profile`): `user_id` = `username` =
+//! `Username`; `user_pseudo` = `Name`; `number_of_likes` = the liked posts (a repeated post
+//! counted once); `liked_videos` = their shortcodes, nothing else (the export has no
+//! captions, hashtags or counts). Everything else is unknown: `None`, and `shared_videos`
+//! is empty.
 //!
 //! The raw JSON keeps the (repaired) liked posts and the username and name, not the rest
 //! of the personal information (e-mail, phone, birth date).

@@ -1,16 +1,17 @@
 //! The TikTok data-export importer: `user_data.json` (older) or `user_data_tiktok.json`
 //! (newer), at the root of the zip or one folder deep, in any of the three section layouts
-//! (`Activity`, `Your Activity`, `Likes and Favorites`; see `platforms.md` §3.3).
+//! (`Activity`, `Your Activity`, `Likes and Favorites`; see
+//! `docs/PLATFORMS.md#tiktok-data-export`).
 //!
-//! Sections are found by name anywhere in the tree and keys are matched
-//! case-insensitively, because both move and change case between archives. Mapping
-//! (`platforms.md` §6): `user_id` = `username` = `ProfileMap.userName`; `user_pseudo` =
-//! `displayName` (2025+ only); `likes_count` = `likesReceived`; `number_of_likes` = the
-//! `Like List` rows (a repeated video counted once); `number_of_comments` /
-//! `number_of_shares` = the Activity Summary's totals, else the `CommentsList` rows / the
-//! video rows of `Share History`; `liked_videos` / `shared_videos` = the distinct video ids
-//! of those lists, ids only. Everything else (followers, verified, per-video counts) the
-//! export does not say: `None`.
+//! Sections are found by name anywhere in the tree and keys are matched case-insensitively,
+//! because both move and change case between archives. Mapping
+//! (`docs/PLATFORMS.md#from-a-source-to-a-toker-profile`): `user_id` = `username` =
+//! `ProfileMap.userName`; `user_pseudo` = `displayName` (2025+ only); `likes_count` =
+//! `likesReceived`; `number_of_likes` = the `Like List` rows (a repeated video counted
+//! once); `number_of_comments` / `number_of_shares` = the Activity Summary's totals, else
+//! the `CommentsList` rows / the video rows of `Share History`; `liked_videos` /
+//! `shared_videos` = the distinct video ids of those lists, ids only. Everything else
+//! (followers, verified, per-video counts) the export does not say: `None`.
 //!
 //! The raw JSON keeps what the mapping read (the like and share rows, the summary, the
 //! profile fields used, the number of comment rows) and nothing else: the export also holds

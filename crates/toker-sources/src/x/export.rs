@@ -1,19 +1,19 @@
 //! The X (Twitter) archive importer: `data/account.js`, `data/like.js` and
 //! `data/tweets.js` (2019–2022: `data/tweet.js` with bare post objects), each possibly
 //! split into parts (`like-part1.js`, …), found through `data/manifest.js` when the
-//! archive has one and by file name otherwise (`platforms.md` §4.3).
+//! archive has one and by file name otherwise (`docs/PLATFORMS.md#x-archive`).
 //!
 //! Every data file is JavaScript, `window.YTD.<name>.part<N> = [ … ]`: the text before the
 //! first `=` is dropped and the rest parsed as JSON, never executed. Numbers are strings.
 //!
-//! Mapping (`platforms.md` §6): `user_id` = `accountId`; `username`; `user_pseudo` =
-//! `accountDisplayName`; `number_of_likes` = the entries of `like.js` (a repeated post
-//! counted once); `liked_videos` = their ids with the hashtags of their text (no counts: the
-//! archive has none); from the posts in `tweets.js`: `videos_count` = how many,
-//! `number_of_comments` = the replies, `number_of_shares` = the reposts (`RT @…`),
-//! `number_of_likes_on_own_videos` = the sum of `favorite_count` over the others, and
-//! `shared_videos` = the reposts' own ids with their hashtags. The archive says nothing of
-//! followers, likes received or verification: `None`.
+//! Mapping (`docs/PLATFORMS.md#from-a-source-to-a-toker-profile`): `user_id` = `accountId`;
+//! `username`; `user_pseudo` = `accountDisplayName`; `number_of_likes` = the entries of
+//! `like.js` (a repeated post counted once); `liked_videos` = their ids with the hashtags
+//! of their text (no counts: the archive has none); from the posts in `tweets.js`:
+//! `videos_count` = how many, `number_of_comments` = the replies, `number_of_shares` = the
+//! reposts (`RT @…`), `number_of_likes_on_own_videos` = the sum of `favorite_count` over
+//! the others, and `shared_videos` = the reposts' own ids with their hashtags. The archive
+//! says nothing of followers, likes received or verification: `None`.
 //!
 //! The raw JSON keeps the account's ids and names (not its e-mail), the like entries and
 //! the posts, as the archive wrote them.
