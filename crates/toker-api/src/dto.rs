@@ -18,9 +18,7 @@ use utoipa::ToSchema;
 #[serde(rename_all = "lowercase")]
 #[allow(dead_code)] // documentation only
 pub(crate) enum PlatformDoc {
-    /// TikTok.
     Tiktok,
-    /// Instagram.
     Instagram,
     /// X (formerly Twitter).
     X,
@@ -287,9 +285,8 @@ pub(crate) struct ProfileDoc {
 /// A stored profile with its id, platform and owner.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ProfileResponse {
-    /// The profile's id.
+    /// The profile's id, as in `/v1/profiles/{id}`.
     pub(crate) id: i64,
-    /// Its platform.
     #[schema(value_type = PlatformDoc)]
     pub(crate) platform: Platform,
     /// The key id that created it (`null` for profiles imported by the operator).
@@ -319,9 +316,8 @@ impl From<StoredProfile> for ProfileResponse {
 /// One line of a profile listing.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ProfileListItem {
-    /// The profile's id.
+    /// The profile's id, as in `/v1/profiles/{id}`.
     pub(crate) id: i64,
-    /// Its platform.
     #[schema(value_type = PlatformDoc)]
     pub(crate) platform: Platform,
     /// The platform's id of the person.
@@ -431,9 +427,8 @@ fn ranked(list: Vec<(String, u32)>) -> Vec<Ranked> {
 /// What a profile is about.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct SummaryResponse {
-    /// The profile's id.
+    /// The profile's id, as in `/v1/profiles/{id}`.
     pub(crate) id: i64,
-    /// Its platform.
     #[schema(value_type = PlatformDoc)]
     pub(crate) platform: Platform,
     /// The person's handle.
@@ -502,9 +497,8 @@ pub(crate) struct SharedFeature {
 /// Another person similar to the query: public fields only.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct MatchItem {
-    /// The matched profile's id.
+    /// The matched profile's id, as in `/v1/profiles/{id}`.
     pub(crate) id: i64,
-    /// Its platform.
     #[schema(value_type = PlatformDoc)]
     pub(crate) platform: Platform,
     /// The matched person's handle.
@@ -536,7 +530,7 @@ pub(crate) struct StatsResponse {
     pub(crate) profiles: u64,
     /// Profiles per platform.
     pub(crate) by_platform: BTreeMap<String, u64>,
-    /// Distinct videos.
+    /// Videos stored, each once per platform and video id however many profiles link to it.
     pub(crate) videos: u64,
     /// Profile → video "liked" links.
     pub(crate) liked_links: u64,
@@ -544,7 +538,7 @@ pub(crate) struct StatsResponse {
     pub(crate) shared_links: u64,
     /// Distinct tags (categories and hashtags).
     pub(crate) tags: u64,
-    /// Stored vectors.
+    /// Profile vectors stored (one per profile vectorized since the last refit).
     pub(crate) vectors: u64,
     /// The vocabulary version of the stored vectors, if any.
     pub(crate) vocabulary_version: Option<String>,

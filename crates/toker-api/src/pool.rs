@@ -59,7 +59,7 @@ impl StorePool {
         })
     }
 
-    /// The database backend.
+    /// The backend (SQLite or PostgreSQL) that the pool's database URL chose.
     #[must_use]
     pub fn backend(&self) -> Backend {
         self.inner.backend

@@ -113,7 +113,7 @@ impl ProblemKind {
         }
     }
 
-    /// The `type` URI.
+    /// The stable `type` URI of this kind: [`PROBLEM_BASE`] and the kind's slug.
     #[must_use]
     pub fn type_uri(self) -> String {
         format!("{PROBLEM_BASE}{}", self.slug())
@@ -146,7 +146,7 @@ impl ProblemKind {
         }
     }
 
-    /// The HTTP status.
+    /// The HTTP status every problem of this kind answers with.
     #[must_use]
     pub const fn status(self) -> StatusCode {
         match self {
@@ -231,7 +231,7 @@ pub struct ProblemBody {
     pub type_uri: String,
     /// A short summary of the kind of problem.
     pub title: String,
-    /// The HTTP status.
+    /// The HTTP status code, repeated in the body as RFC 9457 has it.
     pub status: u16,
     /// What went wrong in this request.
     pub detail: String,

@@ -94,7 +94,7 @@ impl AppState {
         &self.inner.config
     }
 
-    /// The database pool.
+    /// The pool of store connections that handlers borrow from.
     #[must_use]
     pub fn pool(&self) -> &StorePool {
         &self.inner.pool

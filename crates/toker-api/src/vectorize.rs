@@ -18,7 +18,7 @@ pub struct VectorizeReport {
     pub profiles: u64,
     /// How many features the vocabulary kept.
     pub features: u64,
-    /// The new vocabulary version.
+    /// The version of the vocabulary just fitted, stored with every new vector.
     pub vocabulary_version: String,
 }
 

@@ -38,7 +38,7 @@ pub enum CollectError {
         .run.stop_reason.as_deref().map(|r| format!("; it stopped: {r}")).unwrap_or_default()
     )]
     Unfinished {
-        /// The unfinished run.
+        /// The person's unfinished run (its id, progress and why it stopped).
         run: Box<CollectionRun>,
     },
     /// The run stopped before its end; what it committed is kept and it can be resumed.
@@ -46,7 +46,7 @@ pub enum CollectError {
     Stopped {
         /// The run so far (`None` when it stopped before it started: nothing committed).
         report: Option<Box<CollectReport>>,
-        /// Why.
+        /// What stopped it: an interruption, the source or the store.
         cause: StopCause,
     },
     /// The profile read is not valid (e.g. fewer likes than the minimum): not stored.
@@ -69,9 +69,9 @@ pub enum CollectError {
     /// What the store holds for the run cannot be read back (e.g. a changed client).
     #[error("collection run {run_id}: {message}")]
     Corrupt {
-        /// The run.
+        /// The run's row id.
         run_id: i64,
-        /// What is wrong.
+        /// What cannot be read back, and where.
         message: String,
     },
 }

@@ -16,7 +16,7 @@ use crate::report::ProfileReport;
 /// What an import did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ImportReport {
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The stored profile (`outcome` `unchanged`: the archive held nothing new).
     pub profile: ProfileReport,

@@ -59,9 +59,9 @@ impl ItemCounts {
 /// [`ItemCounts`] for both lists of a profile.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ItemChanges {
-    /// The liked videos.
+    /// How the profile's liked videos changed.
     pub liked_videos: ItemCounts,
-    /// The shared videos.
+    /// How the profile's shared videos changed.
     pub shared_videos: ItemCounts,
 }
 

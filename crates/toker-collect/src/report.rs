@@ -10,7 +10,7 @@ use crate::items::{ItemChanges, ItemCounts};
 /// The stored profile after a collection or import.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProfileReport {
-    /// Its row id.
+    /// The profile's row id in the store.
     pub id: i64,
     /// `platform:user_id`.
     pub key: String,
@@ -20,9 +20,9 @@ pub struct ProfileReport {
     pub username: String,
     /// What the last write did (`unchanged`: nothing was written).
     pub outcome: Written,
-    /// Liked videos stored.
+    /// How many liked videos the stored profile lists after the write.
     pub liked_videos: usize,
-    /// Shared videos stored.
+    /// How many shared videos the stored profile lists after the write.
     pub shared_videos: usize,
 }
 
@@ -43,7 +43,7 @@ impl ProfileReport {
 /// One list of a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct ListingReport {
-    /// The list.
+    /// Which list: `liked`, `reposted` or `posts`.
     pub listing: Listing,
     /// Where the run is in it.
     pub state: ListingState,
@@ -56,9 +56,9 @@ pub struct ListingReport {
 /// What a collection run did (also carried by the errors that stop one).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CollectReport {
-    /// The run's id.
+    /// The run's row id, the same across resumes.
     pub run_id: i64,
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The person as asked for, normalised.
     pub subject: String,

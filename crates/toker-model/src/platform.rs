@@ -8,11 +8,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// A social platform. Parsed case-insensitively; `twitter` is accepted as an alias of `x`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Platform {
-    /// TikTok.
+    /// TikTok, named `tiktok`.
     TikTok,
-    /// Instagram.
+    /// Instagram, named `instagram`.
     Instagram,
-    /// X (formerly Twitter).
+    /// X (formerly Twitter), named `x`; `twitter` parses as it too.
     X,
 }
 

@@ -210,9 +210,9 @@ impl Profile {
 /// A profile together with the platform it belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlatformProfile {
-    /// The platform.
+    /// The platform, as a `"platform"` key beside the profile's own fields.
     pub platform: Platform,
-    /// The profile.
+    /// The profile, its fields in the same JSON object as `platform`.
     #[serde(flatten)]
     pub profile: Profile,
 }

@@ -1,17 +1,5 @@
-//! Validation: every rule below, every violation reported with its field path.
-//!
-//! The rules ([`ValidationRules`] holds the tunable ones):
-//! - `number_of_likes` is present and at least [`ValidationRules::min_likes`] (100);
-//! - every count present is a non-negative integer of at most [`MAX_COUNT`] (negative,
-//!   fractional, string and larger values are violations);
-//! - `user_id`, `username` and each `video_id` are non-empty, have no surrounding
-//!   whitespace (refused, not trimmed) and are at most [`ValidationRules::max_id_len`]
-//!   characters (256);
-//! - a `video_id` appears once within `liked_videos` and once within `shared_videos` (one
-//!   video may be both liked and shared);
-//! - the text rules below.
-//!
-//! Unknown JSON keys are no violation: they stay in the raw JSON and are otherwise ignored.
+//! Validation: every rule, every violation reported with its field path. The rules are
+//! listed on [`ValidationRules`], which holds the tunable ones.
 //!
 //! Two entry points:
 //! - [`parse_profile`] checks untrusted JSON (types *and* rules) and never panics;
@@ -40,7 +28,19 @@ use crate::profile::{Count, Profile, Video, VideoRelation};
 /// The largest count Toker stores (counts are `BIGINT` in the database).
 pub const MAX_COUNT: u64 = i64::MAX as u64;
 
-/// The tunable limits of validation.
+/// The tunable limits of validation, and the rules every profile is checked against:
+/// - `number_of_likes` is present and at least [`min_likes`](Self::min_likes) (100);
+/// - every count present is a non-negative integer of at most [`MAX_COUNT`] (negative,
+///   fractional, string and larger values are violations);
+/// - `user_id` and `username` are non-empty, have no surrounding whitespace (refused, not
+///   trimmed) and are at most [`max_id_len`](Self::max_id_len) characters (256); each
+///   `video_id` is not blank and at most as long;
+/// - a `video_id` appears once within `liked_videos` and once within `shared_videos` (one
+///   video may be both liked and shared);
+/// - no control character in identifiers and tags; `user_pseudo` may hold tab, line feed
+///   and carriage return ([`is_forbidden_char`]; the module's source says why).
+///
+/// Unknown JSON keys are no violation: they stay in the raw JSON and are otherwise ignored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidationRules {
     /// The least `number_of_likes` a profile needs to be stored (default 100).
@@ -163,8 +163,8 @@ impl fmt::Display for ValidationError {
 }
 
 impl Profile {
-    /// Checks the rules of the [module docs](crate::validate) and reports every violation
-    /// with its path.
+    /// Checks the rules listed on [`ValidationRules`] and reports every violation with its
+    /// path.
     ///
     /// # Errors
     /// A [`ValidationError`] listing every broken rule.

@@ -25,7 +25,7 @@ pub enum ProcessingError {
         position: usize,
         /// The index before it.
         previous: u32,
-        /// The offending index.
+        /// The index that is not greater than `previous`.
         index: u32,
     },
     /// A sparse vector holds NaN or an infinity.
@@ -33,7 +33,7 @@ pub enum ProcessingError {
     NonFiniteValue {
         /// The position of the offending value.
         position: usize,
-        /// The offending value.
+        /// The value that is NaN or infinite.
         value: f32,
     },
     /// A stored vector uses a feature that the vocabulary does not have.

@@ -3,6 +3,10 @@
 use toker_model::Platform;
 
 /// What can go wrong getting a profile from a source.
+///
+/// Every variant names the `platform` it is about. The API variants name the `endpoint`
+/// called, as `METHOD /path` without the query (e.g. `GET /2/users/me`), and, where the
+/// platform answered, its HTTP `status`; those fields carry no docs of their own.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SourceError {
@@ -17,7 +21,7 @@ pub enum SourceError {
     /// The person could not be found on the platform.
     #[error("{platform}: user {user:?} not found")]
     UserNotFound {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
         /// The reference that was looked up.
         user: String,
@@ -25,7 +29,7 @@ pub enum SourceError {
     /// A source was configured wrongly (missing token, bad URL, bad option).
     #[error("{platform}: {message}")]
     Config {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
         /// What is wrong and what to set.
         message: String,
@@ -34,11 +38,11 @@ pub enum SourceError {
     /// The platform rejected the credentials (expired, revoked or wrong): no retry.
     #[error("{platform}: {endpoint}: token rejected ({status}): {message}; {hint}")]
     TokenRejected {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
-        /// The endpoint, e.g. `GET /2/users/me`.
+        #[allow(missing_docs, reason = "described on SourceError")]
         endpoint: String,
-        /// The HTTP status.
+        #[allow(missing_docs, reason = "described on SourceError")]
         status: u16,
         /// The platform's words (with its request id).
         message: String,
@@ -48,11 +52,11 @@ pub enum SourceError {
     /// The token lacks a permission, or the person keeps the data private: no retry.
     #[error("{platform}: {endpoint}: permission denied ({status}): {message}; {hint}")]
     PermissionDenied {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
-        /// The endpoint.
+        #[allow(missing_docs, reason = "described on SourceError")]
         endpoint: String,
-        /// The HTTP status.
+        #[allow(missing_docs, reason = "described on SourceError")]
         status: u16,
         /// The platform's words.
         message: String,
@@ -62,9 +66,9 @@ pub enum SourceError {
     /// Rate limited for longer than the client may wait, or still limited after every retry.
     #[error("{platform}: {endpoint}: rate limited: {message}")]
     RateLimited {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
-        /// The endpoint.
+        #[allow(missing_docs, reason = "described on SourceError")]
         endpoint: String,
         /// How long until the limit resets, when the platform said.
         retry_after: Option<std::time::Duration>,
@@ -74,9 +78,9 @@ pub enum SourceError {
     /// A daily quota or a plan's usage cap is spent: nothing helps before it resets.
     #[error("{platform}: {endpoint}: {message}")]
     QuotaExceeded {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
-        /// The endpoint.
+        #[allow(missing_docs, reason = "described on SourceError")]
         endpoint: String,
         /// Which quota, and when it resets.
         message: String,
@@ -84,11 +88,11 @@ pub enum SourceError {
     /// The platform refused the request as invalid (a 4xx other than auth and rate limits).
     #[error("{platform}: {endpoint}: request rejected ({status}): {message}")]
     RequestRejected {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
-        /// The endpoint.
+        #[allow(missing_docs, reason = "described on SourceError")]
         endpoint: String,
-        /// The HTTP status.
+        #[allow(missing_docs, reason = "described on SourceError")]
         status: u16,
         /// The platform's words.
         message: String,
@@ -99,9 +103,9 @@ pub enum SourceError {
          the platform is having trouble, try again later"
     )]
     ServerError {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
-        /// The endpoint.
+        #[allow(missing_docs, reason = "described on SourceError")]
         endpoint: String,
         /// The last HTTP status.
         status: u16,
@@ -116,9 +120,9 @@ pub enum SourceError {
          network, or allow more time (TOKER_API_TIMEOUT)", .timeout.as_secs_f64()
     )]
     Timeout {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
-        /// The endpoint.
+        #[allow(missing_docs, reason = "described on SourceError")]
         endpoint: String,
         /// The per-request timeout.
         timeout: std::time::Duration,
@@ -131,9 +135,9 @@ pub enum SourceError {
          the network and the API URL"
     )]
     Connection {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
-        /// The endpoint.
+        #[allow(missing_docs, reason = "described on SourceError")]
         endpoint: String,
         /// Requests sent.
         attempts: u32,
@@ -143,7 +147,7 @@ pub enum SourceError {
     /// A response (or stored raw payload) that cannot be read: cut, not JSON, wrong shape.
     #[error("{platform}: {endpoint}: unreadable response: {message}")]
     BadResponse {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
         /// The endpoint (or the raw-profile key).
         endpoint: String,
@@ -153,7 +157,7 @@ pub enum SourceError {
     /// Pagination went wrong (a cursor came back again): stopped instead of looping.
     #[error("{platform}: {listing} pages: {message}")]
     Pagination {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
         /// The list being read (`liked`, `reposted`, `posts`).
         listing: &'static str,
@@ -221,7 +225,7 @@ pub enum SourceError {
     /// A user reference that no profile can be made for (empty, with spaces, too long).
     #[error("{platform}: {user:?} is not a usable user reference: expected {expected}")]
     InvalidUserRef {
-        /// The platform.
+        #[allow(missing_docs, reason = "described on SourceError")]
         platform: Platform,
         /// The reference as given.
         user: String,

@@ -79,15 +79,17 @@ pub const fn uses_pkce(platform: Platform) -> bool {
 /// An app's registration with a platform and where its OAuth endpoints are.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OAuthClientConfig {
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The app's client id (TikTok: client key).
     pub client_id: String,
-    /// The app's client secret.
+    /// The app's client secret: sent only in the token request (form body or Basic
+    /// credentials), never logged.
     pub client_secret: Secret,
     /// Where the platform sends the browser back (registered with the app).
     pub redirect_uri: String,
-    /// The endpoints.
+    /// Where the platform's consent page and token endpoints are (tests point them at a
+    /// local replay).
     pub endpoints: OAuthEndpoints,
     /// Whole-request timeout.
     pub timeout: Duration,
@@ -174,7 +176,7 @@ pub enum OAuthError {
     /// must connect again.
     #[error("{platform}: the authorization code was refused ({error}: {description})")]
     CodeRejected {
-        /// The platform.
+        #[allow(missing_docs, reason = "the name says it all")]
         platform: Platform,
         /// The platform's error code, e.g. `invalid_grant`.
         error: String,
@@ -184,7 +186,7 @@ pub enum OAuthError {
     /// The platform refused the refresh (or long-lived) token: the person must connect again.
     #[error("{platform}: the stored token was refused ({error}: {description})")]
     RefreshRejected {
-        /// The platform.
+        #[allow(missing_docs, reason = "the name says it all")]
         platform: Platform,
         /// The platform's error code.
         error: String,
@@ -197,7 +199,7 @@ pub enum OAuthError {
         "{platform}: the platform refused this server's app credentials ({error}: {description}); check the client id and secret"
     )]
     ClientRejected {
-        /// The platform.
+        #[allow(missing_docs, reason = "the name says it all")]
         platform: Platform,
         /// The platform's error code, e.g. `invalid_client`.
         error: String,
@@ -207,9 +209,9 @@ pub enum OAuthError {
     /// A success response without what it must hold.
     #[error("{platform}: {endpoint}: unexpected token response: {message}")]
     BadResponse {
-        /// The platform.
+        #[allow(missing_docs, reason = "the name says it all")]
         platform: Platform,
-        /// The endpoint.
+        /// The token endpoint that answered, e.g. `POST /v2/oauth/token/`.
         endpoint: String,
         /// What was missing.
         message: String,
@@ -292,7 +294,7 @@ impl OAuthClient {
         &self.config
     }
 
-    /// The platform.
+    /// The platform this client connects accounts of.
     #[must_use]
     pub fn platform(&self) -> Platform {
         self.config.platform

@@ -8,11 +8,12 @@ use serde::Serialize;
 pub struct NewApiKey {
     /// The public part of the key, unique.
     pub key_id: String,
-    /// The hash of the secret part.
+    /// The salted Argon2id hash of the secret part, as toker-api made it; the secret itself
+    /// is never stored.
     pub secret_hash: String,
-    /// The key's role (e.g. `admin`, `owner`); opaque to the store.
+    /// The key's role as toker-api names it (`admin`, `member`); opaque to the store.
     pub role: String,
-    /// A human label.
+    /// A label for people, e.g. `frontend` (`toker apikey create --label`).
     pub label: Option<String>,
 }
 
@@ -21,11 +22,12 @@ pub struct NewApiKey {
 pub struct ApiKeyRecord {
     /// The public part of the key.
     pub key_id: String,
-    /// The hash of the secret part.
+    /// The salted Argon2id hash of the secret part, as toker-api made it; the secret itself
+    /// is never stored.
     pub secret_hash: String,
-    /// The key's role.
+    /// The key's role as toker-api named it (`admin`, `member`).
     pub role: String,
-    /// A human label.
+    /// A label for people, e.g. `frontend` (`toker apikey create --label`).
     pub label: Option<String>,
     /// When it was created (UTC).
     pub created_at: DateTime<Utc>,

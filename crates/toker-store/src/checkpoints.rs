@@ -142,9 +142,9 @@ impl ListingState {
 /// One collection run, as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CollectionRun {
-    /// The run's id.
+    /// The run's row id.
     pub id: i64,
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The person as asked for, normalised by the collector (e.g. `mila.reyes`, `me`).
     pub subject: String,
@@ -162,7 +162,7 @@ pub struct CollectionRun {
     pub result: Option<Value>,
     /// Why an unfinished run stopped (quota, interruption, error), or why it was abandoned.
     pub stop_reason: Option<String>,
-    /// Pages committed.
+    /// How many pages the run has committed, over every list.
     pub pages: u64,
     /// Items on the committed pages.
     pub items: u64,
@@ -185,7 +185,7 @@ impl CollectionRun {
 /// A run to start.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct NewRun<'a> {
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The person as asked for, normalised (not empty).
     pub subject: &'a str,
@@ -208,7 +208,7 @@ pub struct Checkpoint {
     pub state: ListingState,
     /// The cursor of the next page (to ask for while [`ListingState::Reading`]).
     pub next_cursor: Option<String>,
-    /// Pages committed.
+    /// How many pages of this list the run has committed.
     pub pages: u32,
     /// Items on them.
     pub items: u64,
@@ -219,7 +219,7 @@ pub struct Checkpoint {
 /// A page a run committed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CommittedPage {
-    /// The list.
+    /// Which list: `liked`, `reposted` or `posts` (the collector's names).
     pub listing: String,
     /// Its number in the list, from 1.
     pub seq: u32,
@@ -239,9 +239,9 @@ pub struct CommittedPage {
 /// committed page (this one included).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PageCommit<'a> {
-    /// The run.
+    /// The run's row id.
     pub run_id: i64,
-    /// The list.
+    /// Which list: `liked`, `reposted` or `posts` (the collector's names).
     pub listing: &'a str,
     /// The page, or `None` to change the list's state alone (e.g. a refused list).
     pub page: Option<NewPage<'a>>,
@@ -267,11 +267,11 @@ pub struct NewPage<'a> {
 /// A profile to write if its content changed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProfileWrite<'a> {
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The validated, cleaned profile.
     pub profile: &'a Profile,
-    /// Its raw JSON.
+    /// The raw JSON the profile was built from, stored as its `raw_json`.
     pub raw: &'a Value,
     /// Who stores it (`None` keeps the stored owner).
     pub owner: Option<&'a str>,
@@ -299,7 +299,7 @@ pub struct RunEnd<'a> {
 /// The last complete run of a person: what incremental runs compare against.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Marker {
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The person as asked for, normalised.
     pub subject: String,

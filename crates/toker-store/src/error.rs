@@ -45,7 +45,7 @@ pub enum StoreError {
     Connection {
         /// The database URL, password hidden.
         url: String,
-        /// Why.
+        /// The driver's reason, e.g. the file cannot be created or the server refused.
         message: String,
     },
     /// The URL needs a backend this build does not include.

@@ -15,9 +15,9 @@ use crate::store::Store;
 pub struct IngestItem {
     /// Where it came from, for messages (e.g. `line 12`).
     pub label: String,
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
-    /// The validated profile.
+    /// The profile, validated and cleaned (`toker_processing::prepare`).
     pub profile: Profile,
     /// The raw JSON it was parsed from.
     pub raw: serde_json::Value,
@@ -46,7 +46,7 @@ impl Default for IngestOptions {
 /// What happened to one record, reported once its batch is committed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct IngestOutcome {
-    /// The item's label.
+    /// The [`IngestItem::label`] of the record.
     pub label: String,
     /// `platform:user_id`.
     pub key: String,

@@ -79,7 +79,7 @@ impl Migrator {
         Ok(Migrator { conn, url })
     }
 
-    /// The backend.
+    /// The backend of the database being migrated.
     #[must_use]
     pub fn backend(&self) -> Backend {
         self.conn.backend()

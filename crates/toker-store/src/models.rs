@@ -48,9 +48,9 @@ impl ListQuery {
 /// A stored profile, whole: read back, it equals the profile that was stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredProfile {
-    /// The row id.
+    /// The profile's row id (what `toker show` and `/v1/profiles/{id}` take).
     pub id: i64,
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The profile, videos in their stored order.
     pub profile: Profile,
@@ -78,9 +78,9 @@ impl StoredProfile {
 /// One line of `toker list`: a profile's summary, without its videos.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ProfileRow {
-    /// The row id.
+    /// The profile's row id (what `toker show` and `/v1/profiles/{id}` take).
     pub id: i64,
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The platform's id of the person.
     pub user_id: String,
@@ -119,7 +119,7 @@ pub struct Stats {
     /// serialised as an object (`{"tiktok": 3, …}`), as the REST API's stats are.
     #[serde(serialize_with = "platform_counts")]
     pub by_platform: Vec<(Platform, u64)>,
-    /// Distinct videos.
+    /// Videos stored, each once per platform and video id however many profiles link to it.
     pub videos: u64,
     /// Profile→video links of relation liked.
     pub liked_links: u64,

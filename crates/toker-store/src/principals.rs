@@ -151,7 +151,7 @@ pub struct PrincipalRecord {
 /// A platform account's tokens as stored: ciphertext the caller made, and their lifetimes.
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct AccountTokens {
-    /// The encrypted access token.
+    /// The access token, sealed by toker-api: the store never sees it in the clear.
     pub access_token: Option<Vec<u8>>,
     /// When the access token expires.
     pub access_expires_at: Option<DateTime<Utc>>,
@@ -179,7 +179,7 @@ impl fmt::Debug for AccountTokens {
 /// A connected platform account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccountRecord {
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The profile's `user_id` on that platform.
     pub user_id: String,
@@ -200,7 +200,7 @@ pub struct AccountRecord {
 /// The stored profile of an account: its id and owner.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileOwner {
-    /// The profile's id.
+    /// The profile's row id.
     pub id: i64,
     /// Its owner (a principal id, an API key id, or none).
     pub owner: Option<String>,
@@ -228,7 +228,7 @@ pub struct NewSession {
 /// A stored session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SessionRecord {
-    /// The hash of the token.
+    /// The SHA-256 of the session token (`tks_…`); the token itself is never stored.
     #[serde(skip)]
     pub token_hash: String,
     /// The principal it authenticates.
@@ -242,7 +242,7 @@ pub struct SessionRecord {
 /// An account to connect: the profile to store and what to keep about the account.
 #[derive(Debug, Clone)]
 pub struct ConnectAccount<'a> {
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The account's id on the platform (the profile's `user_id`, when there is one).
     pub user_id: &'a str,
@@ -297,7 +297,7 @@ pub struct ConnectedAccount {
 /// browser's cookie are stored).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewOAuthState {
-    /// A hash of the `state` parameter.
+    /// The SHA-256 of the `state` parameter; the state itself is never stored.
     pub state_hash: String,
     /// The platform being connected.
     pub platform: Platform,
@@ -316,7 +316,7 @@ pub struct NewOAuthState {
 /// A stored OAuth state.
 #[derive(Clone, PartialEq, Eq)]
 pub struct OAuthStateRecord {
-    /// A hash of the `state` parameter.
+    /// The SHA-256 of the `state` parameter; the state itself is never stored.
     pub state_hash: String,
     /// The platform being connected.
     pub platform: Platform,
@@ -368,7 +368,7 @@ pub struct PrincipalErasure {
     pub profiles: u64,
     /// Connected accounts (with their tokens).
     pub accounts: u64,
-    /// Sessions.
+    /// Sessions signed out by the erasure.
     pub sessions: u64,
     /// OAuth states of connects in progress.
     pub oauth_states: u64,

@@ -17,7 +17,7 @@ pub struct VocabularyRecord {
 pub struct StoredVector {
     /// The profile it describes.
     pub profile_id: i64,
-    /// The profile's platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// Feature indices into the vocabulary.
     pub indices: Vec<u32>,

@@ -98,7 +98,6 @@ impl SessionMode {
 /// The connected account, as answered.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct AccountDoc {
-    /// The platform.
     #[schema(value_type = PlatformDoc)]
     pub(crate) platform: Platform,
     /// The person's id on the platform (the profile's `user_id`).
@@ -135,7 +134,7 @@ pub(crate) struct ConnectResponse {
     /// proved the account without data for a profile (then `profile` is the person's
     /// upload it unlocked, if any).
     pub(crate) outcome: String,
-    /// The account connected.
+    /// The account this connect or upload attached to the principal.
     pub(crate) account: AccountDoc,
     /// The person's stored profile of the account, summarized; absent when they have none
     /// yet (see `next`).

@@ -97,11 +97,11 @@ pub const DEFAULT_UPLOAD_SPOOL: u64 = 512 * 1024 * 1024;
 /// One platform's app registration and endpoints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlatformApp {
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The app's client id (TikTok: client key).
     pub client_id: String,
-    /// The app's client secret.
+    /// The app's client secret (`TOKER_CONNECT_<PLATFORM>_CLIENT_SECRET`), never printed.
     pub client_secret: Secret,
     /// The authorize, token (and Instagram Graph) endpoints.
     pub endpoints: OAuthEndpoints,

@@ -129,7 +129,8 @@ pub(crate) fn routes(request_timeout: Duration) -> Router<AppState> {
 )]
 pub(crate) struct Doc;
 
-/// The path's platform.
+/// The platform a `{platform}` path segment names; an unknown one is a 404 listing the
+/// three.
 fn platform_of(name: &str) -> Result<Platform, Problem> {
     Platform::from_str(name).map_err(|_| {
         Problem::new(

@@ -143,7 +143,7 @@ impl FakeSource {
         })
     }
 
-    /// The seed.
+    /// The random seed this source was made with: the same seed makes the same people.
     #[must_use]
     pub fn seed(&self) -> u64 {
         self.seed

@@ -74,7 +74,7 @@ pub mod env {
 /// [`ApiConfig::from_env`], then adjust the public fields.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiConfig {
-    /// The platform this configuration is for.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The API base URL without a trailing slash, e.g. `https://api.x.com`. Instagram's
     /// includes the Graph API version (`https://graph.instagram.com/v23.0`).
@@ -87,7 +87,7 @@ pub struct ApiConfig {
     pub client_secret: Option<Secret>,
     /// Whole-request timeout (connect, send, read the body).
     pub timeout: Duration,
-    /// Connect timeout.
+    /// How long to wait for the TCP and TLS connection, within `timeout` (default 10 s).
     pub connect_timeout: Duration,
     /// Stop each list (liked, reposted, posts) after this many items; `None` = all.
     pub max_items: Option<u64>,

@@ -47,7 +47,7 @@ impl fmt::Display for Listing {
 /// The person as the API knows them, before any list is read.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Account {
-    /// The platform.
+    #[allow(missing_docs, reason = "the name says it all")]
     pub platform: Platform,
     /// The key the list endpoints take (TikTok: the username; X: the numeric id;
     /// Instagram: `me`).

@@ -110,11 +110,9 @@ pub(crate) struct Reply {
     pub platform: Platform,
     /// The endpoint, e.g. `GET /2/users/me`.
     pub endpoint: String,
-    /// The HTTP status.
     pub status: u16,
-    /// The response headers.
     pub headers: HeaderMap,
-    /// The body.
+    /// The body as received, not yet decoded.
     pub body: Vec<u8>,
     /// The server's clock (its `Date` header), else ours: rate-limit resets are relative to it.
     pub now: SystemTime,
@@ -219,7 +217,8 @@ pub(crate) type Classify = fn(&Reply) -> Verdict;
 pub(crate) struct Hints<'a> {
     /// For a rejected token: what to reconnect and which setting to update.
     pub token: &'a str,
-    /// For a permission error.
+    /// For a permission error: which scope or permission is missing, or that the data is
+    /// private.
     pub permission: &'a str,
 }
 
@@ -301,7 +300,6 @@ pub(crate) struct Call {
     pub path: String,
     /// Query parameters (never secrets: they may end up in logs).
     pub query: Vec<(&'static str, String)>,
-    /// The body.
     pub body: Body,
     /// The bearer token, if any.
     pub bearer: Option<Secret>,
