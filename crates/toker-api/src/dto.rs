@@ -526,7 +526,7 @@ pub(crate) struct MatchesResponse {
 /// What the database holds.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct StatsResponse {
-    /// Stored profiles.
+    /// Every stored profile, unproven uploads included.
     pub(crate) profiles: u64,
     /// Profiles per platform.
     pub(crate) by_platform: BTreeMap<String, u64>,

@@ -113,7 +113,7 @@ pub enum Upserted {
 /// What the database holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Stats {
-    /// Stored profiles.
+    /// Every stored profile, unproven uploads included.
     pub profiles: u64,
     /// Profiles per platform, every platform listed (in [`Platform::ALL`] order);
     /// serialised as an object (`{"tiktok": 3, …}`), as the REST API's stats are.
