@@ -1,7 +1,7 @@
 //! Cleaning of validated profiles: one spelling per hashtag and per category, one entry per
 //! video.
 //!
-//! Rules (the sources' fixtures `*/expected/*.json` show them applied):
+//! Rules (the fixtures `toker-testkit/fixtures/*/expected/*.json` show them applied):
 //! - a hashtag is Unicode-normalised (NFKC, so `＃Ｆｕｎ` is `#fun`), lower-cased, trimmed,
 //!   stripped of its leading `#`s, and stored with exactly one leading `#`; a tag with
 //!   nothing left is dropped;
