@@ -39,8 +39,8 @@ pub use error::ModelError;
 pub use platform::{Platform, UnknownPlatform};
 pub use profile::{Count, PlatformProfile, Profile, Video, VideoRelation};
 pub use validate::{
-    DEFAULT_MIN_LIKES, MAX_COUNT, MAX_REPORTED, ValidationError, ValidationRules, Violation,
-    describe, is_forbidden_char, parse_profile,
+    DEFAULT_MIN_LIKES, MAX_COUNT, MAX_INTERESTS, MAX_REPORTED, ValidationError, ValidationRules,
+    Violation, describe, is_forbidden_char, parse_profile,
 };
 
 /// Parses a JSON document into a validated profile, returning the raw JSON beside it

@@ -161,6 +161,13 @@ pub struct Profile {
     /// The sample of videos the person shared that the source returned.
     #[serde(default)]
     pub shared_videos: Vec<Video>,
+    /// Interests the platform itself assigns the person, beyond any video: Instagram's
+    /// "Your topics" in its data export. Cleaned like categories (the taxonomy's spelling
+    /// where it has the name, others as given) and vectorized as categories, so that an
+    /// Instagram profile, whose liked posts carry no category, matches people by them.
+    /// Absent from the JSON when empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub interests: Vec<String>,
 }
 
 impl Profile {
@@ -182,6 +189,7 @@ impl Profile {
             number_of_shares: None,
             liked_videos: Vec::new(),
             shared_videos: Vec::new(),
+            interests: Vec::new(),
         }
     }
 

@@ -37,7 +37,9 @@ pub const MAX_COUNT: u64 = i64::MAX as u64;
 ///   `video_id` is not blank and at most as long;
 /// - a `video_id` appears once within `liked_videos` and once within `shared_videos` (one
 ///   video may be both liked and shared);
-/// - no control character in identifiers and tags; `user_pseudo` may hold tab, line feed
+/// - `interests` holds at most [`MAX_INTERESTS`] names, each at most
+///   [`max_id_len`](Self::max_id_len) characters;
+/// - no control character in identifiers, tags and interests; `user_pseudo` may hold tab, line feed
 ///   and carriage return ([`is_forbidden_char`]; the module's source says why).
 ///
 /// Unknown JSON keys are no violation: they stay in the raw JSON and are otherwise ignored.
@@ -234,6 +236,34 @@ fn check_rules(p: &Profile, rules: &ValidationRules, out: &mut Vec<Violation>) {
     for relation in VideoRelation::ALL {
         check_videos(relation.list_key(), p.videos(relation), rules, out);
     }
+    check_interests(&p.interests, rules, out);
+}
+
+/// The most `interests` a profile may carry (Instagram assigns tens to hundreds).
+pub const MAX_INTERESTS: usize = 1_000;
+
+fn check_interests(interests: &[String], rules: &ValidationRules, out: &mut Vec<Violation>) {
+    if interests.len() > MAX_INTERESTS {
+        out.push(Violation::new(
+            "interests",
+            format!(
+                "must hold at most {MAX_INTERESTS} interests, got {}",
+                interests.len()
+            ),
+        ));
+        return;
+    }
+    for (i, text) in interests.iter().enumerate() {
+        let path = || format!("interests[{i}]");
+        if let Some(message) = control_char(text) {
+            out.push(Violation::new(path(), message));
+        } else if text.chars().count() > rules.max_id_len {
+            out.push(Violation::new(
+                path(),
+                format!("must be at most {} characters", rules.max_id_len),
+            ));
+        }
+    }
 }
 
 fn check_id(path: &str, value: &str, rules: &ValidationRules, out: &mut Vec<Violation>) {
@@ -353,6 +383,7 @@ pub fn parse_profile(value: &Value, rules: &ValidationRules) -> Result<Profile, 
     p.number_of_shares = count_field(obj, "", "number_of_shares", &mut typed);
     p.liked_videos = video_list(obj, "liked_videos", &mut typed);
     p.shared_videos = video_list(obj, "shared_videos", &mut typed);
+    p.interests = string_list(obj, "", "interests", &mut typed);
 
     // Rules run on what parsed; a path that already has a type error is not reported twice.
     let mut ruled = Vec::new();
@@ -384,7 +415,7 @@ fn enclosing(path: &str) -> impl Iterator<Item = &str> {
 /// Orders violations as the fields appear in the profile format (the order of [`Profile`]'s
 /// fields).
 fn field_rank(path: &str) -> (usize, usize) {
-    const ORDER: [&str; 14] = [
+    const ORDER: [&str; 15] = [
         "user_id",
         "username",
         "user_pseudo",
@@ -399,6 +430,7 @@ fn field_rank(path: &str) -> (usize, usize) {
         "number_of_shares",
         "liked_videos",
         "shared_videos",
+        "interests",
     ];
     let head = path.split(['[', '.']).next().unwrap_or(path);
     let rank = ORDER.iter().position(|k| *k == head).unwrap_or(ORDER.len());

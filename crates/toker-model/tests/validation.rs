@@ -375,13 +375,14 @@ prop_compose! {
         counts in prop::collection::vec(count(), 7),
         number_of_likes in 100..=10_000_000u64,
         liked_videos in videos(), shared_videos in videos(),
+        interests in prop::collection::vec("[A-Za-z ]{1,12}", 0..4),
     ) -> Profile {
         Profile {
             user_id, username, user_pseudo, verified,
             followers_count: counts[0], following_count: counts[1], likes_count: counts[2],
             videos_count: counts[3], number_of_comments: counts[4],
             number_of_likes_on_own_videos: counts[5], number_of_likes: Some(number_of_likes),
-            number_of_shares: counts[6], liked_videos, shared_videos,
+            number_of_shares: counts[6], liked_videos, shared_videos, interests,
         }
     }
 }
@@ -541,4 +542,39 @@ fn at_most_max_reported_violations_are_listed_and_the_rest_counted() {
             .contains(&format!("{} more", 5_000 - toker_model::MAX_REPORTED)),
         "{last}"
     );
+}
+
+#[test]
+fn interests_are_a_list_of_names_checked_like_tags() {
+    let rules = rules();
+    let mut doc = seed();
+    doc["interests"] = json!(["Basketball", "Sports"]);
+    let p = parse_profile(&doc, &rules).unwrap();
+    assert_eq!(p.interests, ["Basketball", "Sports"]);
+    // Absent when empty: a profile without interests serialises as before.
+    let plain = parse_profile(&seed(), &rules).unwrap();
+    assert!(
+        serde_json::to_value(&plain)
+            .unwrap()
+            .get("interests")
+            .is_none()
+    );
+
+    doc["interests"] = json!(["ok", 3, "bad\u{0}"]);
+    let err = parse_profile(&doc, &rules).unwrap_err();
+    let paths: Vec<&str> = err.violations.iter().map(|v| v.path.as_str()).collect();
+    assert_eq!(paths, ["interests[1]", "interests[2]"], "{err}");
+    assert!(err.to_string().contains("must be a string"), "{err}");
+
+    doc["interests"] = json!("Sports");
+    let err = parse_profile(&doc, &rules).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("interests: must be an array of strings"),
+        "{err}"
+    );
+
+    doc["interests"] = json!(vec!["x"; toker_model::MAX_INTERESTS + 1]);
+    let err = parse_profile(&doc, &rules).unwrap_err();
+    assert!(err.to_string().contains("at most 1000 interests"), "{err}");
 }

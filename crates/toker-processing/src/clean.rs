@@ -10,6 +10,7 @@
 //!   ([`toker_model::taxonomy::canonical_category`]); an unknown category is kept as given;
 //! - tags and categories are de-duplicated per video, keeping first-seen order (categories
 //!   compare case-insensitively, the first spelling wins);
+//! - the profile's `interests` are cleaned and de-duplicated as categories are;
 //! - videos with the same `video_id` within one list are merged into the first one: the
 //!   union of their tags, and for each count the largest known value (counts only grow, so
 //!   the largest is the latest observation; unknown counts never replace known ones).
@@ -27,6 +28,8 @@ use unicode_normalization::UnicodeNormalization;
 pub fn clean_profile(mut profile: Profile) -> Profile {
     profile.liked_videos = clean_videos(std::mem::take(&mut profile.liked_videos));
     profile.shared_videos = clean_videos(std::mem::take(&mut profile.shared_videos));
+    let interests = profile.interests.iter().filter_map(|c| clean_category(c));
+    profile.interests = dedup_first(interests.collect(), str::to_lowercase);
     profile
 }
 
@@ -182,6 +185,21 @@ mod tests {
         for tag in ["", "   ", "#", " ## ", "\u{3000}#"] {
             assert_eq!(clean_hashtag(tag), None, "{tag:?}");
         }
+    }
+
+    #[test]
+    fn interests_are_cleaned_as_categories_once_each() {
+        let mut p = Profile::new("1", "u");
+        p.interests = vec![
+            " basketball ".into(),
+            "sports".into(),
+            "Sports".into(),
+            "Home   Decor".into(),
+            " ".into(),
+        ];
+        let cleaned = clean_profile(p);
+        assert_eq!(cleaned.interests, ["basketball", "Sports", "Home Decor"]);
+        assert_eq!(clean_profile(cleaned.clone()), cleaned);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Each video counts once per tag it carries, weighted by how the person relates to it:
 //! sharing a video says more about an interest than liking it, so a shared video counts
 //! [`SHARED_WEIGHT`] and a liked one [`LIKED_WEIGHT`] (a video both liked and shared counts
-//! both). The same weights drive the vectors ([`crate::Vocabulary::transform`]).
+//! both). A profile's own `interests` count as categories, [`INTEREST_WEIGHT`] each. The
+//! same weights drive the vectors ([`crate::Vocabulary::transform`]).
 
 use std::collections::HashMap;
 
@@ -14,6 +15,9 @@ use toker_model::{Profile, VideoRelation};
 pub const LIKED_WEIGHT: u32 = 1;
 /// What a shared video counts toward its tags: twice a like.
 pub const SHARED_WEIGHT: u32 = 2;
+/// What each of a profile's `interests` counts toward that category: as much as one liked
+/// video carrying it.
+pub const INTEREST_WEIGHT: u32 = LIKED_WEIGHT;
 /// How many categories and hashtags a summary ranks.
 pub const TOP_N: usize = 5;
 
@@ -38,7 +42,7 @@ pub struct Summary {
     pub liked_count: usize,
     /// How many shared videos the profile lists.
     pub shared_count: usize,
-    /// How many distinct categories its videos carry.
+    /// How many distinct categories its videos and interests carry.
     pub distinct_categories: usize,
     /// How many distinct hashtags its videos carry.
     pub distinct_hashtags: usize,
@@ -58,6 +62,9 @@ pub fn summarize(profile: &Profile) -> Summary {
         for hashtag in &video.hashtags {
             *hashtags.entry(hashtag).or_default() += weight;
         }
+    }
+    for interest in &profile.interests {
+        *categories.entry(interest).or_default() += INTEREST_WEIGHT;
     }
     Summary {
         liked_count: profile.liked_videos.len(),
@@ -126,6 +133,19 @@ mod tests {
         let s = summarize(&Profile::new("1", "u"));
         assert!(s.top_categories.is_empty() && s.top_hashtags.is_empty());
         assert_eq!((s.liked_count, s.shared_count), (0, 0));
+    }
+
+    #[test]
+    fn interests_count_as_categories_of_weight_one() {
+        let mut p = Profile::new("1", "u");
+        p.interests = vec!["Sports".into(), "Music".into()];
+        p.liked_videos = vec![crate::test_support::video("1", &["Music"], &[])];
+        let s = summarize(&p);
+        assert_eq!(
+            s.top_categories,
+            [("Music".to_owned(), 2), ("Sports".to_owned(), 1)]
+        );
+        assert_eq!(s.distinct_categories, 2);
     }
 
     #[test]

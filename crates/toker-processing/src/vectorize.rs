@@ -5,6 +5,7 @@
 //!
 //! ```text
 //! tf(t)  = Σ over p's videos v that carry t:  relation_weight(v) × engagement(v)
+//!          (+ 1 when t is a category among the profile's own `interests`)
 //!          relation_weight = 1 for a liked video, 2 for a shared one (crate::summary)
 //!          engagement(v)   = 1 + ln(1 + likes + comments + shares) / engagement_scale
 //!                            (unknown counts count 0, so a video without counts weighs 1)
@@ -23,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use toker_model::{Profile, Video};
 
 use crate::ProcessingError;
-use crate::summary::relation_weight;
+use crate::summary::{INTEREST_WEIGHT, relation_weight};
 use crate::vocab::{Kind, Vocabulary};
 
 /// A sparse `f32` vector: strictly increasing feature indices and their values, exactly as
@@ -182,7 +183,7 @@ pub(crate) fn weighted_occurrences(
         .all_videos()
         .map(|(_, v)| v.categories.len() + v.hashtags.len())
         .sum();
-    entries.reserve(total);
+    entries.reserve(total + profile.interests.len());
     for (relation, video) in profile.all_videos() {
         let weight = f64::from(relation_weight(relation)) * engagement(video, engagement_scale);
         let categories = video.categories.iter().map(|c| (Kind::Category, c));
@@ -193,6 +194,15 @@ pub(crate) fn weighted_occurrences(
                 let occurrence = entries.len() as u64 & u64::from(u32::MAX);
                 entries.push(((u64::from(id) << 32) | occurrence, weight));
             }
+        }
+    }
+    // The profile's own interests come after every video, as categories of weight
+    // INTEREST_WEIGHT (no engagement: they are no video).
+    let weight = f64::from(INTEREST_WEIGHT);
+    for name in &profile.interests {
+        if let Some(id) = id_of(Kind::Category, name) {
+            let occurrence = entries.len() as u64 & u64::from(u32::MAX);
+            entries.push(((u64::from(id) << 32) | occurrence, weight));
         }
     }
 }
@@ -471,6 +481,36 @@ mod tests {
             assert_eq!(one.indices(), v.indices());
             assert_eq!(bits(one), bits(v));
         }
+    }
+
+    /// A profile known only by its interests (an Instagram export's topics) shares the
+    /// category feature with a video-carried category, at the weight of one liked video.
+    #[test]
+    fn interests_are_category_features_of_weight_one() {
+        let mut instagram = Profile::new("i", "i");
+        instagram.interests = vec!["Sports".into(), "Basketball".into()];
+        let mut tiktok = Profile::new("t", "t");
+        tiktok.liked_videos = vec![video("1", &["Sports"], &["#nba"], None)];
+        let mut other = Profile::new("o", "o");
+        other.liked_videos = vec![video("2", &["Food"], &["#nba"], None)];
+        let config = VectorizerConfig {
+            min_df: 1,
+            ..VectorizerConfig::default()
+        };
+        let vocab = Vocabulary::fit([&instagram, &tiktok, &other], config).unwrap();
+        let sports = vocab.index_of("c:Sports").unwrap();
+        assert!(vocab.index_of("c:Basketball").is_some());
+        let vi = vocab.transform(&instagram);
+        assert!(vi.indices().contains(&sports), "{vi:?}");
+        assert!(vi.cosine(&vocab.transform(&tiktok)) > 0.0);
+        assert_eq!(vi.cosine(&vocab.transform(&other)), 0.0);
+        // Equal to a profile that liked one video per interest (no counts): same bits.
+        let mut as_videos = Profile::new("v", "v");
+        as_videos.liked_videos = vec![
+            video("a", &["Sports"], &[], None),
+            video("b", &["Basketball"], &[], None),
+        ];
+        assert_eq!(vocab.transform(&as_videos), vi);
     }
 
     #[test]

@@ -449,19 +449,22 @@ impl DfCounts {
         id
     }
 
-    /// Counts one profile: each distinct category and hashtag once.
+    /// Counts one profile: each distinct category (of its videos or its interests) and
+    /// hashtag once.
     fn add(&mut self, profile: &Profile) {
         self.documents += 1;
         let document = self.documents;
-        for (_, video) in profile.all_videos() {
+        let videos = profile.all_videos().flat_map(|(_, video)| {
             let categories = video.categories.iter().map(|c| (Kind::Category, c));
             let hashtags = video.hashtags.iter().map(|h| (Kind::Hashtag, h));
-            for (kind, name) in categories.chain(hashtags) {
-                let id = self.id(kind, name) as usize;
-                if self.last[id] != document {
-                    self.last[id] = document;
-                    self.df[id] += 1;
-                }
+            categories.chain(hashtags)
+        });
+        let interests = profile.interests.iter().map(|c| (Kind::Category, c));
+        for (kind, name) in videos.chain(interests) {
+            let id = self.id(kind, name) as usize;
+            if self.last[id] != document {
+                self.last[id] = document;
+                self.df[id] += 1;
             }
         }
     }
