@@ -1,7 +1,9 @@
 //! The Instagram data-export importer ("Download your information", JSON format):
 //! `liked_posts.json` in its older shape (`{"likes_media_likes": [{title,
 //! string_list_data}]}`) and its newer one (a top-level list of `{timestamp, label_values}`),
-//! plus `personal_information.json` for the username and name. Files are found by name
+//! plus `personal_information.json` for the username and name, and the topics Instagram
+//! assigns the person (`recommended_topics.json`, `your_topics.json`,
+//! `your_reel_topics.json`) as the profile's `interests`. Files are found by name
 //! anywhere, since their folders moved between years
 //! (`docs/PLATFORMS.md#instagram-data-export`).
 //!
@@ -13,8 +15,10 @@
 //! Mapping (`docs/PLATFORMS.md#from-a-source-to-a-toker-profile`): `user_id` = `username` =
 //! `Username`; `user_pseudo` = `Name`; `number_of_likes` = the liked posts (a repeated post
 //! counted once); `liked_videos` = their shortcodes, nothing else (the export has no
-//! captions, hashtags or counts). Everything else is unknown: `None`, and `shared_videos`
-//! is empty.
+//! captions, hashtags or counts); `interests` = the topics, in file order, each once (the
+//! only categories an Instagram export carries; cleaning spells those the taxonomy knows
+//! its way). Everything else is unknown: `None`, and `shared_videos` is empty. A topics
+//! file that cannot be read is a warning, never a failure: the likes are the profile.
 //!
 //! The raw JSON keeps the (repaired) liked posts and the username and name, not the rest
 //! of the personal information (e-mail, phone, birth date).
@@ -115,13 +119,17 @@ pub fn import_archive(
     profile.user_pseudo = identity.name.clone();
     profile.number_of_likes = Some(likes);
     profile.liked_videos = videos;
+    profile.interests = topics(archive, limits, &mut warnings);
 
-    let raw = json!({
+    let mut raw = json!({
         "source": "export",
         "file": file_name(&likes_file),
         "profile": {"Username": identity.username, "Name": identity.name},
         "liked_posts": likes_raw,
     });
+    if !profile.interests.is_empty() {
+        raw["topics"] = json!(profile.interests);
+    }
     Ok(RawProfile {
         platform: Platform::Instagram,
         profile,
@@ -373,6 +381,87 @@ fn shortcode(url: &str) -> Option<String> {
 struct Identity {
     username: String,
     name: Option<String>,
+}
+
+/// The files that list the topics Instagram assigns the person: newer archives, older ones,
+/// and the reels' topics some carry.
+const TOPIC_FILES: [&str; 3] = [
+    "your_topics/recommended_topics.json",
+    "your_topics/your_topics.json",
+    "your_topics/your_reel_topics.json",
+];
+
+/// The topics of every topics file, in file order, each once (compared case-insensitively),
+/// at most [`toker_model::MAX_INTERESTS`]. Each file is
+/// `{"topics_…": [{"string_map_data": {"<localised label>": {"value": "Basketball"}}}]}`:
+/// the label is localised, so the entry's single value is taken whatever its key.
+fn topics(
+    archive: &mut ExportArchive,
+    limits: &ImportLimits,
+    warnings: &mut Warnings,
+) -> Vec<String> {
+    let mut topics: Vec<String> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    let mut truncated = 0usize;
+    for suffix in TOPIC_FILES {
+        let Some(file) = locate(archive, suffix, warnings) else {
+            continue;
+        };
+        let doc = match read_small_json(archive, &file, false, limits) {
+            Ok(doc) => repair_value(doc),
+            Err(e) => {
+                warnings.push(
+                    WarningKind::ItemSkipped,
+                    format!("{file}: unreadable, its topics are left out ({e})"),
+                );
+                continue;
+            }
+        };
+        let Some(list) = doc
+            .as_object()
+            .and_then(|o| o.iter().find(|(k, _)| k.starts_with("topics_")))
+            .and_then(|(_, v)| v.as_array())
+        else {
+            warnings.push(
+                WarningKind::ItemSkipped,
+                format!("{file}: no `topics_…` list, its topics are left out"),
+            );
+            continue;
+        };
+        for (i, entry) in list.iter().enumerate() {
+            let name = entry
+                .get("string_map_data")
+                .and_then(Value::as_object)
+                .and_then(|m| m.values().find_map(|v| v.get("value")?.as_str()))
+                .map(str::trim)
+                .filter(|v| !v.is_empty());
+            let Some(name) = name else {
+                warnings.push(
+                    WarningKind::ItemSkipped,
+                    format!("{file}: topic [{i}] names no topic"),
+                );
+                continue;
+            };
+            if !seen.insert(name.to_lowercase()) {
+                continue;
+            }
+            if topics.len() == toker_model::MAX_INTERESTS {
+                truncated += 1;
+                continue;
+            }
+            topics.push(name.to_owned());
+        }
+    }
+    if truncated > 0 {
+        warnings.push(
+            WarningKind::ListTruncated,
+            format!(
+                "{truncated} more topics than the {} a profile keeps were left out",
+                toker_model::MAX_INTERESTS
+            ),
+        );
+    }
+    topics
 }
 
 /// The username and name from `personal_information.json`, else the username from the

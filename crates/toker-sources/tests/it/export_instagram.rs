@@ -38,7 +38,60 @@ fn newer_export_gives_the_same_profile() {
         "newer",
         "instagram-lea.cooks-2026-11-20",
     );
-    assert_profile_eq(&raw.profile, &expected(P, "export_profile.json"));
+    // The newer archive also lists the topics Instagram assigns her: her interests, in
+    // file order, repaired, each once ("food" repeats "Food").
+    assert_eq!(
+        raw.profile.interests,
+        ["Food", "Baking", "Travel", "Pâtisserie"]
+    );
+    assert_eq!(raw.raw["topics"], json!(raw.profile.interests));
+    let mut without = raw.profile.clone();
+    without.interests.clear();
+    assert_profile_eq(&without, &expected(P, "export_profile.json"));
+}
+
+#[test]
+fn topics_come_from_every_topics_file_and_a_broken_one_is_a_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_folder(&fixture(P, "legacy"), tmp.path());
+    let topics = |label: &str, names: &[&str]| {
+        let list: Vec<_> = names
+            .iter()
+            .map(|n| json!({"string_map_data": {label: {"href": "", "value": n, "timestamp": 0}}}))
+            .collect();
+        list
+    };
+    let older = tmp.path().join("your_topics");
+    std::fs::create_dir_all(&older).unwrap();
+    // An older archive, labels in Italian; the reels' topics beside it.
+    std::fs::write(
+        older.join("your_topics.json"),
+        json!({"topics_your_topics": topics("Nome", &["Sports", " Basketball ", ""])}).to_string(),
+    )
+    .unwrap();
+    std::fs::write(
+        older.join("your_reel_topics.json"),
+        json!({"topics_your_reel_topics": topics("Name", &["basketball", "Music"])}).to_string(),
+    )
+    .unwrap();
+    let raw = import(tmp.path());
+    assert_eq!(raw.profile.interests, ["Sports", "Basketball", "Music"]);
+    assert_warnings(&raw, 1, "your_topics.json: topic [2] names no topic");
+
+    // Unreadable: the profile is still the likes, with a warning naming the file.
+    std::fs::write(older.join("your_topics.json"), "{ not json").unwrap();
+    std::fs::remove_file(older.join("your_reel_topics.json")).unwrap();
+    let raw = import(tmp.path());
+    assert!(raw.profile.interests.is_empty());
+    assert_eq!(
+        raw.profile.liked_videos.len(),
+        import(&fixture(P, "legacy")).profile.liked_videos.len()
+    );
+    assert_warnings(
+        &raw,
+        1,
+        "your_topics.json: unreadable, its topics are left out",
+    );
 }
 
 #[test]
