@@ -221,6 +221,27 @@ fn video_id_schema() -> utoipa::openapi::schema::Object {
     )
 }
 
+fn interests_schema() -> utoipa::openapi::schema::Array {
+    let item = utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some(NO_CONTROLS))
+        .max_length(Some(toker_model::ValidationRules::default().max_id_len))
+        .build();
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(item)
+        .max_items(Some(toker_model::MAX_INTERESTS))
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            utoipa::openapi::schema::Type::Array,
+            utoipa::openapi::schema::Type::Null,
+        ]))
+        .description(Some(
+            "Interests the platform itself assigns the person, beyond any video (an Instagram \
+             export's topics): matched as categories, in the taxonomy's spelling where it has \
+             the name. Absent or `null` = none; at most 1,000, each at most 256 characters.",
+        ))
+        .build()
+}
+
 /// A video a person liked or shared. Unknown counts are `null`; a `video_id` appears at
 /// most once per list.
 #[derive(Debug, Serialize, ToSchema)]
@@ -280,6 +301,8 @@ pub(crate) struct ProfileDoc {
     liked_videos: Option<Vec<VideoDoc>>,
     /// Videos the person shared (absent or `null` = none).
     shared_videos: Option<Vec<VideoDoc>>,
+    #[schema(schema_with = interests_schema)]
+    interests: Option<Vec<String>>,
 }
 
 /// A stored profile with its id, platform and owner.

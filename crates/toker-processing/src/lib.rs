@@ -64,7 +64,9 @@ pub use error::ProcessingError;
 pub use matching::{DENSE_MIN_ROWS, DENSE_SHARE, MATCH_FEATURES, MAX_DENSE, Match, MatchIndex};
 pub use prepare::{Prepared, Rejected, prepare, prepare_profile, resolve_platform};
 pub use records::{Position, RecordError, RecordReader};
-pub use summary::{LIKED_WEIGHT, SHARED_WEIGHT, Summary, TOP_N, relation_weight, summarize};
+pub use summary::{
+    INTEREST_WEIGHT, LIKED_WEIGHT, SHARED_WEIGHT, Summary, TOP_N, relation_weight, summarize,
+};
 pub use vectorize::{SparseVector, engagement};
 pub use vocab::{
     CATEGORY_PREFIX, FIT_CHUNK, HASHTAG_PREFIX, VOCABULARY_FORMAT, VectorizerConfig, Vocabulary,

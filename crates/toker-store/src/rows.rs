@@ -154,6 +154,8 @@ pub(crate) struct NewProfileRow<'a> {
     pub(crate) updated_at: DbTime,
     /// `""` for the account's profile; the uploader's principal id for their unproven copy.
     pub(crate) unproven_by: &'a str,
+    /// The profile's interests, one per line (validation refuses line breaks in them).
+    pub(crate) interests: String,
 }
 
 /// The `videos` row of a video to write.
@@ -253,6 +255,7 @@ impl<'a> PreparedProfile<'a> {
             created_at: now,
             updated_at: now,
             unproven_by: "",
+            interests: p.interests.join("\n"),
         };
         let liked = prepare_videos(platform, &record, "liked_videos", &p.liked_videos)?;
         let shared = prepare_videos(platform, &record, "shared_videos", &p.shared_videos)?;
@@ -327,6 +330,7 @@ pub(crate) struct ProfileDbRow {
     pub(crate) created_at: DbTime,
     pub(crate) updated_at: DbTime,
     pub(crate) unproven_by: String,
+    pub(crate) interests: String,
 }
 
 impl ProfileDbRow {
@@ -347,6 +351,12 @@ impl ProfileDbRow {
             number_of_shares: count_out(self.number_of_shares),
             liked_videos: Vec::new(),
             shared_videos: Vec::new(),
+            interests: self
+                .interests
+                .split('\n')
+                .filter(|i| !i.is_empty())
+                .map(str::to_owned)
+                .collect(),
         }
     }
 }

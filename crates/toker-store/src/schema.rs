@@ -37,6 +37,7 @@ diesel::table! {
         created_at -> UtcTime,
         updated_at -> UtcTime,
         unproven_by -> Text,
+        interests -> Text,
     }
 }
 

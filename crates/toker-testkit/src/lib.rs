@@ -47,6 +47,44 @@ pub fn fixture_json(rel: &str) -> serde_json::Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
+/// The fixture folder `rel` as a zip archive (entries relative to it, sorted, stored), as
+/// a person would upload it.
+///
+/// # Panics
+/// If the folder cannot be read.
+#[cfg(feature = "zip")]
+#[must_use]
+pub fn zip_folder(rel: &str) -> Vec<u8> {
+    use std::io::Write;
+    fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let root = fixture(rel);
+    let mut paths = Vec::new();
+    files(&root, &mut paths);
+    paths.sort();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for path in paths {
+        let name = path
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        out.start_file(name, options).unwrap();
+        out.write_all(&std::fs::read(&path).unwrap()).unwrap();
+    }
+    out.finish().unwrap().into_inner()
+}
+
 /// Runs test bodies on a fresh SQLite file and on a fresh PostgreSQL database (skipped with a
 /// loud warning when no server answers, a failure with `CI=true`): for each `NAME` a module
 /// `NAME` with the tests `sqlite` and `postgres`.

@@ -41,6 +41,11 @@ pub fn profile(i: u64) -> Profile {
     p.number_of_shares = Some(800);
     p.liked_videos = (0..(i % 5)).map(|k| video((i * 7 + k) % 40)).collect();
     p.shared_videos = (0..(i % 3)).map(|k| video((i * 11 + k * 3) % 40)).collect();
+    p.interests = match i % 4 {
+        1 => vec!["Sports".into(), "Basketball".into()],
+        3 => vec!["Home Décor".into()],
+        _ => Vec::new(),
+    };
     p
 }
 

@@ -313,8 +313,10 @@ pub(crate) async fn my_matches(
 
 /// Why a profile without any category or hashtag matches nobody, and what helps.
 const NO_INTERESTS: &str = "this profile has no interest Toker can match on (no category or \
-     hashtag among its liked and shared posts that other people have too): connect another \
-     platform, or upload a newer data export with more liked or saved posts";
+     hashtag among its liked and shared posts, and no interest from the platform, that other \
+     people have too): connect another platform, or upload a newer data export with more \
+     liked posts (an Instagram export also carries the topics Instagram assigns you, under \
+     Preferences > Your topics, when they are included)";
 
 /// `top` as asked (default 10), or a 400 outside 1 to 100.
 fn checked_top(top: Option<usize>) -> Result<usize, Problem> {

@@ -931,22 +931,32 @@ async fn a_session_from_a_connect_or_an_upload_cannot_read_the_stats() {
 /// Stores `n` other people (on TikTok) liking what the replayed X account likes, and one
 /// with other tastes, then fits the vectors: a server with people, before anyone connects.
 fn people_who_like_what_x_likes(f: &Flow, n: usize) -> Vec<i64> {
-    let mut store = f.store();
     let template: toker_model::Profile =
         serde_json::from_value(expected("x", "expected/api_profile.json")).unwrap();
-    let mut ids = Vec::new();
-    for i in 0..n {
+    let people = (0..n).map(|i| {
         let mut p = template.clone();
         p.user_id = format!("fan{i}");
         p.username = format!("fan{i}");
         p.liked_videos.truncate(template.liked_videos.len() - i);
-        let raw = serde_json::to_value(&p).unwrap();
-        ids.push(
+        p
+    });
+    store_on_tiktok_and_vectorize(f, people)
+}
+
+/// Stores each profile as a TikTok profile, then fits the vectors; their ids in order.
+fn store_on_tiktok_and_vectorize(
+    f: &Flow,
+    people: impl Iterator<Item = toker_model::Profile>,
+) -> Vec<i64> {
+    let mut store = f.store();
+    let ids = people
+        .map(|p| {
+            let raw = serde_json::to_value(&p).unwrap();
             store
                 .create_profile(Platform::TikTok, &p, &raw, None)
-                .unwrap(),
-        );
-    }
+                .unwrap()
+        })
+        .collect();
     toker_api::vectorize_store(&mut store, toker_processing::VectorizerConfig::default()).unwrap();
     ids
 }
@@ -1020,6 +1030,80 @@ async fn a_person_reaches_their_matches_right_after_connecting_with_no_admin_ste
     // Without a session there is nobody to match.
     let anonymous = f.call("GET", "/v1/me/matches", None, None).await;
     assert_eq!(anonymous.status.as_u16(), 401, "{}", anonymous.body);
+}
+
+/// Instagram's export has no category on liked posts; the topics Instagram assigns the
+/// person are their interests, matched as categories: Léa (topics Food, Baking, Travel,
+/// Pâtisserie) matches the people whose videos are about food, not the others.
+#[tokio::test]
+async fn an_instagram_export_matches_by_its_topics_and_without_them_says_what_helps() {
+    let f = Flow::sqlite().await;
+    let people = ["Food", "Food", "Technology", "Travel"]
+        .iter()
+        .enumerate()
+        .map(|(i, category)| {
+            let mut p = toker_model::Profile::new(format!("tt{i}"), format!("tt{i}"));
+            p.number_of_likes = Some(500);
+            p.liked_videos = (0..3)
+                .map(|v| toker_model::Video {
+                    categories: vec![(*category).to_owned()],
+                    hashtags: vec![format!("#tag{i}")],
+                    ..toker_model::Video::new(format!("{i}-{v}"))
+                })
+                .collect();
+            p
+        });
+    let ids = store_on_tiktok_and_vectorize(&f, people);
+    let mut store = f.store();
+
+    let newer = toker_testkit::zip_folder("instagram/export/newer");
+    let uploaded = f
+        .upload_bytes(
+            "instagram",
+            newer,
+            "application/zip",
+            "?session=bearer",
+            None,
+        )
+        .await;
+    assert_eq!(uploaded.status.as_u16(), 201, "{}", uploaded.body);
+    let session = session_of(&uploaded);
+    let reply = f.call("GET", "/v1/me/matches", Some(&session), None).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    let mine = &reply.body["profiles"][0];
+    let stored = store.get_profile(mine["id"].as_i64().unwrap()).unwrap();
+    assert_eq!(
+        stored.profile.interests,
+        ["Food", "Baking", "Travel", "Pâtisserie"]
+    );
+    let found: Vec<i64> = mine["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    // The two food people; not the technologist, nor the traveller (one person's
+    // category is below the vocabulary's minimum document frequency).
+    assert_eq!(found.len(), 2, "{mine}");
+    assert!(found.contains(&ids[0]) && found.contains(&ids[1]), "{mine}");
+    assert!(
+        mine["matches"][0]["features"].to_string().contains("Food"),
+        "{mine}"
+    );
+    f.call("DELETE", "/v1/me", Some(&session), None).await;
+
+    // The older export carries no topics: no match, and the answer says what helps.
+    let legacy = f
+        .upload("instagram", "legacy.zip", "?session=bearer", None)
+        .await;
+    assert_eq!(legacy.status.as_u16(), 201, "{}", legacy.body);
+    let reply = f
+        .call("GET", "/v1/me/matches", Some(&session_of(&legacy)), None)
+        .await;
+    let mine = &reply.body["profiles"][0];
+    assert_eq!(mine["matches"], serde_json::json!([]), "{mine}");
+    let note = mine["note"].as_str().unwrap();
+    assert!(note.contains("Your topics"), "{note}");
 }
 
 #[tokio::test]

@@ -76,6 +76,9 @@ pub(crate) fn write_full(out: &mut impl Write, stored: &StoredProfile) -> io::Re
     let summary = summarize(p);
     writeln!(out, "  Top categories: {}", ranked(&summary.top_categories))?;
     writeln!(out, "  Top hashtags: {}", ranked(&summary.top_hashtags))?;
+    if !p.interests.is_empty() {
+        writeln!(out, "  Interests: {}", p.interests.join(", "))?;
+    }
     for (title, videos) in [
         ("Liked videos", &p.liked_videos),
         ("Shared videos", &p.shared_videos),

@@ -187,6 +187,7 @@ fn upsert_profile_rows(
                 p::liked_count.eq(excluded(p::liked_count)),
                 p::shared_count.eq(excluded(p::shared_count)),
                 p::raw_json.eq(excluded(p::raw_json)),
+                p::interests.eq(excluded(p::interests)),
                 p::owner.eq(coalesce(excluded(p::owner), p::owner)),
                 p::updated_at.eq(excluded(p::updated_at)),
             ),
@@ -561,6 +562,7 @@ pub(crate) fn replace_profile<'a>(
                 profiles::liked_count.eq(r.liked_count),
                 profiles::shared_count.eq(r.shared_count),
                 profiles::raw_json.eq(&r.raw_json),
+                profiles::interests.eq(&r.interests),
                 profiles::updated_at.eq(r.updated_at),
             ),
         ))

@@ -154,3 +154,41 @@ fn postgres_export_claims_become_private_copies() {
         export_claims_become_private_copies(&db);
     }
 }
+
+/// Profiles stored before interests existed read back equal, with none; a profile's
+/// interests go when the migration is reverted, and everything else stays.
+fn profiles_before_interests_read_back_equal(db: &TestDb) {
+    use toker_model::Platform;
+    use toker_testkit::samples::{profile, raw};
+    let mut store = Store::open(&db.url).unwrap();
+    let mut before = profile(2);
+    before.interests.clear();
+    let id = store
+        .create_profile(Platform::TikTok, &before, &raw(&before), None)
+        .unwrap();
+    drop(store);
+    revert_past(db, "_profile_interests");
+    let mut store = Store::open(&db.url).unwrap();
+    assert_eq!(store.get_profile(id).unwrap().profile, before);
+    let mut with = profile(1);
+    assert!(!with.interests.is_empty());
+    store.replace_profile(id, &with, &raw(&with)).unwrap();
+    assert_eq!(store.get_profile(id).unwrap().profile, with);
+    drop(store);
+    revert_past(db, "_profile_interests");
+    with.interests.clear();
+    let mut store = Store::open(&db.url).unwrap();
+    assert_eq!(store.get_profile(id).unwrap().profile, with);
+}
+
+#[test]
+fn sqlite_profiles_before_interests_read_back_equal() {
+    profiles_before_interests_read_back_equal(&TestDb::sqlite());
+}
+
+#[test]
+fn postgres_profiles_before_interests_read_back_equal() {
+    if let Some(db) = TestDb::postgres() {
+        profiles_before_interests_read_back_equal(&db);
+    }
+}

@@ -53,6 +53,7 @@ fn round_trip_keeps_every_field_and_the_video_order(store: &mut Store) {
     p.liked_videos[0].hashtags = vec!["#zeta".into(), "#alpha".into(), "#zeta2".into()];
     p.shared_videos = vec![p.liked_videos[2].clone(), video(5)];
     p.number_of_likes_on_own_videos = Some(i64::MAX as u64);
+    p.interests = vec!["Sports".into(), "Home Décor".into()];
     let raw = raw(&p);
     let id = store
         .create_profile(Platform::Instagram, &p, &raw, Some("alice"))
