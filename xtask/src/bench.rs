@@ -6,7 +6,10 @@
 //! prepared-statement loop (the ceiling); `toker vectorize`; `toker match` end to end; and
 //! the processing benchmark (in-process fit/transform, single-query top-10 against a naive
 //! per-pair loop, all-pairs top-10); and the REST API under load (`toker-api`'s `bench_api`
-//! over the same database: profile reads against the same reads in-process, matches).
+//! over the same database: profile reads against the same reads in-process, matches); and
+//! the pipeline a user would write instead, `xtask/bench/python_stack.py` (json + sqlite3 +
+//! scikit-learn) on the same file, skipped with a note when Python or scikit-learn is
+//! missing (`pip install scikit-learn`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -192,10 +195,11 @@ pub(crate) fn run_with_features(
             ]))?;
             cli_match.push(t.seconds * 1000.0);
         }
+        let match_ms = median(&mut cli_match);
         rows.push(Row {
             size,
             what: "toker match --top 10 (process start to exit)",
-            value: median(&mut cli_match),
+            value: match_ms,
             unit: "ms",
             baseline: None,
             target: None,
@@ -218,6 +222,14 @@ pub(crate) fn run_with_features(
                     target,
                 }),
         );
+        match python_stack(&data, &scratch, size)? {
+            PythonStack::Ran(py) => {
+                rows.extend(python_rows(size, &py, rate, vectorize.seconds, match_ms))
+            }
+            PythonStack::Missing(why) => {
+                eprintln!("bench: the Python stack baseline is skipped: {why}");
+            }
+        }
         let processing = processing_bench(&bin.join("examples/bench_processing"), size)?;
         rows.extend(
             processing
@@ -322,6 +334,97 @@ fn timed(cmd: &mut Command) -> Result<Timing, String> {
         .find_map(|l| l.strip_prefix("TOKER_PEAK_KIB="))
         .and_then(|v| v.trim().parse().ok());
     Ok(Timing { seconds, peak_kib })
+}
+
+/// What the Python stack baseline measured, or why it did not run.
+enum PythonStack {
+    Ran(PythonFigures),
+    Missing(String),
+}
+
+/// The figures `python_stack.py` prints.
+#[derive(Debug, PartialEq)]
+struct PythonFigures {
+    import_rate: f64,
+    vectorize_s: f64,
+    query_ms: f64,
+}
+
+/// Runs `xtask/bench/python_stack.py` on the benchmark's file, if Python 3 with
+/// scikit-learn is there.
+fn python_stack(data: &Path, scratch: &Path, size: u64) -> Result<PythonStack, String> {
+    let probe = Command::new("python3")
+        .args(["-c", "import sklearn, numpy"])
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        return Ok(PythonStack::Missing(
+            "python3 with scikit-learn is not installed (pip install scikit-learn)".to_owned(),
+        ));
+    }
+    let script = crate::util::workspace_root().join("xtask/bench/python_stack.py");
+    let db = scratch.join(format!("python-{size}.db"));
+    let _ = std::fs::remove_file(&db);
+    eprintln!(
+        "$ python3 {} {} {}",
+        script.display(),
+        data.display(),
+        db.display()
+    );
+    let out = crate::util::output(Command::new("python3").arg(&script).arg(data).arg(&db))?;
+    parse_python(&out, size).map(PythonStack::Ran)
+}
+
+fn parse_python(json: &str, size: u64) -> Result<PythonFigures, String> {
+    let number = |key: &str| {
+        json_number(json, key).ok_or_else(|| format!("python_stack.py printed no {key}: {json}"))
+    };
+    Ok(PythonFigures {
+        import_rate: size as f64 / number("import_s")?,
+        vectorize_s: number("vectorize_s")?,
+        query_ms: number("query_median_ms")?,
+    })
+}
+
+/// Toker's figures beside the Python stack's, step by step.
+fn python_rows(
+    size: u64,
+    py: &PythonFigures,
+    rate: f64,
+    vectorize_s: f64,
+    match_ms: f64,
+) -> Vec<Row> {
+    let row = |what, value, unit, name, baseline| Row {
+        size,
+        what,
+        value,
+        unit,
+        baseline: Some((name, baseline)),
+        target: None,
+    };
+    vec![
+        row(
+            "import vs the Python stack",
+            rate,
+            "profiles/s",
+            "json + sqlite3 (Python)",
+            py.import_rate,
+        ),
+        row(
+            "vectorize vs the Python stack",
+            vectorize_s,
+            "s",
+            "sqlite3 + scikit-learn TF-IDF",
+            py.vectorize_s,
+        ),
+        row(
+            "toker match (process) vs a Python query",
+            match_ms,
+            "ms",
+            "scikit-learn top-10, in memory",
+            py.query_ms,
+        ),
+    ]
 }
 
 type Measured = (&'static str, f64, &'static str, Option<(&'static str, f64)>);
@@ -577,6 +680,26 @@ mod tests {
             "failed requests fail the benchmark"
         );
         assert!(api_rows(r#"{"scenarios":[]}"#).is_err());
+    }
+
+    #[test]
+    fn the_python_stack_figures_become_rows_beside_tokers() {
+        let json = r#"{"profiles": 1000, "import_s": 2.0, "vectorize_s": 0.5, "query_median_ms": 4.0, "peak_rss_kib": 1}"#;
+        let py = parse_python(json, 1000).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            py,
+            PythonFigures {
+                import_rate: 500.0,
+                vectorize_s: 0.5,
+                query_ms: 4.0
+            }
+        );
+        let rows = python_rows(1000, &py, 2000.0, 0.25, 8.0);
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0].baseline, Some(("json + sqlite3 (Python)", 500.0)));
+        assert_eq!(rows[1].value, 0.25);
+        assert_eq!(rows[2].baseline.map(|b| b.1), Some(4.0));
+        assert!(parse_python(r#"{"import_s": 1}"#, 10).is_err());
     }
 
     #[test]
