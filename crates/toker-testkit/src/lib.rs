@@ -1,7 +1,7 @@
 //! What Toker's integration tests share, so that no test file copies it: the platforms'
 //! fixtures (recorded API answers and data exports with the profiles they must yield), a
 //! local replay of the platforms over a socket, deterministic sample profiles, the binary's
-//! log capture and [`on_both_backends!`], which runs one test body on SQLite and on
+//! log capture and `on_both_backends!` (feature `store`), which runs one test body on SQLite and on
 //! PostgreSQL. Not published; every crate's `[dev-dependencies]` names the features it uses.
 #![allow(
     clippy::unwrap_used,

@@ -1,8 +1,6 @@
 //! The shared HTTP behaviour of the API clients: timeouts, connection failures, building a
 //! client for a platform (or saying which feature is missing), secrets kept out of output.
 
-use crate::api_support;
-
 use toker_model::Platform;
 use toker_sources::http::ApiConfig;
 use toker_sources::{SourceError, api_source};
@@ -11,7 +9,7 @@ use toker_sources::{SourceError, api_source};
 mod with_x {
     use std::time::Duration;
 
-    use super::api_support::*;
+    use crate::api_support::*;
     use toker_model::Platform;
     use toker_sources::http::{ApiConfig, Secret, WaitReason};
     use toker_sources::x::api::XApi;
