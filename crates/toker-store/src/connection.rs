@@ -34,27 +34,6 @@ pub(crate) enum Conn {
     Postgres(diesel::PgConnection),
 }
 
-/// Runs `$body` with `$c` bound to the concrete connection and `q` to that backend's
-/// compiled queries (`crate::queries::{sqlite, postgres}`).
-macro_rules! dispatch {
-    ($conn:expr, |$c:ident, $q:ident| $body:expr) => {
-        match $conn {
-            $crate::connection::Conn::Sqlite($c) => {
-                #[allow(unused_imports)]
-                use $crate::queries::sqlite as $q;
-                $body
-            }
-            #[cfg(feature = "postgres")]
-            $crate::connection::Conn::Postgres($c) => {
-                #[allow(unused_imports)]
-                use $crate::queries::postgres as $q;
-                $body
-            }
-        }
-    };
-}
-pub(crate) use dispatch;
-
 /// What a database URL names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Location {

@@ -31,16 +31,19 @@
 //! assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 1);
 //! ```
 
+// Each feature (profiles, vectors, apikeys, checkpoints, principals) is a folder:
+// `mod.rs` has its public types and its `impl Store` methods, `rows.rs` its Diesel rows,
+// `queries.rs` its SQL, compiled once per backend by `backend.rs`. Every table is in
+// `schema.rs`.
 mod apikeys;
+mod backend;
 mod checkpoints;
+mod columns;
 mod connection;
 mod error;
-mod ingest;
 mod migrate;
-mod models;
 mod principals;
-mod queries;
-mod rows;
+mod profiles;
 mod schema;
 mod store;
 #[cfg(feature = "test-support")]
@@ -54,13 +57,13 @@ pub use checkpoints::{
 };
 pub use connection::{Backend, with_commit_guard};
 pub use error::StoreError;
-pub use ingest::{IngestItem, IngestOptions, IngestOutcome, IngestReport, IngestResult};
 pub use migrate::{MigrationState, Migrator};
-pub use models::{ListQuery, ProfileRow, Stats, StoredProfile, Upserted};
 pub use principals::{
     AccountClaim, AccountMethod, AccountRecord, AccountTokens, ConnectAccount, ConnectedAccount,
     NewOAuthState, NewSession, OAuthStateRecord, Placement, PrincipalErasure, PrincipalRecord,
     ProfileOwner, SessionRecord, StateUse,
 };
+pub use profiles::ingest::{IngestItem, IngestOptions, IngestOutcome, IngestReport, IngestResult};
+pub use profiles::{ListQuery, ProfileRow, Stats, StoredProfile, Upserted};
 pub use store::Store;
 pub use vectors::{StoredVector, VocabularyRecord};

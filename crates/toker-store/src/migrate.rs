@@ -3,46 +3,12 @@
 
 use diesel::migration::MigrationSource;
 use diesel::prelude::*;
-use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use diesel_migrations::MigrationHarness;
 
+use crate::backend::dispatch;
 use crate::connection::{Backend, Conn, connect};
 use crate::error::StoreError;
-
-/// The SQLite schema, embedded at build time.
-const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
-
-/// The PostgreSQL schema, embedded at build time.
-#[cfg(feature = "postgres")]
-const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
-
-diesel::table! {
-    /// Diesel's record of the applied migrations.
-    __diesel_schema_migrations (version) {
-        version -> Text,
-    }
-}
-
-/// Runs `$body` with `$c` bound to the concrete connection, `$src()` to its migrations and
-/// `$locked` to its way of keeping concurrent migrators apart.
-macro_rules! with_migrations {
-    ($conn:expr, |$c:ident, $src:ident, $locked:ident| $body:expr) => {
-        match $conn {
-            Conn::Sqlite($c) => {
-                let $src = || SQLITE_MIGRATIONS;
-                #[allow(unused_imports)]
-                use self::sqlite_locked as $locked;
-                $body
-            }
-            #[cfg(feature = "postgres")]
-            Conn::Postgres($c) => {
-                let $src = || POSTGRES_MIGRATIONS;
-                #[allow(unused_imports)]
-                use self::postgres_locked as $locked;
-                $body
-            }
-        }
-    };
-}
+use crate::schema::__diesel_schema_migrations;
 
 /// One embedded migration and whether the database has it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -97,7 +63,7 @@ impl Migrator {
     /// [`StoreError::Migration`] if the applied ones cannot be read.
     pub fn status(&mut self) -> Result<Vec<MigrationState>, StoreError> {
         let pending = pending(&mut self.conn)?;
-        let mut all = with_migrations!(&self.conn, |c, src, _locked| names(c, &src())?);
+        let mut all = dispatch!(&self.conn, |c, q| names(c, &q::MIGRATIONS)?);
         all.sort();
         Ok(all
             .into_iter()
@@ -113,8 +79,10 @@ impl Migrator {
     /// # Errors
     /// [`StoreError::Migration`] naming the migration that failed (nothing of it is kept).
     pub fn run(&mut self) -> Result<Vec<String>, StoreError> {
-        with_migrations!(&mut self.conn, |c, src, locked| locked(c, |c| {
-            let done = c.run_pending_migrations(src()).map_err(migration_error)?;
+        dispatch!(&mut self.conn, |c, q| q::locked(c, |c| {
+            let done = c
+                .run_pending_migrations(q::MIGRATIONS)
+                .map_err(migration_error)?;
             Ok(done.iter().map(ToString::to_string).collect())
         }))
     }
@@ -124,8 +92,8 @@ impl Migrator {
     /// # Errors
     /// [`StoreError::Migration`] if none is applied or its `down.sql` fails.
     pub fn revert(&mut self) -> Result<String, StoreError> {
-        with_migrations!(&mut self.conn, |c, src, locked| locked(c, |c| {
-            c.revert_last_migration(src())
+        dispatch!(&mut self.conn, |c, q| q::locked(c, |c| {
+            c.revert_last_migration(q::MIGRATIONS)
                 .map(|v| v.to_string())
                 .map_err(migration_error)
         }))
@@ -136,9 +104,10 @@ impl Migrator {
     /// # Errors
     /// As [`Migrator::revert`] and [`Migrator::run`].
     pub fn redo(&mut self) -> Result<String, StoreError> {
-        with_migrations!(&mut self.conn, |c, src, locked| locked(c, |c| {
-            c.revert_last_migration(src()).map_err(migration_error)?;
-            c.run_next_migration(src())
+        dispatch!(&mut self.conn, |c, q| q::locked(c, |c| {
+            c.revert_last_migration(q::MIGRATIONS)
+                .map_err(migration_error)?;
+            c.run_next_migration(q::MIGRATIONS)
                 .map(|v| v.to_string())
                 .map_err(migration_error)
         }))
@@ -165,13 +134,13 @@ fn names<C: Connection>(
 /// The embedded migrations the database lacks, read without taking a write lock
 /// (Diesel's harness would first `CREATE TABLE IF NOT EXISTS` its bookkeeping table).
 fn pending(conn: &mut Conn) -> Result<Vec<String>, StoreError> {
-    with_migrations!(conn, |c, src, _locked| {
+    dispatch!(conn, |c, q| {
         // A database never migrated has no such table: then everything is pending.
         let applied: Vec<String> = __diesel_schema_migrations::table
             .select(__diesel_schema_migrations::version)
             .load(c)
             .unwrap_or_default();
-        Ok(names(c, &src())?
+        Ok(names(c, &q::MIGRATIONS)?
             .into_iter()
             .filter(|name| {
                 let version = name.split('_').next().unwrap_or_default().replace('-', "");
@@ -186,8 +155,8 @@ pub(crate) fn migrate_on_open(conn: &mut Conn) -> Result<(), StoreError> {
     if pending(conn)?.is_empty() {
         return Ok(());
     }
-    with_migrations!(conn, |c, src, locked| locked(c, |c| {
-        c.run_pending_migrations(src())
+    dispatch!(conn, |c, q| q::locked(c, |c| {
+        c.run_pending_migrations(q::MIGRATIONS)
             .map(|_| ())
             .map_err(migration_error)
     }))
@@ -197,7 +166,7 @@ const CONTEXT: &str = "migrating the database";
 
 /// SQLite: migrate inside `BEGIN IMMEDIATE`, so concurrent openers wait for each other
 /// (Diesel's per-migration transactions nest as savepoints).
-fn sqlite_locked<T>(
+pub(crate) fn sqlite_locked<T>(
     c: &mut SqliteConnection,
     f: impl FnOnce(&mut SqliteConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
@@ -207,7 +176,7 @@ fn sqlite_locked<T>(
 
 /// PostgreSQL: migrate under a session advisory lock that every toker process shares.
 #[cfg(feature = "postgres")]
-fn postgres_locked<T>(
+pub(crate) fn postgres_locked<T>(
     c: &mut diesel::PgConnection,
     f: impl FnOnce(&mut diesel::PgConnection) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {

@@ -174,6 +174,74 @@ diesel::table! {
     }
 }
 
+// People who connected an account (see `crate::principals`); they join no other table.
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    principals (id) {
+        id -> Text,
+        created_at -> UtcTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    principal_accounts (platform, user_id) {
+        platform -> Text,
+        user_id -> Text,
+        principal_id -> Text,
+        username -> Text,
+        method -> Text,
+        access_token -> Nullable<Binary>,
+        access_expires_at -> Nullable<UtcTime>,
+        refresh_token -> Nullable<Binary>,
+        refresh_expires_at -> Nullable<UtcTime>,
+        scope -> Nullable<Text>,
+        created_at -> UtcTime,
+        updated_at -> UtcTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    sessions (token_hash) {
+        token_hash -> Text,
+        principal_id -> Text,
+        created_at -> UtcTime,
+        expires_at -> UtcTime,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    oauth_states (state_hash) {
+        state_hash -> Text,
+        platform -> Text,
+        browser_hash -> Text,
+        code_verifier -> Nullable<Binary>,
+        principal_id -> Nullable<Text>,
+        session_mode -> Text,
+        created_at -> UtcTime,
+        expires_at -> UtcTime,
+        consumed_at -> Nullable<UtcTime>,
+    }
+}
+
+diesel::table! {
+    /// Diesel's record of the applied migrations (see `crate::migrate`).
+    __diesel_schema_migrations (version) {
+        version -> Text,
+    }
+}
+
 diesel::joinable!(profile_videos -> profiles (profile_id));
 diesel::joinable!(profile_videos -> videos (video_ref));
 diesel::joinable!(video_tags -> videos (video_ref));

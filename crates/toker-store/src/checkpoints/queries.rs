@@ -1,20 +1,23 @@
 // Collection runs, checkpoints, pages and markers.
 //
-// Included once per backend by `checkpoints.rs`; `Conn` is that backend's connection and
+// Included once per backend by `crate::backend`; `Conn` is that backend's connection and
 // `profile_queries` its compiled profile queries.
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use toker_model::Platform;
 
-use super::{
-    CheckpointDbRow, ListingState, MarkerDbRow, NewRun, NewRunRow, PageCommit, PageDbRow,
-    ProfileWrite, RunDbRow, RunEnd, RunStatus, Written, count_in, invalid, json_in,
-    subject_key,
+use super::Conn;
+use super::profiles as profile_queries;
+use crate::checkpoints::rows::{
+    CheckpointDbRow, MarkerDbRow, NewRunRow, PageDbRow, RunDbRow, count_in, invalid, json_in,
+};
+use crate::checkpoints::{
+    ListingState, NewRun, PageCommit, ProfileWrite, RunEnd, RunStatus, Written, subject_key,
 };
 use crate::error::StoreError;
-use crate::ingest::IngestResult;
-use crate::rows::{DbTime, PreparedProfile};
+use crate::profiles::ingest::IngestResult;
+use crate::profiles::rows::{DbTime, PreparedProfile};
 use crate::schema::{collection_checkpoints, collection_markers, collection_pages, collection_runs};
 
 fn db(context: impl Into<String>) -> impl FnOnce(DieselError) -> StoreError {

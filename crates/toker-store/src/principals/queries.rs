@@ -1,23 +1,26 @@
 // Principals, their accounts, sessions and OAuth states.
 //
-// Included once per backend by `principals.rs`; `Conn` is that backend's connection and
+// Included once per backend by `crate::backend`; `Conn` is that backend's connection and
 // `profile_queries` its compiled profile queries.
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use toker_model::{Platform, Profile};
 
-use super::tables::{oauth_states, principal_accounts, principals, sessions};
-use super::{
-    AccountClaim, AccountDbRow, AccountMethod, AccountRecord, AccountTokens, ConnectAccount,
-    ConnectedAccount, DbPlatformText, NewOAuthState, NewSession, Placement, PrincipalErasure,
-    PrincipalRecord, ProfileOwner, SessionDbRow, SessionRecord, StateDbRow, StateUse, db_time,
-};
+use super::Conn;
+use super::profiles as profile_queries;
+use crate::columns::{DbPlatformText, DbTime, db_time};
 use crate::error::StoreError;
-use crate::ingest::IngestResult;
-use crate::models::Upserted;
-use crate::rows::{DbTime, PreparedProfile};
-use crate::schema::profiles;
+use crate::principals::rows::{AccountDbRow, SessionDbRow, StateDbRow};
+use crate::principals::{
+    AccountClaim, AccountMethod, AccountRecord, AccountTokens, ConnectAccount,
+    ConnectedAccount, NewOAuthState, NewSession, Placement, PrincipalErasure,
+    PrincipalRecord, ProfileOwner, SessionRecord, StateUse,
+};
+use crate::profiles::Upserted;
+use crate::profiles::ingest::IngestResult;
+use crate::profiles::rows::PreparedProfile;
+use crate::schema::{oauth_states, principal_accounts, principals, profiles, sessions};
 
 fn db(context: impl Into<String>) -> impl FnOnce(DieselError) -> StoreError {
     move |e| StoreError::db(context, e)

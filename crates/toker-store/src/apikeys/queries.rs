@@ -1,6 +1,6 @@
 // API keys (only hashes of secrets are stored).
 //
-// Included once per backend by `queries.rs`; `super::Conn` is that backend's connection.
+// Included once per backend by `crate::backend`; `super::Conn` is that backend's connection.
 
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
@@ -8,7 +8,8 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use super::Conn;
 use crate::apikeys::{ApiKeyRecord, NewApiKey};
 use crate::error::StoreError;
-use crate::rows::{ApiKeyDbRow, DbTime};
+use crate::apikeys::rows::ApiKeyDbRow;
+use crate::columns::DbTime;
 use crate::schema::api_keys;
 
 fn record(row: ApiKeyDbRow) -> ApiKeyRecord {

@@ -21,81 +21,18 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub(crate) mod rows;
+
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
 use toker_model::{Platform, Profile};
 
-use crate::connection::{Conn, Transactions};
+use crate::backend::dispatch;
+use crate::connection::Transactions;
 use crate::error::StoreError;
-use crate::models::Upserted;
-use crate::rows::{DbPlatform, DbTime};
+use crate::profiles::Upserted;
 use crate::store::Store;
-
-/// The tables of this module (kept beside its queries; they join no other table).
-pub(crate) mod tables {
-    diesel::table! {
-        use diesel::sql_types::*;
-        use crate::schema::sql_types::UtcTime;
-
-        principals (id) {
-            id -> Text,
-            created_at -> UtcTime,
-        }
-    }
-
-    diesel::table! {
-        use diesel::sql_types::*;
-        use crate::schema::sql_types::UtcTime;
-
-        principal_accounts (platform, user_id) {
-            platform -> Text,
-            user_id -> Text,
-            principal_id -> Text,
-            username -> Text,
-            method -> Text,
-            access_token -> Nullable<Binary>,
-            access_expires_at -> Nullable<UtcTime>,
-            refresh_token -> Nullable<Binary>,
-            refresh_expires_at -> Nullable<UtcTime>,
-            scope -> Nullable<Text>,
-            created_at -> UtcTime,
-            updated_at -> UtcTime,
-        }
-    }
-
-    diesel::table! {
-        use diesel::sql_types::*;
-        use crate::schema::sql_types::UtcTime;
-
-        sessions (token_hash) {
-            token_hash -> Text,
-            principal_id -> Text,
-            created_at -> UtcTime,
-            expires_at -> UtcTime,
-        }
-    }
-
-    diesel::table! {
-        use diesel::sql_types::*;
-        use crate::schema::sql_types::UtcTime;
-
-        oauth_states (state_hash) {
-            state_hash -> Text,
-            platform -> Text,
-            browser_hash -> Text,
-            code_verifier -> Nullable<Binary>,
-            principal_id -> Nullable<Text>,
-            session_mode -> Text,
-            created_at -> UtcTime,
-            expires_at -> UtcTime,
-            consumed_at -> Nullable<UtcTime>,
-        }
-    }
-}
-
-use tables::{oauth_states, principal_accounts, sessions};
 
 /// How a platform account was connected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -374,185 +311,13 @@ pub struct PrincipalErasure {
     pub oauth_states: u64,
 }
 
-// ---------------------------------------------------------------------------------------
-// Rows
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(
-    table_name = principal_accounts,
-    primary_key(platform, user_id),
-    treat_none_as_null = true,
-    treat_none_as_default_value = false
-)]
-pub(crate) struct AccountDbRow {
-    platform: DbPlatformText,
-    user_id: String,
-    principal_id: String,
-    username: String,
-    method: String,
-    access_token: Option<Vec<u8>>,
-    access_expires_at: Option<DbTime>,
-    refresh_token: Option<Vec<u8>>,
-    refresh_expires_at: Option<DbTime>,
-    scope: Option<String>,
-    created_at: DbTime,
-    updated_at: DbTime,
-}
-
-/// A platform column read and written as its name (the profile rows read theirs with
-/// [`DbPlatform`], which writes as a `&'static str`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::AsExpression, diesel::FromSqlRow)]
-#[diesel(sql_type = diesel::sql_types::Text)]
-pub(crate) struct DbPlatformText(Platform);
-
-impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for DbPlatformText
-where
-    DB: diesel::backend::Backend,
-    DbPlatform: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
-{
-    fn from_sql(value: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
-        DbPlatform::from_sql(value).map(|p| DbPlatformText(p.0))
-    }
-}
-
-impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for DbPlatformText
-where
-    DB: diesel::backend::Backend,
-    str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
-{
-    fn to_sql<'b>(
-        &'b self,
-        out: &mut diesel::serialize::Output<'b, '_, DB>,
-    ) -> diesel::serialize::Result {
-        self.0.as_str().to_sql(out)
-    }
-}
-
-impl AccountDbRow {
-    fn record(self) -> Result<AccountRecord, StoreError> {
-        Ok(AccountRecord {
-            platform: self.platform.0,
-            user_id: self.user_id,
-            principal_id: self.principal_id,
-            username: self.username,
-            method: self.method.parse()?,
-            tokens: AccountTokens {
-                access_token: self.access_token,
-                access_expires_at: self.access_expires_at.map(|t| t.0),
-                refresh_token: self.refresh_token,
-                refresh_expires_at: self.refresh_expires_at.map(|t| t.0),
-                scope: self.scope,
-            },
-            created_at: self.created_at.0,
-            updated_at: self.updated_at.0,
-        })
-    }
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = sessions)]
-pub(crate) struct SessionDbRow {
-    token_hash: String,
-    principal_id: String,
-    created_at: DbTime,
-    expires_at: DbTime,
-}
-
-impl SessionDbRow {
-    fn record(self) -> SessionRecord {
-        SessionRecord {
-            token_hash: self.token_hash,
-            principal_id: self.principal_id,
-            created_at: self.created_at.0,
-            expires_at: self.expires_at.0,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = oauth_states, treat_none_as_default_value = false)]
-pub(crate) struct StateDbRow {
-    state_hash: String,
-    platform: DbPlatformText,
-    browser_hash: String,
-    code_verifier: Option<Vec<u8>>,
-    principal_id: Option<String>,
-    session_mode: String,
-    created_at: DbTime,
-    expires_at: DbTime,
-    consumed_at: Option<DbTime>,
-}
-
-impl StateDbRow {
-    fn record(self) -> OAuthStateRecord {
-        OAuthStateRecord {
-            state_hash: self.state_hash,
-            platform: self.platform.0,
-            browser_hash: self.browser_hash,
-            code_verifier: self.code_verifier,
-            principal_id: self.principal_id,
-            session_mode: self.session_mode,
-            created_at: self.created_at.0,
-            expires_at: self.expires_at.0,
-            consumed_at: self.consumed_at.map(|t| t.0),
-        }
-    }
-}
-
-fn db_time(t: DateTime<Utc>) -> DbTime {
-    use chrono::SubsecRound;
-    DbTime(t.trunc_subsecs(6))
-}
-
-// ---------------------------------------------------------------------------------------
-// Queries, compiled per backend
-
-/// The SQL, compiled once per backend (as `crate::queries` does for profiles).
-macro_rules! principal_queries_for {
-    ($conn:ty, $backend:ident) => {
-        /// This backend's connection.
-        pub(crate) type Conn = $conn;
-        use crate::queries::$backend::profiles as profile_queries;
-        include!("principals/queries.rs");
-    };
-}
-
-/// The principal queries compiled for SQLite.
-mod sqlite {
-    principal_queries_for!(diesel::SqliteConnection, sqlite);
-}
-
-/// The principal queries compiled for PostgreSQL.
-#[cfg(feature = "postgres")]
-mod postgres {
-    principal_queries_for!(diesel::PgConnection, postgres);
-}
-
-/// Runs `$body` with `$c` bound to the store's concrete connection and `$q` to that
-/// backend's principal queries.
-macro_rules! on_conn {
-    ($store:expr, |$c:ident, $q:ident| $body:expr) => {
-        match $store.conn_mut() {
-            Conn::Sqlite($c) => {
-                use self::sqlite as $q;
-                $body
-            }
-            #[cfg(feature = "postgres")]
-            Conn::Postgres($c) => {
-                use self::postgres as $q;
-                $body
-            }
-        }
-    };
-}
-
 impl Store {
     /// The principal with this id, if stored.
     ///
     /// # Errors
     /// [`StoreError::Database`].
     pub fn get_principal(&mut self, id: &str) -> Result<Option<PrincipalRecord>, StoreError> {
-        on_conn!(self, |c, q| q::get_principal(c, id))
+        dispatch!(self.conn_mut(), |c, q| q::principals::get_principal(c, id))
     }
 
     /// Connects an account in one transaction: reads what is stored about it (the
@@ -580,8 +345,9 @@ impl Store {
             "connecting account {}:{}",
             account.platform, account.user_id
         );
-        on_conn!(self, |c, q| c
-            .write(&context, |c| q::connect_account(c, account, decide)))
+        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
+            q::principals::connect_account(c, account, decide)
+        }))
     }
 
     /// The connected account `platform:user_id`, if any.
@@ -593,7 +359,9 @@ impl Store {
         platform: Platform,
         user_id: &str,
     ) -> Result<Option<AccountRecord>, StoreError> {
-        on_conn!(self, |c, q| q::get_account(c, platform, user_id))
+        dispatch!(self.conn_mut(), |c, q| q::principals::get_account(
+            c, platform, user_id
+        ))
     }
 
     /// Every account of a principal, by platform and user id.
@@ -601,7 +369,10 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`], or [`StoreError::Invalid`] for a corrupt row.
     pub fn list_accounts(&mut self, principal_id: &str) -> Result<Vec<AccountRecord>, StoreError> {
-        on_conn!(self, |c, q| q::list_accounts(c, principal_id))
+        dispatch!(self.conn_mut(), |c, q| q::principals::list_accounts(
+            c,
+            principal_id
+        ))
     }
 
     /// Replaces an account's tokens (after a refresh) and its handle.
@@ -615,9 +386,9 @@ impl Store {
         tokens: &AccountTokens,
     ) -> Result<(), StoreError> {
         let context = format!("renewing the tokens of account {platform}:{user_id}");
-        on_conn!(self, |c, q| c.write(&context, |c| q::update_tokens(
-            c, platform, user_id, tokens
-        )))
+        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
+            q::principals::update_tokens(c, platform, user_id, tokens)
+        }))
     }
 
     /// Opens a session for an existing principal.
@@ -631,11 +402,9 @@ impl Store {
         session: &NewSession,
     ) -> Result<(), StoreError> {
         let context = format!("opening a session for principal {principal_id}");
-        on_conn!(self, |c, q| c.write(&context, |c| q::create_session(
-            c,
-            principal_id,
-            session
-        )))
+        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
+            q::principals::create_session(c, principal_id, session)
+        }))
     }
 
     /// The session with this token hash, expired or not.
@@ -643,7 +412,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`].
     pub fn get_session(&mut self, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
-        on_conn!(self, |c, q| q::get_session(c, token_hash))
+        dispatch!(self.conn_mut(), |c, q| q::principals::get_session(
+            c, token_hash
+        ))
     }
 
     /// Every session of a principal, oldest first.
@@ -651,7 +422,10 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`].
     pub fn list_sessions(&mut self, principal_id: &str) -> Result<Vec<SessionRecord>, StoreError> {
-        on_conn!(self, |c, q| q::list_sessions(c, principal_id))
+        dispatch!(self.conn_mut(), |c, q| q::principals::list_sessions(
+            c,
+            principal_id
+        ))
     }
 
     /// Ends a session; whether it existed.
@@ -659,8 +433,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`].
     pub fn delete_session(&mut self, token_hash: &str) -> Result<bool, StoreError> {
-        on_conn!(self, |c, q| c
-            .write("ending a session", |c| q::delete_session(c, token_hash)))
+        dispatch!(self.conn_mut(), |c, q| c.write("ending a session", |c| {
+            q::principals::delete_session(c, token_hash)
+        }))
     }
 
     /// Remembers an OAuth state until its callback.
@@ -669,8 +444,8 @@ impl Store {
     /// [`StoreError::AlreadyExists`] if the state hash is taken.
     pub fn create_oauth_state(&mut self, state: &NewOAuthState) -> Result<(), StoreError> {
         let context = format!("remembering a {} connect state", state.platform);
-        on_conn!(self, |c, q| c
-            .write(&context, |c| q::create_state(c, state)))
+        dispatch!(self.conn_mut(), |c, q| c
+            .write(&context, |c| q::principals::create_state(c, state)))
     }
 
     /// Uses an OAuth state: atomically marks it consumed if it is stored, not yet
@@ -684,9 +459,10 @@ impl Store {
         browser_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<StateUse, StoreError> {
-        on_conn!(self, |c, q| c.write("using a connect state", |c| {
-            q::consume_state(c, state_hash, browser_hash, now)
-        }))
+        dispatch!(self.conn_mut(), |c, q| c
+            .write("using a connect state", |c| {
+                q::principals::consume_state(c, state_hash, browser_hash, now)
+            }))
     }
 
     /// Remembers a connect state as used at `at` (for a connect whose state travels
@@ -701,9 +477,10 @@ impl Store {
         state: &NewOAuthState,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        on_conn!(self, |c, q| c.write("using a connect state", |c| {
-            q::spend_state(c, state, at)
-        }))
+        dispatch!(self.conn_mut(), |c, q| c
+            .write("using a connect state", |c| {
+                q::principals::spend_state(c, state, at)
+            }))
     }
 
     /// Whether a connect state with this hash is stored (used, or in progress).
@@ -711,7 +488,9 @@ impl Store {
     /// # Errors
     /// [`StoreError::Database`].
     pub fn oauth_state_known(&mut self, state_hash: &str) -> Result<bool, StoreError> {
-        on_conn!(self, |c, q| q::state_known(c, state_hash))
+        dispatch!(self.conn_mut(), |c, q| q::principals::state_known(
+            c, state_hash
+        ))
     }
 
     /// Forgets OAuth states that expired before `before`, and sessions that expired
@@ -723,9 +502,9 @@ impl Store {
         &mut self,
         before: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        on_conn!(self, |c, q| c
+        dispatch!(self.conn_mut(), |c, q| c
             .write("forgetting expired sessions and connect states", |c| {
-                q::purge(c, before)
+                q::principals::purge(c, before)
             }))
     }
 
@@ -738,8 +517,8 @@ impl Store {
     /// [`StoreError::NotFound`] if no such principal is stored (nothing is erased).
     pub fn delete_principal(&mut self, id: &str) -> Result<PrincipalErasure, StoreError> {
         let context = format!("erasing principal {id}");
-        let erased = on_conn!(self, |c, q| c
-            .write(&context, |c| q::delete_principal(c, id)))?;
+        let erased = dispatch!(self.conn_mut(), |c, q| c
+            .write(&context, |c| q::principals::delete_principal(c, id)))?;
         self.conn_mut().scrub_after_erasure();
         Ok(erased)
     }

@@ -1,6 +1,6 @@
 // Profile vectors and the vocabulary that produced them.
 //
-// Included once per backend by `queries.rs`; `super::Conn` is that backend's connection.
+// Included once per backend by `crate::backend`; `super::Conn` is that backend's connection.
 
 use std::collections::HashSet;
 
@@ -9,7 +9,8 @@ use toker_model::Platform;
 
 use super::Conn;
 use crate::error::StoreError;
-use crate::rows::{DbPlatform, DbTime};
+use crate::columns::{DbPlatform, DbTime};
+use crate::vectors::rows::NewVectorRow;
 use crate::schema::{profile_vectors, profiles, vocabularies};
 use crate::vectors::{StoredVector, VocabularyRecord, decode_vector, encode_vector};
 
@@ -18,16 +19,6 @@ const CHUNK: usize = 1000;
 
 fn db(context: impl Into<String>) -> impl FnOnce(diesel::result::Error) -> StoreError {
     move |e| StoreError::db(context, e)
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = profile_vectors)]
-struct NewVectorRow<'a> {
-    profile_id: i64,
-    platform: &'static str,
-    vocabulary_version: &'a str,
-    indices: Vec<u8>,
-    vals: Vec<u8>,
 }
 
 /// Replaces every vector and the vocabulary, in the caller's transaction.

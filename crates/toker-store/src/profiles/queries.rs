@@ -1,6 +1,6 @@
 // Profiles: batched writes, whole reads, listing, deleting, stats.
 //
-// Included once per backend by `queries.rs`; `super::Conn` is that backend's connection.
+// Included once per backend by `crate::backend`; `super::Conn` is that backend's connection.
 
 use std::collections::HashMap;
 
@@ -11,10 +11,10 @@ use toker_model::{Platform, Video, VideoRelation};
 
 use super::Conn;
 use crate::error::StoreError;
-use crate::ingest::IngestResult;
-use crate::models::{ListQuery, ProfileRow, Stats, StoredProfile};
-use crate::queries::{IN_LIST, MAX_BINDS, coalesce};
-use crate::rows::{
+use crate::backend::{IN_LIST, MAX_BINDS, coalesce};
+use crate::profiles::ingest::IngestResult;
+use crate::profiles::{ListQuery, ProfileRow, Stats, StoredProfile};
+use crate::profiles::rows::{
     CATEGORY, DbTime, HASHTAG, LinkDbRow, ListDbRow, NewLinkRow, NewProfileRow, NewTagRow,
     NewVideoRow, PreparedProfile, PreparedVideo, ProfileDbRow, TagDbRow, count_out, position_in,
 };
@@ -514,7 +514,7 @@ pub(crate) fn replace_profile<'a>(
     id: i64,
     prepare: impl FnOnce(Platform) -> Result<PreparedProfile<'a>, StoreError>,
 ) -> Result<(), StoreError> {
-    let (platform, user_id, unproven_by): (crate::rows::DbPlatform, String, String) =
+    let (platform, user_id, unproven_by): (crate::columns::DbPlatform, String, String) =
         profiles::table
             .find(id)
             .select((profiles::platform, profiles::user_id, profiles::unproven_by))
@@ -706,7 +706,7 @@ fn assemble(c: &mut Conn, rows: Vec<ProfileDbRow>) -> Result<Vec<StoredProfile>,
     rows.into_iter()
         .map(|row| {
             let mut profile = row.profile();
-            let key = crate::models::profile_key(row.platform.0, &row.user_id);
+            let key = crate::profiles::profile_key(row.platform.0, &row.user_id);
             for l in links.remove(&row.id).unwrap_or_default() {
                 let (categories, hashtags) = tags.get(&l.video_ref).cloned().unwrap_or_default();
                 let video = Video {

@@ -1,95 +1,12 @@
-//! Diesel's view of the rows: insertable and queryable structs, and the column types
-//! (`DbTime`, `DbPlatform`) that both backends share.
+//! Diesel's view of the profile tables: the rows a write inserts (built by
+//! [`PreparedProfile`]) and the rows a read selects.
 
-use chrono::{DateTime, NaiveDateTime, SecondsFormat, SubsecRound, Utc};
-use diesel::backend::Backend;
-use diesel::deserialize::{self, FromSql};
-use diesel::serialize::{self, IsNull, Output, ToSql};
-use diesel::sql_types::Text;
-use diesel::sqlite::Sqlite;
-use diesel::{AsExpression, FromSqlRow, Insertable, Queryable, Selectable};
+use diesel::{Insertable, Queryable, Selectable};
 use toker_model::{Platform, Profile, Video};
 
+pub(crate) use crate::columns::{DbPlatform, DbTime};
 use crate::error::StoreError;
-use crate::schema::sql_types::UtcTime;
-use crate::schema::{api_keys, profile_videos, profiles, video_tags, videos};
-
-/// A UTC instant with microsecond precision (what both backends keep).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, AsExpression, FromSqlRow)]
-#[diesel(sql_type = UtcTime)]
-pub(crate) struct DbTime(pub(crate) DateTime<Utc>);
-
-impl DbTime {
-    /// Now, cut to microseconds so that the value read back equals the one written.
-    pub(crate) fn now() -> DbTime {
-        DbTime(Utc::now().trunc_subsecs(6))
-    }
-}
-
-impl ToSql<UtcTime, Sqlite> for DbTime {
-    fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Sqlite>) -> serialize::Result {
-        out.set_value(self.0.to_rfc3339_opts(SecondsFormat::Micros, true));
-        Ok(IsNull::No)
-    }
-}
-
-impl FromSql<UtcTime, Sqlite> for DbTime {
-    fn from_sql(value: <Sqlite as Backend>::RawValue<'_>) -> deserialize::Result<Self> {
-        let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
-        parse_sqlite_time(&text)
-            .map(DbTime)
-            .ok_or_else(|| format!("not a UTC timestamp: {text:?}").into())
-    }
-}
-
-/// RFC 3339 (what we write), or SQLite's own `YYYY-MM-DD HH:MM:SS[.fff]` taken as UTC.
-fn parse_sqlite_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
-                .ok()
-                .map(|t| t.and_utc())
-        })
-}
-
-#[cfg(feature = "postgres")]
-mod pg_time {
-    use chrono::{DateTime, Utc};
-    use diesel::deserialize::{self, FromSql};
-    use diesel::pg::{Pg, PgValue};
-    use diesel::serialize::{self, Output, ToSql};
-    use diesel::sql_types::Timestamptz;
-
-    use super::{DbTime, UtcTime};
-
-    impl ToSql<UtcTime, Pg> for DbTime {
-        fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> serialize::Result {
-            <DateTime<Utc> as ToSql<Timestamptz, Pg>>::to_sql(&self.0, out)
-        }
-    }
-
-    impl FromSql<UtcTime, Pg> for DbTime {
-        fn from_sql(value: PgValue<'_>) -> deserialize::Result<Self> {
-            <DateTime<Utc> as FromSql<Timestamptz, Pg>>::from_sql(value).map(DbTime)
-        }
-    }
-}
-
-/// A platform stored as its canonical name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, FromSqlRow)]
-pub(crate) struct DbPlatform(pub(crate) Platform);
-
-impl<DB: Backend> FromSql<Text, DB> for DbPlatform
-where
-    String: FromSql<Text, DB>,
-{
-    fn from_sql(value: DB::RawValue<'_>) -> deserialize::Result<Self> {
-        let name = String::from_sql(value)?;
-        Ok(DbPlatform(name.parse()?))
-    }
-}
+use crate::schema::{profile_videos, profiles, video_tags, videos};
 
 /// Tag kinds as stored in `video_tags.kind`.
 pub(crate) const CATEGORY: &str = "category";
@@ -221,7 +138,7 @@ impl<'a> PreparedProfile<'a> {
         label: Option<&str>,
         now: DbTime,
     ) -> Result<Self, StoreError> {
-        let key = crate::models::profile_key(platform, &profile.user_id);
+        let key = crate::profiles::profile_key(platform, &profile.user_id);
         let record = match label {
             Some(label) if !label.is_empty() => format!("profile {key} ({label})"),
             _ => format!("profile {key}"),
@@ -397,30 +314,9 @@ pub(crate) struct TagDbRow {
     pub(crate) tag: String,
 }
 
-/// An `api_keys` row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = api_keys, treat_none_as_default_value = false)]
-pub(crate) struct ApiKeyDbRow {
-    pub(crate) key_id: String,
-    pub(crate) secret_hash: String,
-    pub(crate) role: String,
-    pub(crate) label: Option<String>,
-    pub(crate) created_at: DbTime,
-    pub(crate) revoked_at: Option<DbTime>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sqlite_times_parse_both_formats() {
-        let t = parse_sqlite_time("2025-11-25T12:00:00.123456Z").unwrap();
-        assert_eq!(t.to_rfc3339(), "2025-11-25T12:00:00.123456+00:00");
-        let t = parse_sqlite_time("2025-11-25 12:00:00").unwrap();
-        assert_eq!(t.to_rfc3339(), "2025-11-25T12:00:00+00:00");
-        assert!(parse_sqlite_time("yesterday").is_none());
-    }
 
     #[test]
     fn counts_above_bigint_are_rejected_naming_the_field() {

@@ -6,8 +6,8 @@ use serde::Serialize;
 use toker_model::{Platform, Profile};
 
 use crate::error::StoreError;
-use crate::models::profile_key;
-use crate::rows::{DbTime, PreparedProfile};
+use crate::profiles::profile_key;
+use crate::profiles::rows::{DbTime, PreparedProfile};
 use crate::store::Store;
 
 /// One profile to ingest.

@@ -15,19 +15,20 @@
 use std::fmt;
 use std::str::FromStr;
 
+pub(crate) mod rows;
+
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use toker_model::{Platform, Profile};
 
-use crate::connection::{Conn, Transactions};
+use crate::backend::dispatch;
+use crate::columns::DbTime;
+use crate::connection::Transactions;
 use crate::error::StoreError;
-use crate::rows::{DbPlatform, DbTime, PreparedProfile};
-use crate::schema::{
-    collection_checkpoints, collection_markers, collection_pages, collection_runs,
-};
+use crate::profiles::rows::PreparedProfile;
 use crate::store::Store;
+use rows::{CheckpointDbRow, MarkerDbRow, PageDbRow, RunDbRow, invalid, json_out};
 
 /// How a run reads each list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -336,246 +337,11 @@ impl Written {
     }
 }
 
-// -- rows ------------------------------------------------------------------------------
-
-#[derive(Debug, Clone, Queryable, Selectable)]
-#[diesel(table_name = collection_runs)]
-pub(crate) struct RunDbRow {
-    id: i64,
-    platform: DbPlatform,
-    subject: String,
-    mode: String,
-    status: String,
-    max_items: Option<i64>,
-    account_json: String,
-    base_json: Option<String>,
-    result_json: Option<String>,
-    stop_reason: Option<String>,
-    pages: i64,
-    items: i64,
-    started_at: DbTime,
-    updated_at: DbTime,
-    finished_at: Option<DbTime>,
-}
-
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = collection_runs, treat_none_as_default_value = false)]
-pub(crate) struct NewRunRow<'a> {
-    platform: &'static str,
-    subject: &'a str,
-    mode: &'static str,
-    status: &'static str,
-    max_items: Option<i64>,
-    account_json: String,
-    base_json: Option<String>,
-    result_json: Option<String>,
-    stop_reason: Option<&'a str>,
-    pages: i64,
-    items: i64,
-    started_at: DbTime,
-    updated_at: DbTime,
-    finished_at: Option<DbTime>,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(
-    table_name = collection_checkpoints,
-    treat_none_as_default_value = false,
-    treat_none_as_null = true
-)]
-pub(crate) struct CheckpointDbRow {
-    run_id: i64,
-    listing: String,
-    state: String,
-    next_cursor: Option<String>,
-    pages: i32,
-    items: i64,
-    updated_at: DbTime,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = collection_pages, treat_none_as_default_value = false)]
-pub(crate) struct PageDbRow {
-    run_id: i64,
-    listing: String,
-    seq: i32,
-    cursor: Option<String>,
-    next_cursor: Option<String>,
-    item_count: i64,
-    raw_json: String,
-    committed_at: DbTime,
-}
-
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = collection_markers)]
-pub(crate) struct MarkerDbRow {
-    platform: String,
-    subject: String,
-    run_id: i64,
-    raw_json: String,
-    completed_at: DbTime,
-}
-
-fn invalid(record: impl Into<String>, message: impl Into<String>) -> StoreError {
-    StoreError::Invalid {
-        record: record.into(),
-        message: message.into(),
-    }
-}
-
-fn json_in(record: &str, what: &str, value: &Value) -> Result<String, StoreError> {
-    serde_json::to_string(value)
-        .map_err(|e| invalid(record, format!("{what} cannot be serialized: {e}")))
-}
-
-fn json_out(record: &str, what: &str, text: &str) -> Result<Value, StoreError> {
-    serde_json::from_str(text)
-        .map_err(|e| invalid(record, format!("its stored {what} is not JSON: {e}")))
-}
-
-fn count_in(record: &str, what: &str, n: u64) -> Result<i64, StoreError> {
-    i64::try_from(n).map_err(|_| invalid(record, format!("{what}: {n} is too large to store")))
-}
-
-fn count_out(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or_default()
-}
-
-impl RunDbRow {
-    fn record(&self) -> String {
-        format!(
-            "collection run {} ({}:{})",
-            self.id, self.platform.0, self.subject
-        )
-    }
-
-    fn into_run(self) -> Result<CollectionRun, StoreError> {
-        let record = self.record();
-        let parse = |what: &str, text: &Option<String>| {
-            text.as_deref()
-                .map(|t| json_out(&record, what, t))
-                .transpose()
-        };
-        Ok(CollectionRun {
-            id: self.id,
-            platform: self.platform.0,
-            mode: self.mode.parse().map_err(|m: String| invalid(&record, m))?,
-            status: self
-                .status
-                .parse()
-                .map_err(|m: String| invalid(&record, m))?,
-            max_items: self.max_items.map(count_out),
-            account: json_out(&record, "account", &self.account_json)?,
-            base: parse("base profile", &self.base_json)?,
-            result: parse("result profile", &self.result_json)?,
-            stop_reason: self.stop_reason,
-            pages: count_out(self.pages),
-            items: count_out(self.items),
-            started_at: self.started_at.0,
-            updated_at: self.updated_at.0,
-            finished_at: self.finished_at.map(|t| t.0),
-            subject: self.subject,
-        })
-    }
-}
-
-impl CheckpointDbRow {
-    fn into_checkpoint(self) -> Result<Checkpoint, StoreError> {
-        let state = self.state.parse().map_err(|m: String| {
-            invalid(
-                format!("checkpoint of run {} list {}", self.run_id, self.listing),
-                m,
-            )
-        })?;
-        Ok(Checkpoint {
-            state,
-            next_cursor: self.next_cursor,
-            pages: u32::try_from(self.pages).unwrap_or_default(),
-            items: count_out(self.items),
-            updated_at: self.updated_at.0,
-            listing: self.listing,
-        })
-    }
-}
-
-impl PageDbRow {
-    fn into_page(self) -> Result<CommittedPage, StoreError> {
-        let record = format!(
-            "page {} of list {} of collection run {}",
-            self.seq, self.listing, self.run_id
-        );
-        Ok(CommittedPage {
-            raw: json_out(&record, "page", &self.raw_json)?,
-            seq: u32::try_from(self.seq).unwrap_or_default(),
-            cursor: self.cursor,
-            next_cursor: self.next_cursor,
-            item_count: count_out(self.item_count),
-            committed_at: self.committed_at.0,
-            listing: self.listing,
-        })
-    }
-}
-
-impl MarkerDbRow {
-    fn into_marker(self) -> Result<Marker, StoreError> {
-        let record = format!("collection marker of {}:{}", self.platform, self.subject);
-        Ok(Marker {
-            platform: self
-                .platform
-                .parse()
-                .map_err(|e: toker_model::UnknownPlatform| invalid(&record, e.to_string()))?,
-            raw: json_out(&record, "raw profile", &self.raw_json)?,
-            run_id: self.run_id,
-            completed_at: self.completed_at.0,
-            subject: self.subject,
-        })
-    }
-}
-
-/// The SQL, compiled once per backend (as `crate::queries` does for profiles).
-macro_rules! checkpoint_queries_for {
-    ($conn:ty, $backend:ident) => {
-        /// This backend's connection.
-        pub(crate) type Conn = $conn;
-        use crate::queries::$backend::profiles as profile_queries;
-        include!("checkpoints/queries.rs");
-    };
-}
-
-/// The checkpoint queries compiled for SQLite.
-mod sqlite {
-    checkpoint_queries_for!(diesel::SqliteConnection, sqlite);
-}
-
-/// The checkpoint queries compiled for PostgreSQL.
-#[cfg(feature = "postgres")]
-mod postgres {
-    checkpoint_queries_for!(diesel::PgConnection, postgres);
-}
-
-/// Runs `$body` with `$c` bound to the store's concrete connection and `$q` to that
-/// backend's checkpoint queries.
-macro_rules! on_conn {
-    ($store:expr, |$c:ident, $q:ident| $body:expr) => {
-        match $store.conn_mut() {
-            Conn::Sqlite($c) => {
-                use self::sqlite as $q;
-                $body
-            }
-            #[cfg(feature = "postgres")]
-            Conn::Postgres($c) => {
-                use self::postgres as $q;
-                $body
-            }
-        }
-    };
-}
-
 fn prepared<'a>(w: &ProfileWrite<'a>, now: DbTime) -> Result<PreparedProfile<'a>, StoreError> {
     PreparedProfile::new(w.platform, w.profile, w.raw, w.owner, None, now)
 }
 
-fn subject_key(platform: Platform, subject: &str) -> String {
+pub(crate) fn subject_key(platform: Platform, subject: &str) -> String {
     format!("{platform}:{subject}")
 }
 
@@ -602,8 +368,9 @@ impl Store {
         };
         let p = prepared(&write, DbTime::now())?;
         let context = format!("upserting {}", p.record);
-        on_conn!(self, |c, q| c
-            .write(&context, |c| q::write_if_changed(c, &write, &p)))
+        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
+            q::checkpoints::write_if_changed(c, &write, &p)
+        }))
     }
 
     /// Starts a run; returns it as stored.
@@ -621,8 +388,8 @@ impl Store {
         }
         let context = format!("starting a collection run of {key}");
         let now = DbTime::now();
-        on_conn!(self, |c, q| c
-            .write(&context, |c| q::start_run(c, run, now)))?
+        dispatch!(self.conn_mut(), |c, q| c
+            .write(&context, |c| q::checkpoints::start_run(c, run, now)))?
         .into_run()
     }
 
@@ -639,8 +406,9 @@ impl Store {
             "looking up the unfinished run of {}",
             subject_key(platform, subject)
         );
-        on_conn!(self, |c, q| c
-            .read(&context, |c| q::unfinished_run(c, platform, subject)))?
+        dispatch!(self.conn_mut(), |c, q| c.read(&context, |c| {
+            q::checkpoints::unfinished_run(c, platform, subject)
+        }))?
         .map(RunDbRow::into_run)
         .transpose()
     }
@@ -651,11 +419,12 @@ impl Store {
     /// [`StoreError::NotFound`].
     pub fn collection_run(&mut self, run_id: i64) -> Result<CollectionRun, StoreError> {
         let context = format!("loading collection run {run_id}");
-        on_conn!(self, |c, q| c.read(&context, |c| q::run(c, run_id)))?
-            .ok_or_else(|| StoreError::NotFound {
-                what: format!("collection run {run_id}"),
-            })?
-            .into_run()
+        dispatch!(self.conn_mut(), |c, q| c
+            .read(&context, |c| q::checkpoints::run(c, run_id)))?
+        .ok_or_else(|| StoreError::NotFound {
+            what: format!("collection run {run_id}"),
+        })?
+        .into_run()
     }
 
     /// Every run of a person, oldest first.
@@ -671,8 +440,8 @@ impl Store {
             "listing the collection runs of {}",
             subject_key(platform, subject)
         );
-        on_conn!(self, |c, q| c
-            .read(&context, |c| q::runs(c, platform, subject)))?
+        dispatch!(self.conn_mut(), |c, q| c
+            .read(&context, |c| q::checkpoints::runs(c, platform, subject)))?
         .into_iter()
         .map(RunDbRow::into_run)
         .collect()
@@ -684,10 +453,11 @@ impl Store {
     /// [`StoreError::Database`].
     pub fn run_checkpoints(&mut self, run_id: i64) -> Result<Vec<Checkpoint>, StoreError> {
         let context = format!("loading the checkpoints of collection run {run_id}");
-        on_conn!(self, |c, q| c.read(&context, |c| q::checkpoints(c, run_id)))?
-            .into_iter()
-            .map(CheckpointDbRow::into_checkpoint)
-            .collect()
+        dispatch!(self.conn_mut(), |c, q| c
+            .read(&context, |c| q::checkpoints::checkpoints(c, run_id)))?
+        .into_iter()
+        .map(CheckpointDbRow::into_checkpoint)
+        .collect()
     }
 
     /// The pages an unfinished run committed, by list and number (an ended run keeps none:
@@ -697,10 +467,11 @@ impl Store {
     /// [`StoreError::Database`], [`StoreError::Invalid`] for a corrupt page.
     pub fn run_pages(&mut self, run_id: i64) -> Result<Vec<CommittedPage>, StoreError> {
         let context = format!("loading the pages of collection run {run_id}");
-        on_conn!(self, |c, q| c.read(&context, |c| q::pages(c, run_id)))?
-            .into_iter()
-            .map(PageDbRow::into_page)
-            .collect()
+        dispatch!(self.conn_mut(), |c, q| c
+            .read(&context, |c| q::checkpoints::pages(c, run_id)))?
+        .into_iter()
+        .map(PageDbRow::into_page)
+        .collect()
     }
 
     /// Commits a page, its list's checkpoint and the profile (if given and changed) in one
@@ -724,12 +495,9 @@ impl Store {
             "committing a {} page of collection run {}",
             commit.listing, commit.run_id
         );
-        on_conn!(self, |c, q| c.write(&context, |c| q::commit_page(
-            c,
-            commit,
-            profile.as_ref(),
-            now
-        )))
+        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
+            q::checkpoints::commit_page(c, commit, profile.as_ref(), now)
+        }))
     }
 
     /// Records why an unfinished run stopped (it stays unfinished, to be resumed).
@@ -739,8 +507,9 @@ impl Store {
     pub fn stop_run(&mut self, run_id: i64, reason: &str) -> Result<(), StoreError> {
         let context = format!("recording why collection run {run_id} stopped");
         let now = DbTime::now();
-        on_conn!(self, |c, q| c
-            .write(&context, |c| q::stop_run(c, run_id, reason, now)))
+        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
+            q::checkpoints::stop_run(c, run_id, reason, now)
+        }))
     }
 
     /// Ends an unfinished run in one transaction: stores the profile (if given and changed),
@@ -764,13 +533,9 @@ impl Store {
         let now = DbTime::now();
         let profile = end.profile.as_ref().map(|w| prepared(w, now)).transpose()?;
         let context = format!("ending collection run {run_id} as {}", end.status);
-        on_conn!(self, |c, q| c.write(&context, |c| q::end_run(
-            c,
-            run_id,
-            end,
-            profile.as_ref(),
-            now
-        )))
+        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
+            q::checkpoints::end_run(c, run_id, end, profile.as_ref(), now)
+        }))
     }
 
     /// The result of the person's latest ended run (what a new run builds on), if any.
@@ -784,8 +549,9 @@ impl Store {
     ) -> Result<Option<Value>, StoreError> {
         let key = subject_key(platform, subject);
         let context = format!("loading the latest collection result of {key}");
-        on_conn!(self, |c, q| c
-            .read(&context, |c| q::latest_result(c, platform, subject)))?
+        dispatch!(self.conn_mut(), |c, q| c.read(&context, |c| {
+            q::checkpoints::latest_result(c, platform, subject)
+        }))?
         .map(|text| json_out(&format!("collection result of {key}"), "raw profile", &text))
         .transpose()
     }
@@ -803,8 +569,8 @@ impl Store {
             "loading the collection marker of {}",
             subject_key(platform, subject)
         );
-        on_conn!(self, |c, q| c
-            .read(&context, |c| q::marker(c, platform, subject)))?
+        dispatch!(self.conn_mut(), |c, q| c
+            .read(&context, |c| q::checkpoints::marker(c, platform, subject)))?
         .map(MarkerDbRow::into_marker)
         .transpose()
     }

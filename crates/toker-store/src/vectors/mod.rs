@@ -1,7 +1,14 @@
 //! Profile vectors and the vocabulary that produced them.
 
+pub(crate) mod rows;
+
 use serde::Serialize;
 use toker_model::Platform;
+
+use crate::backend::dispatch;
+use crate::connection::Transactions;
+use crate::error::StoreError;
+use crate::store::Store;
 
 /// A vocabulary (the vectorizer's model), stored with the vectors it produced.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,6 +77,78 @@ pub(crate) fn decode_vector(
         indices: words(indices).into_iter().map(u32::from_le_bytes).collect(),
         values: words(values).into_iter().map(f32::from_le_bytes).collect(),
     })
+}
+
+impl Store {
+    /// Replaces every stored vector and the vocabulary, in one transaction; returns how
+    /// many vectors were stored.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for a vector naming no stored profile,
+    /// [`StoreError::Invalid`] for a vector whose indices and values differ in length.
+    pub fn save_vectors(
+        &mut self,
+        vocabulary: &VocabularyRecord,
+        vectors: &mut dyn Iterator<Item = StoredVector>,
+    ) -> Result<u64, StoreError> {
+        let context = format!("saving vectors of vocabulary {}", vocabulary.version);
+        // The iterator cannot be replayed, so this transaction is not retried.
+        let mut vectors = Some(vectors);
+        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
+            match vectors.take() {
+                Some(v) => q::vectors::save_vectors(c, vocabulary, v),
+                None => Err(StoreError::Busy {
+                    message: format!(
+                        "{context}: the database asked to retry the transaction, which cannot \
+                         replay the vectors; run it again"
+                    ),
+                }),
+            }
+        }))
+    }
+
+    /// The vocabulary of the stored vectors, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn load_vocabulary(&mut self) -> Result<Option<VocabularyRecord>, StoreError> {
+        dispatch!(self.conn_mut(), |c, q| q::vectors::load_vocabulary(c))
+    }
+
+    /// Every stored vector (of one platform) of a profile others may see, by profile id:
+    /// the vectors of unproven uploads are left out (see [`Store::load_unproven_vectors`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], or [`StoreError::Invalid`] for a corrupt vector.
+    pub fn load_vectors(
+        &mut self,
+        platform: Option<Platform>,
+    ) -> Result<Vec<StoredVector>, StoreError> {
+        dispatch!(self.conn_mut(), |c, q| q::vectors::load_vectors(
+            c, platform, false
+        ))
+    }
+
+    /// The stored vectors of unproven uploads (private copies, see [`ListQuery::unproven`]),
+    /// by profile id: what their uploaders query matches with, never matched by others.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], or [`StoreError::Invalid`] for a corrupt vector.
+    pub fn load_unproven_vectors(&mut self) -> Result<Vec<StoredVector>, StoreError> {
+        dispatch!(self.conn_mut(), |c, q| q::vectors::load_vectors(
+            c, None, true
+        ))
+    }
+
+    /// One profile's vector, if it has one.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], or [`StoreError::Invalid`] for a corrupt vector.
+    pub fn load_vector(&mut self, profile_id: i64) -> Result<Option<StoredVector>, StoreError> {
+        dispatch!(self.conn_mut(), |c, q| q::vectors::load_vector(
+            c, profile_id
+        ))
+    }
 }
 
 #[cfg(test)]
