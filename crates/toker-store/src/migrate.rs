@@ -191,3 +191,86 @@ pub(crate) fn postgres_locked<T>(
     unlocked?;
     Ok(value)
 }
+
+/// Every released migration, in the order it was released: a new one goes last, on both
+/// backends, and its name must sort after every other (the tests below check both).
+/// Released names never change: existing databases know their migrations by version.
+#[cfg(test)]
+const RELEASED: &[&str] = &[
+    "2025-11-25-120000_create_profiles_and_videos",
+    "2025-11-25-120100_create_vectors",
+    "2025-11-25-120200_create_api_keys",
+    "2025-11-25-130000_create_collection_checkpoints",
+    "2025-11-26-090000_create_principals",
+    "2026-11-25-170000_collection_runs_profile",
+    "2026-12-02-050000_unproven_uploads",
+    "2026-12-02-090000_profile_interests",
+];
+
+/// Historic exceptions to "dated close to the one released before it":
+/// `2026-11-25-170000_collection_runs_profile` was released right after the 2025-11-26
+/// migration but dated a year later. Databases know it by that version, so it keeps its
+/// name; it still sorts in release order, and every later one is dated after it.
+#[cfg(test)]
+const MISDATED: &[&str] = &["2026-11-25-170000_collection_runs_profile"];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn folder(backend: &str) -> Vec<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("migrations")
+            .join(backend);
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn date(name: &str) -> chrono::NaiveDate {
+        chrono::NaiveDate::parse_from_str(&name[..10], "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn both_backends_hold_the_released_migrations() {
+        let mut released: Vec<String> = RELEASED.iter().map(|s| (*s).to_owned()).collect();
+        released.sort();
+        for backend in ["sqlite", "postgres"] {
+            assert_eq!(
+                folder(backend),
+                released,
+                "migrations/{backend} differs from RELEASED in migrate.rs: a new migration \
+                 needs a folder on both backends and its name at the end of RELEASED"
+            );
+        }
+    }
+
+    #[test]
+    fn new_migrations_sort_last() {
+        for (i, name) in RELEASED.iter().enumerate() {
+            assert!(
+                RELEASED[..i].iter().all(|before| before < name),
+                "{name} sorts before a migration released earlier: Diesel applies pending \
+                 migrations in name order, so date a new one after every other"
+            );
+        }
+    }
+
+    #[test]
+    fn migrations_are_dated_close_to_the_one_before() {
+        // A date far ahead (a mistyped year) would make every later migration, dated
+        // correctly, sort before it.
+        let jumps: Vec<&str> = RELEASED
+            .windows(2)
+            .filter(|w| (date(w[1]) - date(w[0])).num_days() > 180)
+            .map(|w| w[1])
+            .collect();
+        assert_eq!(
+            jumps, MISDATED,
+            "dated far after the migration released before it"
+        );
+    }
+}
