@@ -475,22 +475,11 @@ pub(crate) struct SummaryResponse {
 impl SummaryResponse {
     pub(crate) fn new(stored: &StoredProfile, summary: Summary) -> Self {
         let p = &stored.profile;
-        let counts = [
-            ("followers_count", p.followers_count),
-            ("following_count", p.following_count),
-            ("likes_count", p.likes_count),
-            ("videos_count", p.videos_count),
-            ("number_of_comments", p.number_of_comments),
-            (
-                "number_of_likes_on_own_videos",
-                p.number_of_likes_on_own_videos,
-            ),
-            ("number_of_likes", p.number_of_likes),
-            ("number_of_shares", p.number_of_shares),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        let counts = p
+            .counts()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
         SummaryResponse {
             id: stored.id,
             platform: stored.platform,

@@ -202,6 +202,73 @@ impl Profile {
         }
     }
 
+    /// The name of every field, in declaration order: Toker's profile format, and the order
+    /// in which validation reports violations. Every other list of a profile's fields
+    /// (the counts below, the CSV export's columns, the API's summary) derives from these.
+    pub const FIELD_NAMES: [&'static str; 15] = [
+        "user_id",
+        "username",
+        "user_pseudo",
+        "verified",
+        "followers_count",
+        "following_count",
+        "likes_count",
+        "videos_count",
+        "number_of_comments",
+        "number_of_likes_on_own_videos",
+        "number_of_likes",
+        "number_of_shares",
+        "liked_videos",
+        "shared_videos",
+        "interests",
+    ];
+
+    /// The names of the profile's own counts, in field order (see [`Profile::counts`]).
+    pub const COUNT_NAMES: [&'static str; 8] = [
+        "followers_count",
+        "following_count",
+        "likes_count",
+        "videos_count",
+        "number_of_comments",
+        "number_of_likes_on_own_videos",
+        "number_of_likes",
+        "number_of_shares",
+    ];
+
+    /// The profile's own counts with their names ([`Profile::COUNT_NAMES`]), in field
+    /// order. A new count is a field, a name there and a line here and in
+    /// [`Profile::counts_mut`]; validation, the store's rows, the CSV export and the API's
+    /// summary follow.
+    #[must_use]
+    pub fn counts(&self) -> [(&'static str, Count); 8] {
+        let [a, b, c, d, e, f, g, h] = Self::COUNT_NAMES;
+        [
+            (a, self.followers_count),
+            (b, self.following_count),
+            (c, self.likes_count),
+            (d, self.videos_count),
+            (e, self.number_of_comments),
+            (f, self.number_of_likes_on_own_videos),
+            (g, self.number_of_likes),
+            (h, self.number_of_shares),
+        ]
+    }
+
+    /// The counts as [`Profile::counts`] names them, to set.
+    pub fn counts_mut(&mut self) -> [(&'static str, &mut Count); 8] {
+        let [a, b, c, d, e, f, g, h] = Self::COUNT_NAMES;
+        [
+            (a, &mut self.followers_count),
+            (b, &mut self.following_count),
+            (c, &mut self.likes_count),
+            (d, &mut self.videos_count),
+            (e, &mut self.number_of_comments),
+            (f, &mut self.number_of_likes_on_own_videos),
+            (g, &mut self.number_of_likes),
+            (h, &mut self.number_of_shares),
+        ]
+    }
+
     /// Every (relation, video) pair, liked first.
     pub fn all_videos(&self) -> impl Iterator<Item = (VideoRelation, &Video)> {
         self.liked_videos
@@ -232,5 +299,60 @@ impl PlatformProfile {
     #[must_use]
     pub fn key(&self) -> String {
         format!("{}:{}", self.platform, self.profile.user_id)
+    }
+}
+
+#[cfg(test)]
+mod field_list_tests {
+    use super::*;
+
+    /// A profile with every field set, so that none is left out of its JSON.
+    fn full() -> Profile {
+        let mut p = Profile::new("1", "u");
+        p.user_pseudo = Some("U".to_owned());
+        p.verified = Some(true);
+        for (i, (_, count)) in p.counts_mut().into_iter().enumerate() {
+            *count = Some(i as u64 + 1);
+        }
+        p.liked_videos.push(Video::new("a"));
+        p.shared_videos.push(Video::new("b"));
+        p.interests.push("Music".to_owned());
+        p
+    }
+
+    #[test]
+    fn field_names_are_the_json_keys_in_order() {
+        let json = serde_json::to_value(full()).unwrap();
+        let keys: Vec<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(keys, Profile::FIELD_NAMES);
+    }
+
+    #[test]
+    fn counts_are_the_count_fields_in_field_order() {
+        let p = full();
+        let json = serde_json::to_value(&p).unwrap();
+        let counts = p.counts();
+        let names: Vec<&str> = counts.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, Profile::COUNT_NAMES);
+        for (name, value) in counts {
+            assert_eq!(json[name].as_u64(), value, "{name}");
+        }
+        let in_field_order: Vec<&str> = Profile::FIELD_NAMES
+            .iter()
+            .copied()
+            .filter(|n| Profile::COUNT_NAMES.contains(n))
+            .collect();
+        assert_eq!(in_field_order, Profile::COUNT_NAMES);
+        let mut q = Profile::new("1", "u");
+        for ((name, slot), (same, value)) in q.counts_mut().into_iter().zip(p.counts()) {
+            assert_eq!(name, same);
+            *slot = value;
+        }
+        assert_eq!(q.counts(), p.counts());
     }
 }

@@ -200,21 +200,7 @@ fn check_rules(p: &Profile, rules: &ValidationRules, out: &mut Vec<Violation>) {
     if let Some(message) = p.user_pseudo.as_deref().and_then(control_char_in_text) {
         out.push(Violation::new("user_pseudo", message));
     }
-    let counts: [(&str, Count); 9] = [
-        ("followers_count", p.followers_count),
-        ("following_count", p.following_count),
-        ("likes_count", p.likes_count),
-        ("videos_count", p.videos_count),
-        ("number_of_comments", p.number_of_comments),
-        (
-            "number_of_likes_on_own_videos",
-            p.number_of_likes_on_own_videos,
-        ),
-        ("number_of_likes", p.number_of_likes),
-        ("number_of_shares", p.number_of_shares),
-        ("", None),
-    ];
-    for (name, value) in counts.into_iter().filter(|(n, _)| !n.is_empty()) {
+    for (name, value) in p.counts() {
         check_count_range(name, value, out);
     }
     match p.number_of_likes {
@@ -372,15 +358,9 @@ pub fn parse_profile(value: &Value, rules: &ValidationRules) -> Result<Profile, 
             None
         }
     };
-    p.followers_count = count_field(obj, "", "followers_count", &mut typed);
-    p.following_count = count_field(obj, "", "following_count", &mut typed);
-    p.likes_count = count_field(obj, "", "likes_count", &mut typed);
-    p.videos_count = count_field(obj, "", "videos_count", &mut typed);
-    p.number_of_comments = count_field(obj, "", "number_of_comments", &mut typed);
-    p.number_of_likes_on_own_videos =
-        count_field(obj, "", "number_of_likes_on_own_videos", &mut typed);
-    p.number_of_likes = count_field(obj, "", "number_of_likes", &mut typed);
-    p.number_of_shares = count_field(obj, "", "number_of_shares", &mut typed);
+    for (name, slot) in p.counts_mut() {
+        *slot = count_field(obj, "", name, &mut typed);
+    }
     p.liked_videos = video_list(obj, "liked_videos", &mut typed);
     p.shared_videos = video_list(obj, "shared_videos", &mut typed);
     p.interests = string_list(obj, "", "interests", &mut typed);
@@ -415,23 +395,7 @@ fn enclosing(path: &str) -> impl Iterator<Item = &str> {
 /// Orders violations as the fields appear in the profile format (the order of [`Profile`]'s
 /// fields).
 fn field_rank(path: &str) -> (usize, usize) {
-    const ORDER: [&str; 15] = [
-        "user_id",
-        "username",
-        "user_pseudo",
-        "verified",
-        "followers_count",
-        "following_count",
-        "likes_count",
-        "videos_count",
-        "number_of_comments",
-        "number_of_likes_on_own_videos",
-        "number_of_likes",
-        "number_of_shares",
-        "liked_videos",
-        "shared_videos",
-        "interests",
-    ];
+    const ORDER: [&str; 15] = Profile::FIELD_NAMES;
     let head = path.split(['[', '.']).next().unwrap_or(path);
     let rank = ORDER.iter().position(|k| *k == head).unwrap_or(ORDER.len());
     let index = path

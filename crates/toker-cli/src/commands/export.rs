@@ -17,21 +17,18 @@ use crate::output::progress;
 /// Profiles loaded per page.
 const PAGE: u64 = 500;
 
-const CSV_HEADER: &[&str] = &[
+/// The CSV columns before the profile's counts.
+const CSV_BEFORE_COUNTS: [&str; 6] = [
     "id",
     "platform",
     "user_id",
     "username",
     "user_pseudo",
     "verified",
-    "followers_count",
-    "following_count",
-    "likes_count",
-    "videos_count",
-    "number_of_comments",
-    "number_of_likes_on_own_videos",
-    "number_of_likes",
-    "number_of_shares",
+];
+
+/// The CSV columns after the profile's counts.
+const CSV_AFTER_COUNTS: [&str; 6] = [
     "liked_videos",
     "shared_videos",
     "top_categories",
@@ -39,6 +36,15 @@ const CSV_HEADER: &[&str] = &[
     "created_at",
     "updated_at",
 ];
+
+/// The CSV header: the counts are the model's ([`toker_model::Profile::COUNT_NAMES`]).
+fn csv_header() -> Vec<&'static str> {
+    CSV_BEFORE_COUNTS
+        .into_iter()
+        .chain(toker_model::Profile::COUNT_NAMES)
+        .chain(CSV_AFTER_COUNTS)
+        .collect()
+}
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ExportArgs) -> CliResult {
     let total = ctx.store()?.count_profiles(&ListQuery {
@@ -73,7 +79,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ExportArgs) -> CliResult {
         if first {
             match args.format {
                 ExportFormat::Json => chunk.extend_from_slice(b"["),
-                ExportFormat::Csv => csv_rows.write_record(CSV_HEADER).map_err(csv_error)?,
+                ExportFormat::Csv => csv_rows.write_record(csv_header()).map_err(csv_error)?,
                 ExportFormat::Jsonl => {}
             }
         }
@@ -108,7 +114,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ExportArgs) -> CliResult {
         (ExportFormat::Json, false) => b"\n]\n",
         (ExportFormat::Csv, true) => {
             let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(CSV_HEADER).map_err(csv_error)?;
+            w.write_record(csv_header()).map_err(csv_error)?;
             let header = w
                 .into_inner()
                 .map_err(|e| CliError::runtime(e.to_string()))?;
@@ -161,30 +167,38 @@ fn csv_row(stored: &StoredProfile) -> Vec<String> {
             .collect::<Vec<_>>()
             .join(";")
     };
-    vec![
+    let mut row = vec![
         stored.id.to_string(),
         stored.platform.to_string(),
         p.user_id.clone(),
         p.username.clone(),
         p.user_pseudo.clone().unwrap_or_default(),
         p.verified.map(|v| v.to_string()).unwrap_or_default(),
-        n(p.followers_count),
-        n(p.following_count),
-        n(p.likes_count),
-        n(p.videos_count),
-        n(p.number_of_comments),
-        n(p.number_of_likes_on_own_videos),
-        n(p.number_of_likes),
-        n(p.number_of_shares),
+    ];
+    row.extend(p.counts().into_iter().map(|(_, count)| n(count)));
+    row.extend([
         p.liked_videos.len().to_string(),
         p.shared_videos.len().to_string(),
         names(&summary.top_categories),
         names(&summary.top_hashtags),
         stored.created_at.to_rfc3339(),
         stored.updated_at.to_rfc3339(),
-    ]
+    ]);
+    row
 }
 
 fn csv_error(e: csv::Error) -> CliError {
     CliError::runtime(format!("cannot write CSV: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_csv_columns_follow_the_model() {
+        let header = csv_header();
+        let counts = &header[CSV_BEFORE_COUNTS.len()..header.len() - CSV_AFTER_COUNTS.len()];
+        assert_eq!(counts, toker_model::Profile::COUNT_NAMES);
+    }
 }
