@@ -12,38 +12,27 @@ pub(crate) mod profiles;
 use std::collections::HashMap;
 
 use toker_processing::Rejected;
-use toker_store::{ListQuery, ProfileRow, Store, StoreError};
+use toker_store::{ProfileRow, Store, StoreError};
 
 use crate::auth::Principal;
 use crate::problem::{Problem, ProblemKind};
 
-/// The listing row of profile `id` (an unproven upload too), read without its videos
-/// (keyset pagination from `id - 1` returns exactly that row when it exists).
+/// The listing row of profile `id` (an unproven upload too), read without its videos.
 pub(crate) fn profile_row(store: &mut Store, id: i64) -> Result<Option<ProfileRow>, StoreError> {
-    let rows = store.list_profiles(&ListQuery {
-        after_id: Some(id.saturating_sub(1)),
-        limit: Some(1),
-        unproven: true,
-        ..ListQuery::default()
-    })?;
-    Ok(rows.into_iter().next().filter(|r| r.id == id))
+    Ok(store.profile_rows(&[id])?.pop())
 }
 
-/// The listing rows of the profiles among `ids` that exist, by id.
-///
-/// One lookup per id for now: the store's contract has no batched form (a
-/// `Store::profile_rows(&[i64])` would make this one query).
+/// The listing rows of the profiles among `ids` that exist, by id (one query).
 pub(crate) fn rows_by_id(
     store: &mut Store,
     ids: impl IntoIterator<Item = i64>,
 ) -> Result<HashMap<i64, ProfileRow>, StoreError> {
-    let mut rows = HashMap::new();
-    for id in ids {
-        if let Some(row) = profile_row(store, id)? {
-            rows.insert(id, row);
-        }
-    }
-    Ok(rows)
+    let ids: Vec<i64> = ids.into_iter().collect();
+    Ok(store
+        .profile_rows(&ids)?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect())
 }
 
 /// Whether `principal` may see a profile of `owner`: the per-owner rule, except that an

@@ -382,6 +382,16 @@ impl Store {
         Ok(deleted)
     }
 
+    /// The listing rows (no videos) of the profiles among `ids` that exist, unproven
+    /// uploads included, ordered by id; ids that name no profile are left out. One query
+    /// (per 10 000 ids) on either backend.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn profile_rows(&mut self, ids: &[i64]) -> Result<Vec<ProfileRow>, StoreError> {
+        dispatch!(self.conn_mut(), |c, q| q::profiles::profile_rows(c, ids))
+    }
+
     /// Counts of what is stored.
     ///
     /// # Errors

@@ -609,21 +609,41 @@ pub(crate) fn list_profiles(c: &mut Conn, q: &ListQuery) -> Result<Vec<ProfileRo
         .select(ListDbRow::as_select())
         .load(c)
         .map_err(db("listing profiles"))?;
-    Ok(rows
-        .into_iter()
-        .map(|r| ProfileRow {
-            id: r.id,
-            platform: r.platform.0,
-            user_id: r.user_id,
-            username: r.username,
-            number_of_likes: count_out(r.number_of_likes),
-            liked_count: count_out(Some(r.liked_count)).unwrap_or_default(),
-            shared_count: count_out(Some(r.shared_count)).unwrap_or_default(),
-            owner: r.owner,
-            created_at: r.created_at.0,
-            unproven: !r.unproven_by.is_empty(),
-        })
-        .collect())
+    Ok(rows.into_iter().map(list_row).collect())
+}
+
+/// The listing rows of the profiles among `ids` that exist (unproven uploads too), by id,
+/// in one query per [`IN_LIST`] ids.
+pub(crate) fn profile_rows(c: &mut Conn, ids: &[i64]) -> Result<Vec<ProfileRow>, StoreError> {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IN_LIST) {
+        let rows: Vec<ListDbRow> = profiles::table
+            .filter(profiles::id.eq_any(chunk))
+            .order(profiles::id.asc())
+            .select(ListDbRow::as_select())
+            .load(c)
+            .map_err(db("reading profiles by id"))?;
+        out.extend(rows.into_iter().map(list_row));
+    }
+    Ok(out)
+}
+
+fn list_row(r: ListDbRow) -> ProfileRow {
+    ProfileRow {
+        id: r.id,
+        platform: r.platform.0,
+        user_id: r.user_id,
+        username: r.username,
+        number_of_likes: count_out(r.number_of_likes),
+        liked_count: count_out(Some(r.liked_count)).unwrap_or_default(),
+        shared_count: count_out(Some(r.shared_count)).unwrap_or_default(),
+        owner: r.owner,
+        created_at: r.created_at.0,
+        unproven: !r.unproven_by.is_empty(),
+    }
 }
 
 /// How many profiles the query's filters select.

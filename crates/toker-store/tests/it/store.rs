@@ -11,6 +11,7 @@ use toker_testkit::samples::{platform, profile, raw, video};
 
 on_both_backends!(
     store:
+    profile_rows_reads_the_rows_of_the_ids_that_exist,
     round_trip_keeps_every_field_and_the_video_order,
     create_of_an_existing_key_fails_and_stores_nothing,
     upsert_replaces_the_profile_and_its_links,
@@ -704,4 +705,27 @@ fn a_database_error_for_logs_carries_no_stored_value() {
     let safe = err.without_values();
     assert!(!safe.contains("secret-user"), "{safe}");
     assert!(safe.starts_with("creating profile"), "{safe}");
+}
+
+fn profile_rows_reads_the_rows_of_the_ids_that_exist(store: &mut Store) {
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let p = profile(i);
+        ids.push(
+            store
+                .create_profile(platform(i), &p, &raw(&p), Some("frank"))
+                .unwrap(),
+        );
+    }
+    assert!(store.profile_rows(&[]).unwrap().is_empty());
+    let listed = store.list_profiles(&ListQuery::default()).unwrap();
+    let missing = ids[4] + 1000;
+    let asked = [ids[3], missing, ids[1], ids[3], -1];
+    let rows = store.profile_rows(&asked).unwrap();
+    assert_eq!(
+        rows,
+        vec![listed[1].clone(), listed[3].clone()],
+        "the listing's rows, by id, each once, missing ids left out"
+    );
+    assert_eq!(store.profile_rows(&[missing]).unwrap(), vec![]);
 }
