@@ -350,28 +350,61 @@ struct PythonFigures {
     query_ms: f64,
 }
 
-/// Runs `xtask/bench/python_stack.py` on the benchmark's file, if Python 3 with
-/// scikit-learn is there.
-fn python_stack(data: &Path, scratch: &Path, size: u64) -> Result<PythonStack, String> {
-    let probe = Command::new("python3")
-        .args(["-c", "import sklearn, numpy"])
-        .stderr(Stdio::null())
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        return Ok(PythonStack::Missing(
-            "python3 with scikit-learn is not installed (pip install scikit-learn)".to_owned(),
-        ));
+/// The scikit-learn the baseline installs into its own virtualenv when the Python on the
+/// PATH lacks it (the version the figures in docs/PERFORMANCE.md were measured with).
+const SCIKIT_LEARN: &str = "scikit-learn==1.9.1";
+
+/// A Python that imports scikit-learn and numpy: `$PYTHON` or `python3` if it does, else
+/// the benchmark's own virtualenv with [`SCIKIT_LEARN`] (installed from PyPI once). A
+/// missing Python or a failed install skips the baseline with the reason, except under
+/// `CI=true`, where the baseline must run.
+fn python_with_sklearn() -> Result<Result<PathBuf, String>, String> {
+    let has_sklearn = |python: &Path| {
+        Command::new(python)
+            .args(["-c", "import sklearn, numpy"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let Some(python) = crate::util::python() else {
+        let why = "no python3 on the PATH (set PYTHON to one)".to_owned();
+        return if crate::util::in_ci() {
+            Err(why)
+        } else {
+            Ok(Err(why))
+        };
+    };
+    if has_sklearn(&python) {
+        return Ok(Ok(python));
     }
+    let venv_python = |venv: &Path| venv.join("bin/python");
+    match crate::util::venv(&python, "bench-venv", &[SCIKIT_LEARN], |venv| {
+        has_sklearn(&venv_python(venv))
+    }) {
+        Ok(venv) => Ok(Ok(venv_python(&venv))),
+        Err(e) if crate::util::in_ci() => Err(e),
+        Err(e) => Ok(Err(format!("scikit-learn could not be installed ({e})"))),
+    }
+}
+
+/// Runs `xtask/bench/python_stack.py` on the benchmark's file, if a Python with
+/// scikit-learn is there or can be installed.
+fn python_stack(data: &Path, scratch: &Path, size: u64) -> Result<PythonStack, String> {
+    let python = match python_with_sklearn()? {
+        Ok(python) => python,
+        Err(why) => return Ok(PythonStack::Missing(why)),
+    };
     let script = crate::util::workspace_root().join("xtask/bench/python_stack.py");
     let db = scratch.join(format!("python-{size}.db"));
     let _ = std::fs::remove_file(&db);
     eprintln!(
-        "$ python3 {} {} {}",
+        "$ {} {} {} {}",
+        python.display(),
         script.display(),
         data.display(),
         db.display()
     );
-    let out = crate::util::output(Command::new("python3").arg(&script).arg(data).arg(&db))?;
+    let out = crate::util::output(Command::new(&python).arg(&script).arg(data).arg(&db))?;
     parse_python(&out, size).map(PythonStack::Ran)
 }
 

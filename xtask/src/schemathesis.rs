@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{cargo, in_ci, run as sh, target_dir, workspace_root};
+use crate::util::{cargo, in_ci, python, run as sh, target_dir, venv, workspace_root};
 
 /// The Schemathesis release the pass is pinned to.
 const VERSION: &str = "4.32.5";
@@ -97,38 +97,17 @@ pub(crate) fn run(args: &[String]) -> Result<(), String> {
     }
 }
 
-/// `$PYTHON`, else `python3`, if it runs.
-fn python() -> Option<PathBuf> {
-    let python = std::env::var_os("PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from);
-    Command::new(&python)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-        .then_some(python)
-}
-
 /// The `schemathesis` of the virtualenv under the target dir, at [`VERSION`].
 fn install(python: &Path) -> Result<PathBuf, String> {
-    let venv = target_dir().join("schemathesis-venv");
-    let schemathesis = venv.join("bin/schemathesis");
-    let installed = Command::new(&schemathesis)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(VERSION));
-    if !installed {
-        if !venv.join("bin/pip").exists() {
-            sh(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
-        }
-        sh(Command::new(venv.join("bin/pip")).args([
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            &format!("schemathesis=={VERSION}"),
-        ]))?;
-    }
-    Ok(schemathesis)
+    let version_of = |venv: &Path| {
+        Command::new(venv.join("bin/schemathesis"))
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains(VERSION))
+    };
+    let requirement = format!("schemathesis=={VERSION}");
+    let venv = venv(python, "schemathesis-venv", &[&requirement], version_of)?;
+    Ok(venv.join("bin/schemathesis"))
 }
 
 /// A temporary directory, removed when dropped.

@@ -1,7 +1,7 @@
 //! Small helpers shared by the xtask commands: running cargo, finding the workspace.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The workspace root (the parent of the xtask crate).
 pub(crate) fn workspace_root() -> PathBuf {
@@ -76,4 +76,38 @@ pub(crate) fn in_ci() -> bool {
         std::env::var("CI").as_deref(),
         Ok("true" | "1" | "TRUE" | "True")
     )
+}
+
+/// `$PYTHON`, else `python3`, if it runs.
+pub(crate) fn python() -> Option<PathBuf> {
+    let python = std::env::var_os("PYTHON").map_or_else(|| PathBuf::from("python3"), PathBuf::from);
+    Command::new(&python)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+        .then_some(python)
+}
+
+/// A virtualenv `<target>/<name>` made by `python`, holding `requirement` (`pkg==version`)
+/// once `installed` (the venv's path → whether it is there) says it is not: the Python tools
+/// xtask runs (Schemathesis, the benchmark's Python baseline) never touch the system's
+/// packages, and a second run reuses the venv.
+pub(crate) fn venv(
+    python: &Path,
+    name: &str,
+    requirements: &[&str],
+    installed: impl Fn(&Path) -> bool,
+) -> Result<PathBuf, String> {
+    let venv = target_dir().join(name);
+    if !installed(&venv) {
+        if !venv.join("bin/pip").exists() {
+            run(Command::new(python).args(["-m", "venv"]).arg(&venv))?;
+        }
+        run(Command::new(venv.join("bin/pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(requirements))?;
+    }
+    Ok(venv)
 }
