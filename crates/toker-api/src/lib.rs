@@ -41,6 +41,7 @@ mod routes;
 mod server;
 mod state;
 mod vectorize;
+mod web;
 
 pub use app::{REQUEST_ID, router};
 pub use auth::Principal;

@@ -328,14 +328,18 @@ pub(crate) fn is_problem(response: &Response) -> bool {
 }
 
 /// Turns the bare error responses that axum and tower layers produce (405, 413 from the
-/// body limit, …) into problem+json, keeping their headers (e.g. `Allow`).
+/// body limit, …) into problem+json, keeping their headers (e.g. `Allow`); a page (an error
+/// page of [`crate::web`]) stays a page.
 pub(crate) async fn problem_for_bare_errors(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    if !(status.is_client_error() || status.is_server_error()) || is_problem(&response) {
+    if !(status.is_client_error() || status.is_server_error())
+        || is_problem(&response)
+        || crate::web::is_page(&response)
+    {
         return response;
     }
     let kind = ProblemKind::from_status(status);

@@ -414,7 +414,8 @@ impl BodyLimits {
 }
 
 /// Answers 413 at once when a request declares (`Content-Length`) more than its route
-/// takes: the export upload route its export limit, every other route the body limit.
+/// takes: the export upload routes (the API's and the page's) their export limit, every
+/// other route the body limit.
 pub(crate) async fn limit_body(
     axum::extract::State(limits): axum::extract::State<BodyLimits>,
     request: axum::extract::Request,
@@ -422,7 +423,8 @@ pub(crate) async fn limit_body(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     let path = request.uri().path();
-    let upload = path.starts_with("/v1/connect/") && path.ends_with("/export");
+    let upload = (path.starts_with("/v1/connect/") && path.ends_with("/export"))
+        || path.starts_with("/upload/");
     let limit = if upload { limits.export } else { limits.body };
     let declared = request
         .headers()

@@ -61,7 +61,7 @@ const STATE_LEN: usize = 43;
 /// Random characters of a PKCE verifier (RFC 7636 allows 43 to 128).
 const VERIFIER_LEN: usize = 64;
 /// The longest an export upload (receiving, reading, storing) may take.
-const UPLOAD_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+pub(crate) const UPLOAD_TIMEOUT: Duration = Duration::from_secs(10 * 60);
 /// Used connect states are kept this long after they expire (then purged); expired ones
 /// are refused by their cookie's own expiry.
 const STATE_MEMORY: chrono::Duration = chrono::Duration::days(1);
@@ -598,7 +598,7 @@ fn connected(state: &AppState, stored: Stored, mode: SessionMode) -> Response {
 }
 
 /// Query of the export upload.
-#[derive(Debug, Deserialize, IntoParams)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ExportParams {
     /// `cookie` (default) or `bearer`: how a new session is handed out.

@@ -312,7 +312,7 @@ pub(crate) async fn my_matches(
 }
 
 /// Why a profile without any category or hashtag matches nobody, and what helps.
-const NO_INTERESTS: &str = "this profile has no interest Toker can match on (no category or \
+pub(crate) const NO_INTERESTS: &str = "this profile has no interest Toker can match on (no category or \
      hashtag among its liked and shared posts, and no interest from the platform, that other \
      people have too): connect another platform, or upload a newer data export with more \
      liked posts (an Instagram export also carries the topics Instagram assigns you, under \

@@ -1,0 +1,170 @@
+//! Problems as pages: the API's problem (its title and detail, word for word, and every
+//! violation) with what to do next. The status and the `Retry-After` and `Set-Cookie`
+//! headers stay as the API set them.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use super::layout::{Frame, page as frame_page};
+use crate::problem::{PROBLEM_BASE, ProblemKind};
+
+/// The largest problem body read back (they are a few hundred bytes).
+const MAX_BODY: usize = 64 * 1024;
+
+/// What a problem body says.
+#[derive(Debug, Default, Deserialize)]
+struct Said {
+    #[serde(rename = "type", default)]
+    type_uri: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    detail: String,
+    #[serde(default)]
+    violations: Option<Vec<SaidViolation>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SaidViolation {
+    path: String,
+    message: String,
+}
+
+/// `response` (a problem, or a bare error status) as its page.
+pub(crate) async fn page(response: Response, signed_in: bool) -> Response {
+    let (parts, body) = response.into_parts();
+    let status = parts.status;
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .unwrap_or_default();
+    let mut said: Said = serde_json::from_slice(&bytes).unwrap_or_default();
+    let kind = ProblemKind::ALL
+        .into_iter()
+        .find(|k| said.type_uri.strip_prefix(PROBLEM_BASE) == Some(k.slug()))
+        .unwrap_or_else(|| ProblemKind::from_status(status));
+    if said.title.is_empty() {
+        kind.title().clone_into(&mut said.title);
+    }
+    if said.detail.is_empty() {
+        said.detail = status
+            .canonical_reason()
+            .unwrap_or("the request failed")
+            .to_owned();
+    }
+    let retry_after = parts
+        .headers
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let markup = render(
+        kind,
+        &said,
+        retry_after,
+        signed_in && kind != ProblemKind::Unauthenticated,
+    );
+    let mut answer = (status, axum::response::Html(markup.into_string())).into_response();
+    for name in [header::RETRY_AFTER, header::SET_COOKIE] {
+        for value in parts.headers.get_all(&name) {
+            answer.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    if status == StatusCode::UNAUTHORIZED {
+        answer
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    answer
+}
+
+fn render(kind: ProblemKind, said: &Said, retry_after: Option<u64>, signed_in: bool) -> Markup {
+    let frame = Frame {
+        signed_in,
+        csrf: None,
+    };
+    let body = html! {
+        div.panel.problem role="alert" {
+            p { (said.detail) }
+            @if let Some(violations) = said.violations.as_ref().filter(|v| !v.is_empty()) {
+                p { "What Toker checked:" }
+                ul {
+                    @for v in violations {
+                        li { code { (v.path) } ": " (v.message) }
+                    }
+                }
+            }
+        }
+        h2 { "What to do next" }
+        (next_steps(kind, &said.detail, retry_after))
+        p.muted { "Problem type: " code { (kind.slug()) } }
+    };
+    frame_page(frame, &said.title, body)
+}
+
+/// What the person can do about a problem of `kind`.
+fn next_steps(kind: ProblemKind, detail: &str, retry_after: Option<u64>) -> Markup {
+    let too_few_likes = detail.contains("likes you gave");
+    html! {
+        ul {
+            @match kind {
+                ProblemKind::ConsentDenied => {
+                    li { "Nothing was stored. To connect, go back to the " a href="/" { "start page" }
+                         " and approve the access on the platform's page." }
+                    li { "Or upload your data export instead: " a href="/#upload" { "Upload your data export" } "." }
+                }
+                ProblemKind::Validation if too_few_likes => {
+                    li { "Upload your data export, which shows every like you gave: "
+                         a href="/#upload" { "Upload your data export" } "." }
+                    li { "Or " a href="/" { "connect another platform" } "." }
+                }
+                ProblemKind::Validation | ProblemKind::PayloadTooLarge | ProblemKind::UnsupportedMediaType => {
+                    li { "Check that you chose the .zip file exactly as the platform gave it (not unpacked, not renamed from another format), and that it is from the platform you picked." }
+                    li { a href="/#upload" { "Upload your data export again" } "." }
+                }
+                ProblemKind::RateLimited | ProblemKind::Unavailable | ProblemKind::Timeout => {
+                    li {
+                        @if let Some(seconds) = retry_after {
+                            "Wait " (seconds) " second" @if seconds != 1 { "s" } ", then try again."
+                        } @else {
+                            "Wait a moment, then try again."
+                        }
+                    }
+                    li { a href="/" { "Back to the start page" } }
+                }
+                ProblemKind::Unauthenticated => {
+                    li { "Sign in by connecting an account or uploading a data export on the "
+                         a href="/" { "start page" } "." }
+                }
+                ProblemKind::ConnectState | ProblemKind::CodeRejected => {
+                    li { "Start again from the " a href="/" { "start page" } "; each connect link works once and for a few minutes." }
+                }
+                _ => {
+                    li { a href="/" { "Back to the start page" } }
+                    li { a href="/me" { "Your page" } " (if you are signed in)" }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_pages_escape_what_the_platform_said() {
+        let said = Said {
+            type_uri: ProblemKind::ConsentDenied.type_uri(),
+            title: ProblemKind::ConsentDenied.title().to_owned(),
+            detail: "X says access was not granted (access_denied: <script>alert(1)</script>)"
+                .to_owned(),
+            violations: None,
+        };
+        let page = render(ProblemKind::ConsentDenied, &said, None, false).into_string();
+        assert!(page.contains("&lt;script&gt;"), "{page}");
+        assert!(!page.contains("<script>"), "{page}");
+        assert!(page.contains("Access not granted"), "{page}");
+        assert!(page.contains("approve the access"), "{page}");
+    }
+}
