@@ -105,6 +105,8 @@ fn render(kind: ProblemKind, said: &Said, retry_after: Option<u64>, signed_in: b
 /// What the person can do about a problem of `kind`.
 fn next_steps(kind: ProblemKind, detail: &str, retry_after: Option<u64>) -> Markup {
     let too_few_likes = detail.contains("likes you gave");
+    // The API said the export itself shows too few: another export will not help.
+    let export_too_few = too_few_likes && detail.contains("export shows fewer");
     html! {
         ul {
             @match kind {
@@ -112,6 +114,10 @@ fn next_steps(kind: ProblemKind, detail: &str, retry_after: Option<u64>) -> Mark
                     li { "Nothing was stored. To connect, go back to the " a href="/" { "start page" }
                          " and approve the access on the platform's page." }
                     li { "Or upload your data export instead: " a href="/#upload" { "Upload your data export" } "." }
+                }
+                ProblemKind::Validation if export_too_few => {
+                    li { "Like more posts on that platform and upload a newer export later, or "
+                         a href="/" { "connect another platform" } "." }
                 }
                 ProblemKind::Validation if too_few_likes => {
                     li { "Upload your data export, which shows every like you gave: "

@@ -351,3 +351,62 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+#[tokio::test]
+async fn too_few_likes_and_a_rate_limit_are_pages_that_say_what_to_do() {
+    let f = Flow::with(toker_store::testing::TestDb::sqlite(), |c| {
+        c.connect.as_mut().unwrap().rate_limit_per_minute = Some(1);
+    })
+    .await;
+    let start = f
+        .send(page("GET", "/", "").body(Body::empty()).unwrap())
+        .await;
+    let csrf = set_cookie(&start, "toker_csrf").unwrap();
+    let (content_type, body) = upload_form(
+        Some(&token_of(html(&start))),
+        &toker_testkit::zip_folder("tiktok/export/few_likes"),
+    );
+    let few = f
+        .send(
+            page("POST", "/upload/tiktok", &csrf)
+                .header(header::CONTENT_TYPE, content_type)
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(few.status.as_u16(), 422, "{}", few.body);
+    let text = html(&few);
+    assert!(text.contains("Invalid profile"), "{text}");
+    assert!(text.contains("at least 100 likes you gave"), "{text}");
+    assert!(text.contains("<code>number_of_likes</code>"), "{text}");
+    assert!(text.contains("connect another platform"), "{text}");
+    assert_eq!(profiles(&f), 0);
+
+    // The connect start's budget: one a minute here.
+    let first = f
+        .send(
+            page("GET", "/v1/connect/x", "")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(first.status.as_u16(), 302);
+    let limited = f
+        .send(
+            page("GET", "/v1/connect/x", "")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(limited.status.as_u16(), 429, "{}", limited.body);
+    assert!(limited.headers.contains_key(header::RETRY_AFTER));
+    let text = html(&limited);
+    assert!(text.contains("Too many requests"), "{text}");
+    assert!(text.contains("1 per minute"), "{text}");
+    assert!(text.contains("then try again"), "{text}");
+    assert!(
+        limited
+            .headers
+            .contains_key(header::CONTENT_SECURITY_POLICY)
+    );
+}
