@@ -319,6 +319,7 @@ async fn a_person_connects_sees_their_profile_and_matches_and_erases_it_in_a_rea
     assert!(start.contains("What Toker keeps, and why"), "{start}");
     assert!(start.contains("How long, and how to erase it"), "{start}");
     sizes.push(("/", check_page(client, "start").await));
+    fits_a_phone(client, "start").await;
     click_link(client, "Connect with X").await;
     wait_for_path(client, "/me").await;
     let you = text(client).await;
@@ -344,6 +345,7 @@ async fn a_person_connects_sees_their_profile_and_matches_and_erases_it_in_a_rea
     );
     sizes.push(("/me", check_page(client, "you").await));
     screenshot(client, "web-you.png").await;
+    fits_a_phone(client, "you").await;
 
     // "Your matches": the people stored before, with what they share.
     click_link(client, "See your matches").await;
@@ -355,9 +357,24 @@ async fn a_person_connects_sees_their_profile_and_matches_and_erases_it_in_a_rea
     assert!(matches.contains("% alike"), "{matches}");
     sizes.push(("/me/matches", check_page(client, "matches").await));
     screenshot(client, "web-matches.png").await;
+    fits_a_phone(client, "matches").await;
+
+    // Refresh: the API's refresh with the stored token; "You" then shows the run.
+    click_link(client, "Back to your page").await;
+    wait_for_path(client, "/me").await;
+    click_button(client, "Refresh from the platforms").await;
+    wait_for_path(client, "/me/refresh").await;
+    let refreshed = text(client).await;
+    assert!(refreshed.contains("unchanged"), "{refreshed}");
+    sizes.push(("/me/refresh", check_page(client, "refreshed").await));
+    click_link(client, "Back to your page").await;
+    wait_for_path(client, "/me").await;
+    assert!(
+        text(client).await.contains("Complete, "),
+        "the refresh's run"
+    );
 
     // Download: the link is the API's export, which the session cookie opens.
-    client.goto(&format!("{base}/me")).await.unwrap();
     let href = client
         .find(Locator::LinkText("Download everything (JSON)"))
         .await
@@ -462,6 +479,29 @@ async fn a_person_connects_sees_their_profile_and_matches_and_erases_it_in_a_rea
         println!("size {page}: {size} bytes");
     }
     println!("browser test wall time: {:.1} s", wall.as_secs_f64());
+}
+
+/// Checks that the page needs no sideways scrolling at a phone's width (390 CSS pixels).
+async fn fits_a_phone(client: &Client, name: &str) {
+    let (width, height) = client.get_window_size().await.unwrap();
+    client.set_window_size(390, 844).await.unwrap();
+    let wider = client
+        .execute(
+            "return [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
+                .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    client
+        .set_window_size(
+            u32::try_from(width).unwrap(),
+            u32::try_from(height).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(wider, json!([]), "{name}: wider than a phone");
 }
 
 /// Runs axe-core in the page and fails on any serious or critical violation.
