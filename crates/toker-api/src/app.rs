@@ -48,7 +48,10 @@ pub fn router(state: AppState) -> Router {
     let limits = BodyLimits::new(config.body_limit, state.connector().config().export_limit);
     let app = Router::new()
         .merge(health::routes().route_layer(timed))
-        .merge(connect::routes(config.request_timeout).layer(from_fn(crate::web::for_browsers)))
+        .merge(
+            connect::routes(config.request_timeout)
+                .layer(from_fn_with_state(state.clone(), crate::web::for_browsers)),
+        )
         .merge(crate::web::routes(&state, config.request_timeout))
         .merge(authenticated)
         .fallback(unknown_route)

@@ -17,7 +17,8 @@
 //! would answer as `application/problem+json` becomes a page with the same title and
 //! detail and what to do next ([`problem`]); the connect start and callback do the same
 //! for a browser (one that asks for `text/html`), and a callback that signed the person in
-//! sends the browser on to `/me`, so no code or state stays in the address bar.
+//! sends the browser on to `/me` (one that failed, to `/problem`), so no code or state
+//! stays in the address bar.
 //! Sessions are the cookie the connect flow sets, with the session role's limits: the
 //! `/me` pages go through the same authentication as `/v1/me`.
 
@@ -33,7 +34,7 @@ mod upload;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
@@ -70,6 +71,7 @@ pub(crate) fn routes(state: &AppState, request_timeout: Duration) -> Router<AppS
     Router::new()
         .route("/", get(start::page))
         .route(STYLESHEET_PATH, get(stylesheet))
+        .route(problem::PROBLEM_PATH, get(problem::carried))
         .merge(signed_in)
         .route_layer(timed)
         .merge(
@@ -108,7 +110,11 @@ async fn pages(request: Request, next: Next) -> Response {
 /// The layer of the connect start and callback: for a browser (a `GET` that asks for
 /// `text/html`), a problem becomes its page and a callback that connected the account
 /// goes on to `/me` (keeping the session cookie it sets); API clients see no change.
-pub(crate) async fn for_browsers(request: Request, next: Next) -> Response {
+pub(crate) async fn for_browsers(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let browser = request.method() == Method::GET && wants_html(request.headers());
     let callback = request.uri().path().ends_with("/callback");
     let signed_in = has_session_cookie(request.headers());
@@ -116,7 +122,10 @@ pub(crate) async fn for_browsers(request: Request, next: Next) -> Response {
     if !browser {
         return response;
     }
-    let mut response = if is_problem(&response) {
+    let mut response = if callback && is_problem(&response) {
+        // Shown at /problem, so that the callback's address (its code and state) goes.
+        problem::carry(&state, response).await
+    } else if is_problem(&response) {
         problem::page(response, signed_in).await
     } else if callback && response.status().is_success() {
         see_other_keeping_cookies("/me", &response)

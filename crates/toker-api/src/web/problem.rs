@@ -2,13 +2,23 @@
 //! violation) with what to do next. The status and the `Retry-After` and `Set-Cookie`
 //! headers stay as the API set them.
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::layout::{Frame, page as frame_page};
-use crate::problem::{PROBLEM_BASE, ProblemKind};
+use crate::connect::session::{cookie, set_cookie};
+use crate::problem::{PROBLEM_BASE, PROBLEM_JSON, Problem, ProblemKind};
+use crate::state::AppState;
+
+/// Where a problem of a connect callback is shown to a browser.
+pub(crate) const PROBLEM_PATH: &str = "/problem";
+/// The cookie that carries it there (sealed; one minute, read once).
+const PROBLEM_COOKIE: &str = "toker_problem";
+/// The associated data it is sealed with.
+const PROBLEM_CONTEXT: &str = "web-problem";
 
 /// The largest problem body read back (they are a few hundred bytes).
 const MAX_BODY: usize = 64 * 1024;
@@ -30,6 +40,89 @@ struct Said {
 struct SaidViolation {
     path: String,
     message: String,
+}
+
+/// A problem as it travels to [`PROBLEM_PATH`].
+#[derive(Debug, Serialize, Deserialize)]
+struct Carried {
+    status: u16,
+    retry_after: Option<String>,
+    body: String,
+}
+
+/// A callback's problem for a browser: `303` to [`PROBLEM_PATH`], the problem sealed in a
+/// cookie (so that another site cannot make Toker show words of its own), the callback's
+/// own cookies kept. Without the server key, the page is shown where it is.
+pub(crate) async fn carry(state: &AppState, response: Response) -> Response {
+    let Some(cipher) = state.connector().cipher() else {
+        return page(response, false).await;
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .unwrap_or_default();
+    let carried = Carried {
+        status: parts.status.as_u16(),
+        retry_after: parts
+            .headers
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    let text = serde_json::to_string(&carried).unwrap_or_default();
+    let mut answer = super::see_other(PROBLEM_PATH);
+    for value in parts.headers.get_all(header::SET_COOKIE) {
+        answer
+            .headers_mut()
+            .append(header::SET_COOKIE, value.clone());
+    }
+    answer.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            PROBLEM_COOKIE,
+            &cipher.seal_cookie(&text, PROBLEM_CONTEXT),
+            PROBLEM_PATH,
+            60,
+            state.connector().secure_cookies(),
+        ),
+    );
+    answer
+}
+
+/// `GET /problem`: the problem [`carry`] sent here, once (the page layer renders it).
+pub(crate) async fn carried(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let carried = state.connector().cipher().and_then(|cipher| {
+        let sealed = cookie(&headers, PROBLEM_COOKIE)?;
+        let text = cipher.open_cookie(&sealed, PROBLEM_CONTEXT).ok()?;
+        serde_json::from_str::<Carried>(text.expose()).ok()
+    });
+    let mut response = match carried {
+        Some(c) => {
+            let status = StatusCode::from_u16(c.status).unwrap_or(StatusCode::BAD_REQUEST);
+            let mut r = (status, [(header::CONTENT_TYPE, PROBLEM_JSON)], c.body).into_response();
+            if let Some(v) = c.retry_after.and_then(|v| HeaderValue::from_str(&v).ok()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+        None => Problem::new(
+            ProblemKind::NotFound,
+            "there is no problem to show here: a connect's problem is shown once, right after it",
+        )
+        .into_response(),
+    };
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(
+            PROBLEM_COOKIE,
+            "",
+            PROBLEM_PATH,
+            0,
+            state.connector().secure_cookies(),
+        ),
+    );
+    response
 }
 
 /// `response` (a problem, or a bare error status) as its page.

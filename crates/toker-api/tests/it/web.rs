@@ -244,10 +244,36 @@ async fn a_browsers_connect_ends_on_its_page_and_an_api_clients_stays_json() {
 
     let (authorize, binding) = f.start("x", "", None).await;
     let back = f.consent(&authorize, Some("deny")).await;
-    let denied = f
+    let away = f
         .send(page("GET", &back, &binding).body(Body::empty()).unwrap())
         .await;
+    // Away from the callback's address (its state), to a page of its own.
+    assert_eq!(away.status.as_u16(), 303, "{}", away.body);
+    assert_eq!(away.headers[header::LOCATION], "/problem");
+    let carried = set_cookie(&away, "toker_problem").expect("the problem, sealed");
+    let denied = f
+        .send(
+            page("GET", "/problem", &carried)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
     assert_eq!(denied.status.as_u16(), 403);
+    // Shown once; a forged cookie shows nothing.
+    let cleared = denied
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.to_str().unwrap().starts_with("toker_problem=;"));
+    assert!(cleared, "the problem's cookie is cleared");
+    let forged = f
+        .send(
+            page("GET", "/problem", "toker_problem=made-up")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(forged.status.as_u16(), 404, "{}", forged.body);
     assert!(
         html(&denied).contains("Access not granted"),
         "{}",
