@@ -20,7 +20,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use toker_api::{Role, ServeConfig, create_api_key, vectorize_store};
+use toker_api::{Role, ServeConfig, create_api_key};
+use toker_collect::vectorize_store;
 use toker_model::ValidationRules;
 use toker_processing::{VectorizerConfig, Vocabulary, prepare_profile};
 use toker_store::{IngestItem, IngestOptions, ListQuery, Store};

@@ -40,7 +40,6 @@ pub mod problem;
 mod routes;
 mod server;
 mod state;
-mod vectorize;
 mod web;
 
 pub use app::{REQUEST_ID, router};
@@ -58,4 +57,3 @@ pub use problem::{Problem, ProblemKind};
 pub use server::{Server, bind, serve};
 pub use state::AppState;
 pub use toker_store::ApiKeyRecord;
-pub use vectorize::{VectorizeReport, vectorize_store};

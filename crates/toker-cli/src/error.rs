@@ -122,5 +122,15 @@ impl From<toker_api::ApiError> for CliError {
     }
 }
 
+impl From<toker_collect::CollectError> for CliError {
+    fn from(e: toker_collect::CollectError) -> Self {
+        match e {
+            toker_collect::CollectError::Store(e) => CliError::from(e),
+            toker_collect::CollectError::Source(e) => CliError::from(e),
+            other => CliError::runtime(other.to_string()),
+        }
+    }
+}
+
 /// The result of a command.
 pub(crate) type CliResult<T = ()> = Result<T, CliError>;

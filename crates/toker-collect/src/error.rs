@@ -1,7 +1,11 @@
 //! What can end a collection or an import.
 
+use toker_model::Platform;
+use toker_processing::ProcessingError;
 use toker_processing::prepare::Rejected;
+use toker_processing::records::RecordError;
 use toker_sources::SourceError;
+use toker_sources::oauth::OAuthError;
 use toker_store::{CollectionRun, StoreError};
 
 use crate::report::CollectReport;
@@ -66,6 +70,36 @@ pub enum CollectError {
     /// The store failed before the run started, or while ending it.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The platform refused to renew the access the person granted (revoked or expired):
+    /// they must connect the account again.
+    #[error("{} no longer accepts the access granted: {error}", .platform.display_name())]
+    AccessRevoked {
+        /// The account's platform.
+        platform: Platform,
+        /// The platform's refusal.
+        error: OAuthError,
+    },
+    /// Renewing the access failed otherwise (the platform, the network, this server's app
+    /// credentials): the stored tokens stay; try again later.
+    #[error("{} did not renew the access: {error}", .platform.display_name())]
+    Renewal {
+        /// The account's platform.
+        platform: Platform,
+        /// What failed.
+        error: OAuthError,
+    },
+    /// The input of an import cannot be read on (truncated, junk between records, I/O; while
+    /// checking every record first, also a record that is not JSON).
+    #[error("{error}{}", if *.checking { "; nothing stored" } else { "" })]
+    Unreadable {
+        /// What cannot be read, and where.
+        error: RecordError,
+        /// Whether it was found while checking, before anything was stored.
+        checking: bool,
+    },
+    /// A processing setting is out of range (e.g. the vectorizer's).
+    #[error(transparent)]
+    Processing(#[from] ProcessingError),
     /// What the store holds for the run cannot be read back (e.g. a changed client).
     #[error("collection run {run_id}: {message}")]
     Corrupt {

@@ -2,7 +2,11 @@
 //! with checkpoints, so that a collection killed at any point (crash, Ctrl-C, rate limit,
 //! daily quota) resumes at the first page it did not commit — no item missing, none twice,
 //! no page asked for again — and incremental runs ask only for what is new since the last
-//! *complete* run. It also makes data-export imports idempotent.
+//! *complete* run. It also makes data-export imports idempotent, and holds the other work
+//! that joins sources, processing and the store, so that the CLI and the REST API only
+//! translate: refreshing a connected account with its sealed tokens ([`refresh_account`],
+//! [`tokens`]), importing a file of profiles all or nothing ([`import_records`]), and
+//! refitting every vector ([`vectorize_store`]).
 //!
 //! It must not talk HTTP itself (the API clients of `toker-sources` do), write SQL
 //! (`toker-store` does), judge profiles by its own rules (`toker_processing::prepare` does),
@@ -75,12 +79,19 @@ mod error;
 mod export;
 mod items;
 mod merge;
+mod records;
+mod refresh;
 mod report;
 mod sleeper;
+pub mod tokens;
+mod vectorize;
 
 pub use api::{CollectRequest, NoProgress, Progress, Start, collect_api, subject_of};
 pub use error::{CollectError, StopCause};
 pub use export::{ImportReport, import_archive, import_archive_with_limits};
 pub use items::{ItemChanges, ItemCounts, diff_items, page_item_ids};
+pub use records::{ImportMode, RecordsImport, RecordsReport, SkippedRecord, import_records};
+pub use refresh::{RefreshOutcome, RefreshRequest, account_client, refresh_account};
 pub use report::{CollectReport, ListingReport, ProfileReport};
 pub use sleeper::{ReportingSleeper, describe_wait};
+pub use vectorize::{VectorizeReport, vectorize_store};

@@ -9,8 +9,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use toker_collect::account_client;
 use toker_model::Platform;
-use toker_sources::http::{ApiClient, ApiConfig, Secret, TokioSleeper, api_client, collect};
+use toker_sources::http::{ApiClient, ApiConfig, Secret, TokioSleeper, collect};
 use toker_sources::{RawProfile, SourceError, UserRef};
 
 use super::{App, Connector};
@@ -33,45 +34,40 @@ pub(crate) async fn fetch_profile(
 }
 
 /// The API client that reads the person's data with their token, and the person as that
-/// client names them (their handle, or X's numeric id): never `me`, so that collection
-/// runs of different people never share a subject.
+/// client names them ([`account_client`]).
 pub(crate) async fn client_for(
     connector: &Connector,
     app: &App,
     token: &Secret,
 ) -> Result<(Box<dyn ApiClient>, UserRef), Problem> {
-    let platform = app.settings.platform;
-    let fail = |e: SourceError| unusable(platform, &e);
-    let client = api_client(
-        platform,
-        interactive(connector.api_config(app, token)),
-        Arc::new(TokioSleeper),
-    )
-    .map_err(fail)?;
-    let account = client
-        .fetch_account(&UserRef::new("me"))
+    let (mut api, research) = api_settings(connector, app);
+    api.token = Some(token.clone());
+    account_client(api, research, Arc::new(TokioSleeper))
         .await
-        .map_err(fail)?;
-    let user = match platform {
-        Platform::X => UserRef::new(account.key),
-        _ => UserRef::new(account.username),
-    };
+        .map_err(|e| unusable(app.settings.platform, &e))
+}
+
+/// The data API's settings for a person's token on `app`'s platform (without the token),
+/// and TikTok's Research API settings when this server has Research credentials.
+pub(crate) fn api_settings(connector: &Connector, app: &App) -> (ApiConfig, Option<ApiConfig>) {
+    let platform = app.settings.platform;
+    let api = interactive(connector.api_config(app));
     let research = app
         .settings
         .research
         .as_ref()
-        .filter(|_| platform == Platform::TikTok);
-    let Some((key, secret)) = research else {
-        return Ok((client, user));
-    };
-    // TikTok: the Display API says who the person is; the Research API reads their lists.
-    let mut api = interactive(ApiConfig::new(platform));
-    api.base_url.clone_from(&app.settings.api_base_url);
-    api.client_key = Some(key.clone());
-    api.client_secret = Some(secret.clone());
-    api.timeout = connector.config().platform_timeout;
-    let research = api_client(platform, api, Arc::new(TokioSleeper)).map_err(fail)?;
-    Ok((research, user))
+        .filter(|_| platform == Platform::TikTok)
+        .map(|(key, secret)| {
+            // TikTok: the Display API says who the person is; the Research API reads their
+            // lists.
+            let mut research = interactive(ApiConfig::new(platform));
+            research.base_url.clone_from(&app.settings.api_base_url);
+            research.client_key = Some(key.clone());
+            research.client_secret = Some(secret.clone());
+            research.timeout = connector.config().platform_timeout;
+            research
+        });
+    (api, research)
 }
 
 /// Bounds fit for a person waiting on an answer.

@@ -21,50 +21,15 @@ use serde::Serialize;
 use toker_model::{Platform, Violation};
 use toker_processing::{Prepared, Rejected, summarize};
 use toker_sources::Warnings;
-use toker_sources::http::Secret;
-use toker_sources::oauth::PlatformTokens;
 use toker_store::{
     AccountClaim, AccountMethod, AccountTokens, ConnectAccount, Placement, StoredProfile, Upserted,
 };
 use utoipa::ToSchema;
 
-use super::crypto::Cipher;
 use super::session::{PRINCIPAL_PREFIX, new_principal_id, new_session};
 use crate::dto::{PlatformDoc, SummaryResponse};
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
-
-/// The associated data a platform token is sealed with: its account and field.
-pub(crate) fn token_context(platform: Platform, user_id: &str, field: &str) -> String {
-    format!("platform-token|{platform}|{user_id}|{field}")
-}
-
-/// Seals a platform's tokens for the account's row.
-pub(crate) fn seal_tokens(
-    cipher: &Cipher,
-    platform: Platform,
-    user_id: &str,
-    tokens: &PlatformTokens,
-) -> AccountTokens {
-    let now = Utc::now();
-    let at = |d: Option<std::time::Duration>| {
-        d.and_then(|d| chrono::Duration::from_std(d).ok())
-            .map(|d| now + d)
-    };
-    AccountTokens {
-        access_token: Some(cipher.seal(
-            &tokens.access_token,
-            &token_context(platform, user_id, "access"),
-        )),
-        access_expires_at: at(tokens.expires_in),
-        refresh_token: tokens
-            .refresh_token
-            .as_ref()
-            .map(|t| cipher.seal(t, &token_context(platform, user_id, "refresh"))),
-        refresh_expires_at: at(tokens.refresh_expires_in),
-        scope: tokens.scope.clone(),
-    }
-}
 
 /// How the connecting client wants its session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -425,24 +390,6 @@ pub(crate) fn invalid_upload(platform: Platform, message: String) -> Problem {
             message,
         }],
     )
-}
-
-/// An opened token, or `None` when absent.
-pub(crate) fn open_token(
-    cipher: &Cipher,
-    sealed: Option<&Vec<u8>>,
-    platform: Platform,
-    user_id: &str,
-    field: &str,
-) -> Option<Secret> {
-    let sealed = sealed?;
-    match cipher.open(sealed, &token_context(platform, user_id, field)) {
-        Ok(secret) => Some(secret),
-        Err(e) => {
-            tracing::error!(error = %e, "a stored platform token does not open");
-            None
-        }
-    }
 }
 
 #[cfg(test)]

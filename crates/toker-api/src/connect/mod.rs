@@ -10,7 +10,7 @@
 //!   `TOKER_SECRET_KEY` every connect route is disabled, and credentials without the key
 //!   stop the server from starting.
 //! - Platform tokens are kept only to refresh the profile later, sealed with the key
-//!   (`crypto`); tokens, codes, states and session tokens are never logged or returned
+//!   ([`toker_collect::tokens`]); tokens, codes, states and session tokens are never logged or returned
 //!   (a bearer session token is returned once, to the client that asked for one).
 
 pub(crate) mod crypto;
@@ -29,9 +29,9 @@ use toker_sources::oauth::{OAuthClient, OAuthClientConfig, OAuthEndpoints};
 use utoipa::ToSchema;
 
 use crate::ApiError;
-use crypto::Cipher;
-pub use crypto::{SECRET_KEY_ENV, SecretKey};
 pub use session::{SESSION_COOKIE, SESSION_PREFIX};
+use toker_collect::tokens::TokenCipher as Cipher;
+pub use toker_collect::tokens::{SECRET_KEY_ENV, SecretKey};
 
 /// The environment variables of the connect flow (besides the data API's own, e.g.
 /// `TOKER_X_API_URL` and TikTok's Research API `TOKER_TIKTOK_CLIENT_KEY`/`_SECRET`).
@@ -553,11 +553,11 @@ impl Connector {
         self.config.cookie_secure
     }
 
-    /// The data API configuration for a person's token on `platform`.
-    pub(crate) fn api_config(&self, app: &App, token: &Secret) -> ApiConfig {
+    /// The data API configuration for a person's token on `app`'s platform (the caller
+    /// puts the token in).
+    pub(crate) fn api_config(&self, app: &App) -> ApiConfig {
         let mut api = ApiConfig::new(app.settings.platform);
         api.base_url.clone_from(&app.settings.api_base_url);
-        api.token = Some(token.clone());
         api.timeout = self.config.platform_timeout;
         api
     }

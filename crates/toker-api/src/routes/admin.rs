@@ -4,7 +4,7 @@ use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use toker_processing::VectorizerConfig;
 use utoipa::{OpenApi, ToSchema};
 
@@ -13,7 +13,7 @@ use crate::dto::StatsResponse;
 use crate::extract::JsonBytes;
 use crate::problem::{Problem, ProblemBody};
 use crate::state::AppState;
-use crate::vectorize::{VectorizeReport, vectorize_store};
+use toker_collect::vectorize_store;
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/v1/stats", get(stats))
@@ -41,6 +41,28 @@ pub(crate) struct VectorizeRequest {
     /// Keep at most this many features (default: the vectorizer's).
     #[schema(minimum = 1, maximum = 4_294_967_295_u32)]
     max_features: Option<u32>,
+}
+
+/// What a refit did ([`toker_collect::VectorizeReport`]).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct VectorizeReport {
+    /// How many profiles the vocabulary was fitted on: those others may see (unproven
+    /// uploads get a vector but do not shape the vocabulary).
+    profiles: u64,
+    /// How many features the vocabulary kept.
+    features: u64,
+    /// The version of the vocabulary just fitted, stored with every new vector.
+    vocabulary_version: String,
+}
+
+impl From<toker_collect::VectorizeReport> for VectorizeReport {
+    fn from(r: toker_collect::VectorizeReport) -> Self {
+        VectorizeReport {
+            profiles: r.profiles,
+            features: r.features,
+            vocabulary_version: r.vocabulary_version,
+        }
+    }
 }
 
 /// Refits the vocabulary over every stored profile and replaces all vectors (admin only).
@@ -80,10 +102,10 @@ pub(crate) async fn vectorize(
         )
     })?;
     let report = state
-        .db(move |store| Ok(vectorize_store(store, config)?))
+        .db(move |store| vectorize_store(store, config).map_err(collect_problem))
         .await?;
     state.matches().invalidate();
-    Ok(Json(report))
+    Ok(Json(report.into()))
 }
 
 /// What the database holds: profiles (per platform), videos, links, tags, vectors (admin
@@ -105,4 +127,12 @@ pub(crate) async fn stats(
     principal.require_admin()?;
     let stats = state.db(|store| Ok(store.stats()?)).await?;
     Ok(Json(StatsResponse::from(stats)))
+}
+
+/// A refit's failure: the store's as the store's, anything else an internal error.
+fn collect_problem(e: toker_collect::CollectError) -> Problem {
+    match e {
+        toker_collect::CollectError::Store(e) => Problem::from(e),
+        other => crate::error::internal(&other),
+    }
 }

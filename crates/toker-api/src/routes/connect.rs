@@ -43,11 +43,11 @@ use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::connect::App;
-use crate::connect::crypto::{Cipher, hash, pkce_challenge, random_token};
+use crate::connect::crypto::{hash, pkce_challenge, random_token};
 use crate::connect::fetch::fetch_profile;
 use crate::connect::flow::{
     AccountDoc, ConnectResponse, Connecting, SessionDoc, SessionMode, Stored, WarningDoc,
-    invalid_upload, rejected, seal_tokens, store,
+    invalid_upload, rejected, store,
 };
 use crate::connect::session::{SESSION_COOKIE, optional, set_cookie};
 use crate::dto::{ExportArchiveDoc, PlatformDoc, SessionModeDoc};
@@ -55,6 +55,7 @@ use crate::extract::ApiQuery;
 use crate::limits::{UploadTicket, check_address, timeout};
 use crate::problem::{Problem, ProblemBody, ProblemKind};
 use crate::state::AppState;
+use toker_collect::tokens::TokenCipher as Cipher;
 
 /// Random characters of a `state` (about 256 bits).
 const STATE_LEN: usize = 43;
@@ -89,11 +90,11 @@ struct Pending {
 impl Pending {
     fn seal(&self, cipher: &Cipher) -> Result<String, Problem> {
         let text = serde_json::to_string(self).map_err(|e| crate::error::internal(&e))?;
-        Ok(cipher.seal_cookie(&text, PENDING_CONTEXT))
+        Ok(cipher.seal_text(&text, PENDING_CONTEXT))
     }
 
     fn open(cipher: &Cipher, value: &str) -> Option<Pending> {
-        let text = cipher.open_cookie(value, PENDING_CONTEXT).ok()?;
+        let text = cipher.open_text(value, PENDING_CONTEXT).ok()?;
         serde_json::from_str(text.expose()).ok()
     }
 }
@@ -520,7 +521,7 @@ async fn finish(
         .connector()
         .cipher()
         .ok_or_else(|| Problem::new(ProblemKind::ConnectDisabled, "no key to keep tokens"))?;
-    let sealed = seal_tokens(cipher, platform, &user_id, &tokens);
+    let sealed = cipher.seal_tokens(platform, &user_id, &tokens);
     let connecting = Connecting {
         platform,
         user_id,

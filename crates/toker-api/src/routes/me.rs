@@ -2,10 +2,8 @@
 //! account), all of it exportable as JSON and erasable in one transaction, and a refresh
 //! of their profiles with the platform tokens they granted.
 //!
-//! Refreshing re-reads each OAuth-connected account with its stored token (renewing the
-//! token first when it has expired) through toker-collect: incrementally (only what is new
-//! since the last complete run), resuming a refresh that was cut short from its
-//! checkpoints, and writing the profile only if it changed.
+//! Refreshing is toker-collect's [`refresh_account`] for each connected account; this
+//! module only says what it came to, in the person's words.
 
 use axum::Json;
 use axum::Router;
@@ -15,21 +13,16 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use toker_collect::{CollectError, CollectRequest, NoProgress, Start, collect_api, subject_of};
+use toker_collect::{CollectError, CollectReport, RefreshOutcome, RefreshRequest, refresh_account};
 use toker_model::{Platform, Profile};
-use toker_sources::oauth::{OAuthError, PlatformTokens};
-use toker_store::{AccountMethod, AccountRecord, ListQuery, PrincipalErasure, StoreError, Written};
+use toker_store::{AccountMethod, AccountRecord, ListQuery, PrincipalErasure, StoreError};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::connect::fetch::client_for;
-use crate::connect::flow::{open_token, seal_tokens};
+use crate::connect::fetch::{api_settings, unusable};
 use crate::connect::session::{SESSION_COOKIE, Session, set_cookie};
 use crate::dto::{PlatformDoc, ProfileDoc, ProfileListItem};
 use crate::problem::{Problem, ProblemBody, ProblemKind};
 use crate::state::AppState;
-
-/// Renew an access token this long before it expires.
-const RENEW_MARGIN: chrono::Duration = chrono::Duration::seconds(60);
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
@@ -466,153 +459,139 @@ pub(crate) async fn refresh(
     let accounts = state.db(move |store| Ok(store.list_accounts(&id)?)).await?;
     let mut results = Vec::with_capacity(accounts.len());
     for account in accounts {
-        let result = refresh_one(&state, &session.principal_id, &account).await;
-        results.push(result.unwrap_or_else(|(outcome, detail)| RefreshResult {
-            platform: account.platform,
-            user_id: account.user_id.clone(),
-            outcome: outcome.to_owned(),
-            profile_id: None,
-            items: None,
-            detail: Some(detail),
-        }));
+        let (platform, user_id) = (account.platform, account.user_id.clone());
+        let refreshed = refresh_one(&state, &session.principal_id, account).await;
+        results.push(refresh_result(platform, user_id, refreshed));
     }
     Ok(Json(RefreshReport { accounts: results }))
 }
 
-type Skip = (&'static str, String);
+/// What refreshing an account came to: the library's outcome or error, or why the server
+/// could not try.
+type Refreshed = Result<Result<RefreshOutcome, CollectError>, Problem>;
 
-async fn refresh_one(
-    state: &AppState,
-    principal: &str,
-    account: &AccountRecord,
-) -> Result<RefreshResult, Skip> {
-    let (platform, user_id) = (account.platform, account.user_id.as_str());
-    let name = platform.display_name();
+/// Refreshes one account on a pooled connection ([`refresh_account`]).
+async fn refresh_one(state: &AppState, principal: &str, account: AccountRecord) -> Refreshed {
+    let platform = account.platform;
     let connector = state.connector();
-    let (Some(cipher), Ok(app)) = (connector.cipher(), connector.app(platform)) else {
-        return Err((
-            "failed",
-            format!("connecting with {name} is not enabled on this server"),
-        ));
-    };
-    let opened =
-        |field, sealed: Option<&Vec<u8>>| open_token(cipher, sealed, platform, user_id, field);
-    let access = opened("access", account.tokens.access_token.as_ref());
-    let refresh_token = opened("refresh", account.tokens.refresh_token.as_ref());
-    if account.method == AccountMethod::Export || (access.is_none() && refresh_token.is_none()) {
-        return Err((
-            "skipped",
+    let (Some(_), Ok(app)) = (connector.cipher(), connector.app(platform)) else {
+        return Err(Problem::new(
+            ProblemKind::ConnectDisabled,
             format!(
-                "connected by a data export: upload a newer {name} export to update it (POST /v1/connect/{platform}/export)"
+                "connecting with {} is not enabled on this server",
+                platform.display_name()
             ),
         ));
-    }
-    let expired = account
-        .tokens
-        .access_expires_at
-        .is_some_and(|at| at <= Utc::now() + RENEW_MARGIN);
-    let access = match access {
-        Some(token) if !expired => token,
-        stale => {
-            let held = PlatformTokens {
-                access_token: stale.unwrap_or_else(|| toker_sources::http::Secret::new("")),
-                expires_in: None,
-                refresh_token: refresh_token.clone(),
-                refresh_expires_in: None,
-                scope: account.tokens.scope.clone(),
-                account_id: None,
-            };
-            let renewed = app.oauth.refresh(&held).await.map_err(|e| match e {
-                OAuthError::RefreshRejected { .. } | OAuthError::CodeRejected { .. } => (
-                    "reconnect",
-                    format!("{name} no longer accepts the access you granted ({e}): connect again at GET /v1/connect/{platform}"),
-                ),
-                other => ("failed", format!("{name} did not renew the access ({other}); try again later")),
-            })?;
-            let mut sealed = seal_tokens(cipher, platform, user_id, &renewed);
-            if sealed.refresh_expires_at.is_none()
-                && renewed.refresh_token.as_ref() == refresh_token.as_ref()
-            {
-                sealed.refresh_expires_at = account.tokens.refresh_expires_at;
-            }
-            let owned = user_id.to_owned();
-            state
-                .db(move |store| Ok(store.update_account_tokens(platform, &owned, &sealed)?))
-                .await
-                .map_err(|p| ("failed", p.detail))?;
-            renewed.access_token
-        }
     };
-    let (client, user) = client_for(connector, app, &access)
-        .await
-        .map_err(|p| ("failed", p.detail))?;
-    let rules = state.rules().clone();
+    let (api, research) = api_settings(connector, app);
     let owner = principal.to_owned();
-    let collected = state
+    let handle = state.clone();
+    state
         .db(move |store| {
-            // A refresh cut short (rate limit, timeout) left its run unfinished: resume it
-            // from its checkpoints; otherwise read only what is new since the last
-            // complete run.
-            let unfinished = store.unfinished_run(platform, &subject_of(&user))?;
-            let request = CollectRequest {
-                user: &user,
-                start: if unfinished.is_some() {
-                    Start::Resume
-                } else {
-                    Start::SinceLast
-                },
-                max_items: None,
-                rules: &rules,
+            let connector = handle.connector();
+            let (Some(cipher), Ok(app)) = (connector.cipher(), connector.app(platform)) else {
+                return Err(Problem::new(
+                    ProblemKind::ConnectDisabled,
+                    "connecting is no longer enabled",
+                ));
+            };
+            let request = RefreshRequest {
+                account: &account,
+                cipher,
+                oauth: &app.oauth,
+                api: &api,
+                research: research.as_ref(),
+                rules: handle.rules(),
                 owner: Some(&owner),
             };
-            let mut progress = NoProgress;
-            let run = collect_api(
-                store,
-                client.as_ref(),
-                &request,
-                &mut progress,
-                std::future::pending(),
-            );
+            let run = refresh_account(store, &request);
             Ok(tokio::runtime::Handle::current().block_on(run))
         })
         .await
-        .map_err(|p| ("failed", p.detail))?;
-    let report = collected.map_err(|e| match e {
-        // The platform's API does not show the likes given (Instagram's never does): the
-        // profile can only be renewed from a newer data export, which is nothing wrong.
-        CollectError::Rejected { ref rejected, .. }
-            if rejected
-                .violations()
-                .iter()
-                .all(|v| v.path == "number_of_likes") =>
-        {
-            (
+}
+
+/// The answer for one account: its outcome, and what to know or do in the person's words.
+fn refresh_result(platform: Platform, user_id: String, refreshed: Refreshed) -> RefreshResult {
+    let name = platform.display_name();
+    let skip = |outcome: &str, detail: String| RefreshResult {
+        platform,
+        user_id: user_id.clone(),
+        outcome: outcome.to_owned(),
+        profile_id: None,
+        items: None,
+        detail: Some(detail),
+    };
+    let export_hint =
+        format!("upload a newer {name} export to update it (POST /v1/connect/{platform}/export)");
+    let error = match refreshed {
+        Err(problem) => return skip("failed", problem.detail),
+        Ok(Ok(RefreshOutcome::Updated(report))) => {
+            return collected(platform, user_id, "updated", &report);
+        }
+        Ok(Ok(RefreshOutcome::Unchanged(report))) => {
+            return collected(platform, user_id, "unchanged", &report);
+        }
+        Ok(Ok(RefreshOutcome::ConnectedByExport)) => {
+            return skip(
+                "skipped",
+                format!("connected by a data export: {export_hint}"),
+            );
+        }
+        Ok(Ok(RefreshOutcome::LikesNotShown)) => {
+            return skip(
                 "skipped",
                 format!(
                     "the {name} API does not show the likes you gave, which your profile is built from: upload a newer {name} data export to update it (POST /v1/connect/{platform}/export)"
                 ),
-            )
+            );
         }
-        CollectError::Rejected { .. } => (
-            "rejected",
-            format!("the new {name} data breaks the rules ({e}); the stored profile stays as it was"),
+        Ok(Ok(_)) => return skip("failed", format!("the refresh from {name} failed")),
+        Ok(Err(e)) => e,
+    };
+    match error {
+        CollectError::AccessRevoked { error, .. } => skip(
+            "reconnect",
+            format!(
+                "{name} no longer accepts the access you granted ({error}): connect again at GET /v1/connect/{platform}"
+            ),
         ),
-        CollectError::Stopped { .. } => (
+        CollectError::Renewal { error, .. } => skip(
             "failed",
-            format!("{name} stopped the refresh ({e}); what was read is kept, and the next refresh resumes from there"),
+            format!("{name} did not renew the access ({error}); try again later"),
         ),
-        other => ("failed", format!("the refresh from {name} failed ({other})")),
-    })?;
-    let profile = report.profile.as_ref();
-    Ok(RefreshResult {
+        CollectError::Source(e) => skip("failed", unusable(platform, &e).detail),
+        CollectError::Store(e) => skip("failed", Problem::from(e).detail),
+        e @ CollectError::Rejected { .. } => skip(
+            "rejected",
+            format!(
+                "the new {name} data breaks the rules ({e}); the stored profile stays as it was"
+            ),
+        ),
+        e @ CollectError::Stopped { .. } => skip(
+            "failed",
+            format!(
+                "{name} stopped the refresh ({e}); what was read is kept, and the next refresh resumes from there"
+            ),
+        ),
+        other => skip(
+            "failed",
+            format!("the refresh from {name} failed ({other})"),
+        ),
+    }
+}
+
+/// The answer for an account that was collected.
+fn collected(
+    platform: Platform,
+    user_id: String,
+    outcome: &str,
+    report: &CollectReport,
+) -> RefreshResult {
+    RefreshResult {
         platform,
-        user_id: user_id.to_owned(),
-        outcome: match profile.map(|p| p.outcome) {
-            Some(Written::Unchanged) => "unchanged",
-            _ => "updated",
-        }
-        .to_owned(),
-        profile_id: profile.map(|p| p.id),
+        user_id,
+        outcome: outcome.to_owned(),
+        profile_id: report.profile.as_ref().map(|p| p.id),
         items: Some(ItemsDoc {
             new: report.items.new,
             updated: report.items.updated,
@@ -620,5 +599,5 @@ async fn refresh_one(
             removed: report.items.removed,
         }),
         detail: None,
-    })
+    }
 }

@@ -957,7 +957,8 @@ fn store_on_tiktok_and_vectorize(
                 .unwrap()
         })
         .collect();
-    toker_api::vectorize_store(&mut store, toker_processing::VectorizerConfig::default()).unwrap();
+    toker_collect::vectorize_store(&mut store, toker_processing::VectorizerConfig::default())
+        .unwrap();
     ids
 }
 

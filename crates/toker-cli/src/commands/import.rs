@@ -1,24 +1,19 @@
-//! `toker import`: profiles from a JSON array or JSON Lines file (or stdin).
-//!
-//! By default the import is all or nothing: a first pass reads and validates every record
-//! (streaming, constant memory) and only an input without a rejected record is stored, in
-//! batched transactions. With `--keep-going` valid records are stored in one pass and the
-//! rejected ones are reported.
+//! `toker import`: profiles from a JSON array or JSON Lines file (or stdin), through
+//! toker-collect's `import_records` (all or nothing by default; with `--keep-going` the
+//! valid records are stored and the rejected ones reported).
 
-use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 
-use toker_model::Platform;
-use toker_processing::prepare::{Rejected, prepare};
-use toker_processing::records::{Position, RecordError, RecordReader};
-use toker_store::IngestItem;
+use toker_collect::{CollectError, ImportMode, RecordsImport, import_records};
+use toker_store::IngestOptions;
 
 use crate::cli::ImportArgs;
 use crate::commands::Ctx;
-use crate::commands::ingest::{self, Report, Skipped};
+use crate::commands::ingest::Report;
 use crate::error::{CliError, CliResult};
+use crate::output::progress;
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ImportArgs) -> CliResult {
     let input = Input::open(&args.input)?;
@@ -38,53 +33,46 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ImportArgs) -> CliResult {
         }
     }
     let rules = args.rules.rules();
-    let batch_size = usize::try_from(args.batch_size).unwrap_or(1000);
-
-    if !args.keep_going {
-        let rejected = check_all(&input, args.platform, &rules)?;
-        if !rejected.is_empty() {
-            let report = Report {
-                rejected,
-                ..Report::default()
-            };
-            print_report(ctx, &input, &report)?;
-            return Err(CliError::validation(format!(
-                "{}: {} record(s) rejected, nothing stored (fix them, or pass --keep-going to store the valid ones)",
-                input.name,
-                report.rejected.len()
-            )));
-        }
-    }
-
-    let rejected = RefCell::new(Vec::new());
-    let reader = input.reader()?;
-    let items = reader.filter_map(|record| match record {
-        Err(e) => match unreadable(&input.name, e) {
-            Ok(skipped) => {
-                rejected.borrow_mut().push(skipped);
-                None
-            }
-            Err(fatal) => Some(Err(fatal)),
+    let options = RecordsImport {
+        platform: args.platform,
+        rules: &rules,
+        ingest: IngestOptions {
+            batch_size: usize::try_from(args.batch_size).unwrap_or(1000),
+            upsert: args.upsert,
         },
-        Ok((position, value)) => match prepare(value, args.platform, &rules) {
-            Ok(prepared) => Some(Ok(IngestItem {
-                label: position.to_string(),
-                platform: prepared.platform,
-                profile: prepared.profile,
-                raw: prepared.raw,
-                owner: None,
-            })),
-            Err(why) => {
-                rejected.borrow_mut().push(skipped(position, None, &why));
-                None
-            }
+        mode: if args.keep_going {
+            ImportMode::KeepGoing
+        } else {
+            ImportMode::AllOrNothing
         },
+    };
+    let show = ctx.progress();
+    let mut bar = None;
+    let imported = import_records(ctx.store()?, &input.file, &options, &mut |_| {
+        bar.get_or_insert_with(|| progress(None, "Importing", show))
+            .inc(1);
     });
-    let mut report = ingest::run(ctx, items, None, args.upsert, "Importing", batch_size)?;
-    report.rejected = rejected.into_inner();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let imported = imported.map_err(|e| match e {
+        CollectError::Unreadable { .. } => CliError::validation(format!("{}: {e}", input.name)),
+        other => CliError::from(other),
+    })?;
+    let report = Report {
+        store: imported.store,
+        duplicates: imported.duplicates,
+        rejected: imported.rejected,
+    };
     print_report(ctx, &input, &report)?;
     if report.rejected.is_empty() {
         Ok(())
+    } else if options.mode == ImportMode::AllOrNothing {
+        Err(CliError::validation(format!(
+            "{}: {} record(s) rejected, nothing stored (fix them, or pass --keep-going to store the valid ones)",
+            input.name,
+            report.rejected.len()
+        )))
     } else {
         Err(CliError::validation(format!(
             "{}: {} record(s) rejected and not stored; the {} valid one(s) were stored",
@@ -92,61 +80,6 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ImportArgs) -> CliResult {
             report.rejected.len(),
             report.store.created + report.store.updated
         )))
-    }
-}
-
-/// Reads and validates every record without storing anything; returns the rejected ones.
-fn check_all(
-    input: &Input,
-    platform: Option<Platform>,
-    rules: &toker_model::ValidationRules,
-) -> CliResult<Vec<Skipped>> {
-    let mut rejected = Vec::new();
-    for record in input.reader()? {
-        let (position, value) = record
-            .map_err(|e| CliError::validation(format!("{}: {e}; nothing stored", input.name)))?;
-        let key = record_key(&value, platform);
-        if let Err(why) = prepare(value, platform, rules) {
-            rejected.push(skipped(position, key, &why));
-        }
-    }
-    Ok(rejected)
-}
-
-/// A record that is not valid JSON becomes a rejection (reading goes on at the next
-/// record); an input that cannot be read on (truncated, junk between records, I/O) is an
-/// error that ends the import (exit 3: nothing stored unless `--keep-going` had stored
-/// earlier batches).
-fn unreadable(name: &str, e: RecordError) -> CliResult<Skipped> {
-    match e {
-        RecordError::Malformed { position, .. } => Ok(Skipped {
-            record: position.to_string(),
-            key: None,
-            reasons: vec![e.to_string()],
-        }),
-        fatal => Err(CliError::validation(format!("{name}: {fatal}"))),
-    }
-}
-
-fn record_key(value: &serde_json::Value, platform: Option<Platform>) -> Option<String> {
-    let user_id = value.get("user_id")?.as_str()?;
-    let platform = value
-        .get("platform")
-        .and_then(|p| p.as_str())
-        .map(str::to_owned)
-        .or_else(|| platform.map(|p| p.to_string()))?;
-    Some(format!("{platform}:{user_id}"))
-}
-
-fn skipped(position: Position, key: Option<String>, why: &Rejected) -> Skipped {
-    Skipped {
-        record: position.to_string(),
-        key,
-        reasons: why
-            .violations()
-            .iter()
-            .map(|v| format!("{}: {}", v.path, v.message))
-            .collect(),
     }
 }
 
@@ -252,10 +185,5 @@ impl Input {
         io::Seek::rewind(&mut file)
             .map_err(|e| CliError::runtime(format!("cannot read {}: {e}", self.name)))?;
         Ok(BufReader::with_capacity(1 << 16, file))
-    }
-
-    /// A fresh reader from the start of the input.
-    fn reader(&self) -> CliResult<RecordReader<impl BufRead>> {
-        Ok(RecordReader::new(self.raw_reader()?))
     }
 }

@@ -4,7 +4,6 @@
 
 use std::cell::RefCell;
 
-use serde::Serialize;
 use serde_json::{Value, json};
 use toker_store::{IngestItem, IngestOptions, IngestReport, IngestResult};
 
@@ -13,16 +12,7 @@ use crate::error::{CliError, CliResult};
 use crate::output::progress;
 
 /// A record that was not stored, and why.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Skipped {
-    /// Where it was in the input (`record 3 (line 4)`).
-    pub(crate) record: String,
-    /// `platform:user_id` when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) key: Option<String>,
-    /// What was wrong, one entry per violation (`path: message`).
-    pub(crate) reasons: Vec<String>,
-}
+pub(crate) type Skipped = toker_collect::SkippedRecord;
 
 /// What a bulk run did.
 #[derive(Debug, Default)]

@@ -1,6 +1,6 @@
 //! `toker vectorize`: fit the vocabulary over every stored profile and store every
-//! profile's vector with it (toker-api's `vectorize_store`, the same refit the REST API's
-//! `POST /v1/vectorize` runs).
+//! profile's vector with it (toker-collect's `vectorize_store`, the same refit the REST
+//! API's `POST /v1/vectorize` runs).
 
 use std::io::Write;
 use std::time::Instant;
@@ -31,7 +31,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &VectorizeArgs) -> CliResult {
     }
     let bar = progress(None, "Vectorizing", ctx.progress());
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let report = toker_api::vectorize_store(ctx.store()?, config);
+    let report = toker_collect::vectorize_store(ctx.store()?, config);
     bar.finish_and_clear();
     let report = report?;
     let seconds = started.elapsed().as_secs_f64();

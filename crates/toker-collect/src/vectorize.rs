@@ -1,17 +1,17 @@
-//! Refitting the vocabulary and vectors over every stored profile (`POST /v1/vectorize`).
+//! Refitting the vocabulary and vectors over every stored profile: what `toker vectorize`
+//! and `POST /v1/vectorize` run.
 
 use serde::Serialize;
 use toker_processing::{VectorizerConfig, VocabularyBuilder};
 use toker_store::{ListQuery, Store, StoredProfile, StoredVector, VocabularyRecord};
-use utoipa::ToSchema;
 
-use crate::ApiError;
+use crate::CollectError;
 
 /// How many profiles are read per query, bounding memory while reading the corpus.
 const PAGE: u64 = 2_000;
 
 /// What a refit did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct VectorizeReport {
     /// How many profiles the vocabulary was fitted on: those others may see (unproven
     /// uploads get a vector but do not shape the vocabulary).
@@ -27,14 +27,27 @@ pub struct VectorizeReport {
 /// the previous ones in one transaction.
 ///
 /// Profiles are read a page at a time (twice: once to fit, once to transform); profiles
-/// stored while this runs wait for the next refit.
+/// stored while this runs wait for the next refit. It blocks and uses every core for the
+/// transform: async callers run it on a blocking thread.
+///
+/// ```
+/// use toker_collect::vectorize_store;
+/// use toker_processing::VectorizerConfig;
+/// use toker_store::Store;
+///
+/// let mut store = Store::open(":memory:")?;
+/// let report = vectorize_store(&mut store, VectorizerConfig::default())?;
+/// assert_eq!((report.profiles, report.features), (0, 0));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 ///
 /// # Errors
-/// [`ApiError::Processing`] for a bad setting, [`ApiError::Store`] if the database fails.
+/// [`CollectError::Processing`] for a bad setting, [`CollectError::Store`] if the
+/// database fails.
 pub fn vectorize_store(
     store: &mut Store,
     config: VectorizerConfig,
-) -> Result<VectorizeReport, ApiError> {
+) -> Result<VectorizeReport, CollectError> {
     let mut builder = VocabularyBuilder::new(config)?;
     let mut last_id = None;
     for_each_page(store, None, |page| {
@@ -87,7 +100,7 @@ fn for_each_page(
     store: &mut Store,
     last_id: Option<i64>,
     mut visit: impl FnMut(Vec<StoredProfile>),
-) -> Result<(), ApiError> {
+) -> Result<(), CollectError> {
     let mut after_id = None;
     loop {
         let mut page = store.load_profiles(&ListQuery {

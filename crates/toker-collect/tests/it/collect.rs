@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used)]
 //! Resumable collection against a scripted API client (TikTok-shaped pages, no network):
 //! interruption and resume, quotas, incremental runs, idempotent re-runs, bounds, refused
 //! lists. On SQLite, and on PostgreSQL with the `postgres` feature.
