@@ -35,27 +35,125 @@ impl OAuthEndpoints {
     /// The platform's production endpoints.
     #[must_use]
     pub fn production(platform: Platform) -> Self {
-        let (authorize, token, graph) = match platform {
-            Platform::TikTok => (
-                "https://www.tiktok.com/v2/auth/authorize/",
-                "https://open.tiktokapis.com/v2/oauth/token/",
-                None,
-            ),
-            Platform::X => (
-                "https://x.com/i/oauth2/authorize",
-                "https://api.x.com/2/oauth2/token",
-                None,
-            ),
-            Platform::Instagram => (
-                "https://www.instagram.com/oauth/authorize",
-                "https://api.instagram.com/oauth/access_token",
-                Some("https://graph.instagram.com"),
-            ),
-        };
+        let profile = OAuthProfile::of(platform);
         OAuthEndpoints {
-            authorize_url: authorize.to_owned(),
-            token_url: token.to_owned(),
-            graph_url: graph.map(str::to_owned),
+            authorize_url: profile.authorize_url.to_owned(),
+            token_url: profile.token_url.to_owned(),
+            graph_url: profile.graph_url.map(str::to_owned),
+        }
+    }
+}
+
+/// How the app proves itself at a platform's token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientAuth {
+    /// The client id and secret in the form body.
+    SecretInForm,
+    /// HTTP Basic credentials (id and secret), the id also in the form body: a
+    /// confidential client of X.
+    Basic,
+}
+
+/// How a platform's tokens are renewed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Renewal {
+    /// The refresh-token grant at the token endpoint.
+    RefreshToken,
+    /// A long-lived access token from the Graph API: the code's short-lived token is
+    /// exchanged for it, and it is refreshed itself (`graph_url`; Instagram).
+    LongLivedToken,
+}
+
+/// Everything that differs between the platforms' OAuth flows, one value per platform
+/// ([`OAuthProfile::of`]); the flow itself is the same code for all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OAuthProfile {
+    /// The production consent page.
+    pub authorize_url: &'static str,
+    /// The production token endpoint.
+    pub token_url: &'static str,
+    /// The production Graph API host, for [`Renewal::LongLivedToken`].
+    pub graph_url: Option<&'static str>,
+    /// The scopes Toker asks for (what reading the person's profile and likes needs),
+    /// joined with the platform's separator: commas on TikTok, spaces on X.
+    pub scope: &'static str,
+    /// The name of the app's id in the authorize URL and the token form (`client_key` on
+    /// TikTok, `client_id` elsewhere).
+    pub client_id_param: &'static str,
+    /// How the app authenticates at the token endpoint.
+    pub client_auth: ClientAuth,
+    /// Whether the authorize step takes PKCE (`code_challenge`, S256).
+    pub pkce: bool,
+    /// How tokens are renewed.
+    pub renewal: Renewal,
+    /// The token response's field naming the account, if the platform sends one.
+    pub account_id_field: Option<&'static str>,
+    /// What the person's token lets Toker read.
+    pub token_reach: TokenReach,
+}
+
+/// What a person's token lets Toker read of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenReach {
+    /// Their account and every list Toker reads (X).
+    Everything,
+    /// Only who they are and their counts (TikTok's Login Kit token opens the Display
+    /// API): their lists come from the Research API with the server's own credentials.
+    AccountOnly,
+    /// Their account and posts, never which posts they liked (Instagram).
+    NoLikes,
+}
+
+impl OAuthProfile {
+    /// TikTok's Login Kit.
+    pub const TIKTOK: OAuthProfile = OAuthProfile {
+        authorize_url: "https://www.tiktok.com/v2/auth/authorize/",
+        token_url: "https://open.tiktokapis.com/v2/oauth/token/",
+        graph_url: None,
+        scope: "user.info.basic,user.info.stats,video.list",
+        client_id_param: "client_key",
+        client_auth: ClientAuth::SecretInForm,
+        pkce: true,
+        renewal: Renewal::RefreshToken,
+        account_id_field: Some("open_id"),
+        token_reach: TokenReach::AccountOnly,
+    };
+
+    /// X's OAuth 2.0 with a confidential client.
+    pub const X: OAuthProfile = OAuthProfile {
+        authorize_url: "https://x.com/i/oauth2/authorize",
+        token_url: "https://api.x.com/2/oauth2/token",
+        graph_url: None,
+        scope: "tweet.read users.read like.read offline.access",
+        client_id_param: "client_id",
+        client_auth: ClientAuth::Basic,
+        pkce: true,
+        renewal: Renewal::RefreshToken,
+        account_id_field: None,
+        token_reach: TokenReach::Everything,
+    };
+
+    /// Instagram API with Instagram Login.
+    pub const INSTAGRAM: OAuthProfile = OAuthProfile {
+        authorize_url: "https://www.instagram.com/oauth/authorize",
+        token_url: "https://api.instagram.com/oauth/access_token",
+        graph_url: Some("https://graph.instagram.com"),
+        scope: "instagram_business_basic",
+        client_id_param: "client_id",
+        client_auth: ClientAuth::SecretInForm,
+        pkce: false,
+        renewal: Renewal::LongLivedToken,
+        account_id_field: Some("user_id"),
+        token_reach: TokenReach::NoLikes,
+    };
+
+    /// The platform's profile.
+    #[must_use]
+    pub const fn of(platform: Platform) -> &'static OAuthProfile {
+        match platform {
+            Platform::TikTok => &Self::TIKTOK,
+            Platform::X => &Self::X,
+            Platform::Instagram => &Self::INSTAGRAM,
         }
     }
 }
@@ -63,17 +161,13 @@ impl OAuthEndpoints {
 /// The scopes Toker asks for: what reading the person's profile and likes needs.
 #[must_use]
 pub const fn scopes(platform: Platform) -> &'static str {
-    match platform {
-        Platform::TikTok => "user.info.basic,user.info.stats,video.list",
-        Platform::X => "tweet.read users.read like.read offline.access",
-        Platform::Instagram => "instagram_business_basic",
-    }
+    OAuthProfile::of(platform).scope
 }
 
 /// Whether the platform takes PKCE (`code_challenge`, S256) on its authorize step.
 #[must_use]
 pub const fn uses_pkce(platform: Platform) -> bool {
-    matches!(platform, Platform::TikTok | Platform::X)
+    OAuthProfile::of(platform).pkce
 }
 
 /// An app's registration with a platform and where its OAuth endpoints are.
@@ -233,6 +327,7 @@ enum Step {
 #[derive(Debug)]
 pub struct OAuthClient {
     config: OAuthClientConfig,
+    profile: &'static OAuthProfile,
     token_http: Http,
     token_path: String,
     graph_http: Option<Http>,
@@ -267,9 +362,10 @@ impl OAuthClient {
             Ok::<_, SourceError>(http)
         };
         let token_http = http_for(token_base, "TOKEN_URL")?;
-        let graph_http = match (&config.endpoints.graph_url, platform) {
-            (Some(graph), Platform::Instagram) => Some(http_for(graph.clone(), "GRAPH_URL")?),
-            (None, Platform::Instagram) => {
+        let profile = OAuthProfile::of(platform);
+        let graph_http = match (&config.endpoints.graph_url, profile.renewal) {
+            (Some(graph), Renewal::LongLivedToken) => Some(http_for(graph.clone(), "GRAPH_URL")?),
+            (None, Renewal::LongLivedToken) => {
                 return Err(SourceError::Config {
                     platform,
                     message:
@@ -282,6 +378,7 @@ impl OAuthClient {
         };
         Ok(OAuthClient {
             config,
+            profile,
             token_http,
             token_path,
             graph_http,
@@ -304,19 +401,15 @@ impl OAuthClient {
     /// `state`, and the PKCE `code_challenge` (S256) for platforms that take one.
     #[must_use]
     pub fn authorize_url(&self, state: &str, code_challenge: Option<&str>) -> String {
-        let c = &self.config;
-        let mut params: Vec<(&str, &str)> = Vec::new();
-        match c.platform {
-            Platform::TikTok => params.push(("client_key", &c.client_id)),
-            Platform::X | Platform::Instagram => params.push(("client_id", &c.client_id)),
-        }
-        params.extend([
+        let (c, profile) = (&self.config, self.profile);
+        let mut params: Vec<(&str, &str)> = vec![
+            (profile.client_id_param, &c.client_id),
             ("response_type", "code"),
-            ("scope", scopes(c.platform)),
+            ("scope", profile.scope),
             ("redirect_uri", c.redirect_uri.as_str()),
             ("state", state),
-        ]);
-        if let Some(challenge) = code_challenge.filter(|_| uses_pkce(c.platform)) {
+        ];
+        if let Some(challenge) = code_challenge.filter(|_| profile.pkce) {
             params.extend([
                 ("code_challenge", challenge),
                 ("code_challenge_method", "S256"),
@@ -343,26 +436,15 @@ impl OAuthClient {
     ) -> Result<PlatformTokens, OAuthError> {
         let c = &self.config;
         let text = Secret::new;
-        let mut form: Vec<(&'static str, Secret)> = Vec::new();
-        match c.platform {
-            Platform::TikTok => {
-                form.push(("client_key", text(c.client_id.clone())));
-                form.push(("client_secret", c.client_secret.clone()));
-            }
-            Platform::X => form.push(("client_id", text(c.client_id.clone()))),
-            Platform::Instagram => {
-                form.push(("client_id", text(c.client_id.clone())));
-                form.push(("client_secret", c.client_secret.clone()));
-            }
-        }
+        let mut form = self.client_form();
         form.push(("code", code.clone()));
         form.push(("grant_type", text("authorization_code".to_owned())));
         form.push(("redirect_uri", text(c.redirect_uri.clone())));
-        if let Some(verifier) = code_verifier.filter(|_| uses_pkce(c.platform)) {
+        if let Some(verifier) = code_verifier.filter(|_| self.profile.pkce) {
             form.push(("code_verifier", verifier.clone()));
         }
         let body = self.token_call(form, Step::Code).await?;
-        if c.platform == Platform::Instagram {
+        if self.profile.renewal == Renewal::LongLivedToken {
             let short = instagram_short_lived(&body)
                 .ok_or_else(|| self.bad("no data[0].access_token in the code exchange response"))?;
             let mut long = self.instagram_long_lived(&short.access_token).await?;
@@ -381,7 +463,7 @@ impl OAuthClient {
     /// person must connect again), [`OAuthError::ClientRejected`], [`OAuthError::Source`].
     pub async fn refresh(&self, tokens: &PlatformTokens) -> Result<PlatformTokens, OAuthError> {
         let c = &self.config;
-        if c.platform == Platform::Instagram {
+        if self.profile.renewal == Renewal::LongLivedToken {
             let call = Call::get("/refresh_access_token")
                 .query("grant_type", "ig_refresh_token")
                 .secret_query("access_token", tokens.access_token.clone());
@@ -400,13 +482,7 @@ impl OAuthClient {
                         .to_owned(),
             }
                 })?;
-        let mut form: Vec<(&'static str, Secret)> = Vec::new();
-        if c.platform == Platform::TikTok {
-            form.push(("client_key", Secret::new(c.client_id.clone())));
-            form.push(("client_secret", c.client_secret.clone()));
-        } else {
-            form.push(("client_id", Secret::new(c.client_id.clone())));
-        }
+        let mut form = self.client_form();
         form.push(("grant_type", Secret::new("refresh_token")));
         form.push(("refresh_token", refresh_token.clone()));
         let body = self.token_call(form, Step::Refresh).await?;
@@ -422,14 +498,27 @@ impl OAuthClient {
         Ok(renewed)
     }
 
+    /// The app's part of a token request's form: its id, and its secret where the platform
+    /// takes it in the form.
+    fn client_form(&self) -> Vec<(&'static str, Secret)> {
+        let c = &self.config;
+        let mut form = vec![(
+            self.profile.client_id_param,
+            Secret::new(c.client_id.clone()),
+        )];
+        if self.profile.client_auth == ClientAuth::SecretInForm {
+            form.push(("client_secret", c.client_secret.clone()));
+        }
+        form
+    }
+
     async fn token_call(
         &self,
         form: Vec<(&'static str, Secret)>,
         step: Step,
     ) -> Result<Value, OAuthError> {
         let mut call = Call::post(self.token_path.clone(), Body::Form(form));
-        if self.config.platform == Platform::X {
-            // A confidential client authenticates with Basic credentials.
+        if self.profile.client_auth == ClientAuth::Basic {
             call = call.basic(
                 Secret::new(self.config.client_id.clone()),
                 self.config.client_secret.clone(),
@@ -506,7 +595,7 @@ impl OAuthClient {
             refresh_token: text("refresh_token").map(Secret::new),
             refresh_expires_in: seconds("refresh_expires_in"),
             scope: text("scope"),
-            account_id: text("open_id").or_else(|| text("user_id")),
+            account_id: self.profile.account_id_field.and_then(text),
         })
     }
 
@@ -659,6 +748,42 @@ mod tests {
             "Instagram takes no PKCE: {instagram}"
         );
         assert!(!instagram.contains("very-secret") && !tiktok.contains("very-secret"));
+    }
+
+    #[test]
+    fn each_platform_sends_its_own_client_fields() {
+        let form = |platform| {
+            client(platform)
+                .client_form()
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.expose()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            form(Platform::TikTok),
+            ["client_key=client-1", "client_secret=very-secret"]
+        );
+        assert_eq!(
+            form(Platform::X),
+            ["client_id=client-1"],
+            "X: Basic credentials"
+        );
+        assert_eq!(
+            form(Platform::Instagram),
+            ["client_id=client-1", "client_secret=very-secret"]
+        );
+        for platform in Platform::ALL {
+            let profile = OAuthProfile::of(platform);
+            assert_eq!(
+                profile.graph_url.is_some(),
+                profile.renewal == Renewal::LongLivedToken,
+                "{platform}: a Graph API host exactly where tokens are long-lived"
+            );
+            assert_eq!(
+                OAuthEndpoints::production(platform).token_url,
+                profile.token_url
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::time::Duration;
 use toker_collect::account_client;
 use toker_model::Platform;
 use toker_sources::http::{ApiClient, ApiConfig, Secret, TokioSleeper, collect};
+use toker_sources::oauth::{OAuthProfile, TokenReach};
 use toker_sources::{RawProfile, SourceError, UserRef};
 
 use super::{App, Connector};
@@ -56,7 +57,7 @@ pub(crate) fn api_settings(connector: &Connector, app: &App) -> (ApiConfig, Opti
         .settings
         .research
         .as_ref()
-        .filter(|_| platform == Platform::TikTok)
+        .filter(|_| OAuthProfile::of(platform).token_reach == TokenReach::AccountOnly)
         .map(|(key, secret)| {
             // TikTok: the Display API says who the person is; the Research API reads their
             // lists.

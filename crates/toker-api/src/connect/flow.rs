@@ -21,6 +21,7 @@ use serde::Serialize;
 use toker_model::{Platform, Violation};
 use toker_processing::{Prepared, Rejected, summarize};
 use toker_sources::Warnings;
+use toker_sources::oauth::{OAuthProfile, TokenReach};
 use toker_store::{
     AccountClaim, AccountMethod, AccountTokens, ConnectAccount, Placement, StoredProfile, Upserted,
 };
@@ -163,7 +164,7 @@ pub(crate) fn rejected(
     let detail = match (too_few, via_export) {
         (true, false) => format!(
             "Toker needs at least {min_likes} likes you gave to build your profile, and the {name} API did not show that many{}; nothing was stored. Upload your {name} data export instead: POST /v1/connect/{platform}/export with the .zip you download from {name}'s \"Download your data\"",
-            if platform == Platform::Instagram {
+            if token_reach(platform) == TokenReach::NoLikes {
                 " (it does not tell which posts you liked)"
             } else {
                 ""
@@ -365,10 +366,15 @@ fn unproven_next(state: &AppState, platform: Platform) -> String {
     }
 }
 
+/// What the person's token lets Toker read on `platform`.
+fn token_reach(platform: Platform) -> TokenReach {
+    OAuthProfile::of(platform).token_reach
+}
+
 /// What a person who proved an account without data for a profile can do next.
 fn proof_only_next(platform: Platform, min_likes: u64) -> String {
     let name = platform.display_name();
-    let why = if platform == Platform::Instagram {
+    let why = if token_reach(platform) == TokenReach::NoLikes {
         format!("the {name} API does not tell which posts you liked")
     } else {
         format!("the {name} API did not show the {min_likes} likes you gave that Toker needs")

@@ -25,7 +25,9 @@ use serde::Serialize;
 use toker_model::Platform;
 use toker_sources::ImportLimits;
 use toker_sources::http::{ApiConfig, Secret, default_base_url, env as api_env};
-use toker_sources::oauth::{OAuthClient, OAuthClientConfig, OAuthEndpoints};
+use toker_sources::oauth::{
+    OAuthClient, OAuthClientConfig, OAuthEndpoints, OAuthProfile, TokenReach,
+};
 use utoipa::ToSchema;
 
 use crate::ApiError;
@@ -295,7 +297,9 @@ impl ConnectConfig {
             if let Some(url) = get(&api_env::api_url(platform)) {
                 app.api_base_url = url.trim().to_owned();
             }
-            if platform == Platform::TikTok {
+            // The lists of a token that reads only the account come from TikTok's Research
+            // API, with this server's own credentials.
+            if OAuthProfile::of(platform).token_reach == TokenReach::AccountOnly {
                 let research = (
                     get(api_env::TIKTOK_CLIENT_KEY),
                     get(api_env::TIKTOK_CLIENT_SECRET),
