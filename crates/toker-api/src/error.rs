@@ -5,23 +5,25 @@ use toker_store::StoreError;
 
 use crate::problem::{Problem, ProblemKind};
 
-/// What can go wrong serving the API or managing its keys.
+/// What can go wrong serving the API or managing its keys. Each message is whole: a
+/// variant that wraps another error prints it, and does not offer it again as its
+/// `source`, so that a chain printer shows it once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ApiError {
     /// The database refused or failed an operation.
     #[error("database: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
     /// Vectorizing or matching refused the stored data.
     #[error("processing: {0}")]
-    Processing(#[from] ProcessingError),
+    Processing(ProcessingError),
     /// The server could not listen on the configured address.
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {error}")]
     Bind {
         /// The address from the configuration.
         addr: String,
         /// Why the operating system refused.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// Serving connections failed.
     #[error("server: {0}")]
@@ -51,6 +53,18 @@ pub enum ApiError {
     /// A database task stopped without an answer (it panicked or was cancelled).
     #[error("a database task did not finish: {0}")]
     Task(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Store(e)
+    }
+}
+
+impl From<ProcessingError> for ApiError {
+    fn from(e: ProcessingError) -> Self {
+        ApiError::Processing(e)
+    }
 }
 
 impl From<StoreError> for Problem {

@@ -49,13 +49,13 @@ pub async fn bind(config: ServeConfig) -> Result<Server, ApiError> {
         .map_err(|e| ApiError::Task(e.to_string()))??;
     let listener = TcpListener::bind(&bind)
         .await
-        .map_err(|source| ApiError::Bind {
+        .map_err(|error| ApiError::Bind {
             addr: bind.clone(),
-            source,
+            error,
         })?;
     let local_addr = listener
         .local_addr()
-        .map_err(|source| ApiError::Bind { addr: bind, source })?;
+        .map_err(|error| ApiError::Bind { addr: bind, error })?;
     Ok(Server {
         listener,
         state,

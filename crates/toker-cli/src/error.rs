@@ -24,11 +24,14 @@ impl Kind {
     }
 }
 
-/// A failure with one clear line for stderr (what was wrong and what to do).
+/// A failure with one clear line for stderr (what was wrong and what to do). The line is
+/// the whole message: the cause, when kept, is only looked at (for a closed pipe), never
+/// printed again.
 #[derive(Debug)]
 pub(crate) struct CliError {
     pub(crate) kind: Kind,
     pub(crate) message: String,
+    pub(crate) cause: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
 }
 
 impl CliError {
@@ -36,6 +39,7 @@ impl CliError {
         CliError {
             kind: Kind::Runtime,
             message: message.into(),
+            cause: None,
         }
     }
 
@@ -43,6 +47,7 @@ impl CliError {
         CliError {
             kind: Kind::Usage,
             message: message.into(),
+            cause: None,
         }
     }
 
@@ -50,7 +55,35 @@ impl CliError {
         CliError {
             kind: Kind::Validation,
             message: message.into(),
+            cause: None,
         }
+    }
+
+    /// Keeps the error this one came from.
+    pub(crate) fn caused_by(
+        mut self,
+        cause: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        self.cause = Some(Box::new(cause));
+        self
+    }
+
+    /// Whether it comes from writing to a closed pipe (`toker list | head`): a normal end.
+    /// Found by the error kind anywhere in the cause's source chain.
+    pub(crate) fn is_closed_pipe(&self) -> bool {
+        let mut next: Option<&(dyn std::error::Error + 'static)> = self
+            .cause
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static));
+        while let Some(e) = next {
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            {
+                return true;
+            }
+            next = e.source();
+        }
+        false
     }
 }
 
@@ -69,22 +102,15 @@ impl fmt::Display for CliError {
     }
 }
 
-/// The message of a write to a closed stdout (`toker list | head`): a normal end.
-pub(crate) const BROKEN_PIPE: &str = "output closed by the reader";
-
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
-        if e.kind() == std::io::ErrorKind::BrokenPipe {
-            CliError::runtime(BROKEN_PIPE)
-        } else {
-            CliError::runtime(e.to_string())
-        }
+        CliError::runtime(e.to_string()).caused_by(e)
     }
 }
 
 impl From<serde_json::Error> for CliError {
     fn from(e: serde_json::Error) -> Self {
-        CliError::runtime(format!("cannot write JSON: {e}"))
+        CliError::runtime(format!("cannot write JSON: {e}")).caused_by(e)
     }
 }
 

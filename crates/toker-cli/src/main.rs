@@ -13,7 +13,6 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::cli::Cli;
-use crate::error::{BROKEN_PIPE, Kind};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -28,7 +27,7 @@ fn main() -> ExitCode {
     init_tracing(cli.global.verbose, cli.global.quiet);
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.kind == Kind::Runtime && e.message == BROKEN_PIPE => ExitCode::SUCCESS,
+        Err(e) if e.is_closed_pipe() => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", e.message);
             e.kind.exit_code()

@@ -89,6 +89,18 @@ pub(crate) struct SessionDoc {
     pub(crate) token: Option<String>,
 }
 
+/// What a connect or upload did to the person's profile of the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ConnectOutcome {
+    /// The profile was stored for the first time.
+    Created,
+    /// The stored profile was replaced.
+    Updated,
+    /// The account is proven, without data for a profile of its own.
+    Proven,
+}
+
 /// The answer to a successful connect.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ConnectResponse {
@@ -99,7 +111,7 @@ pub(crate) struct ConnectResponse {
     /// `created` or `updated`: what happened to the profile; `proven` when the connect
     /// proved the account without data for a profile (then `profile` is the person's
     /// upload it unlocked, if any).
-    pub(crate) outcome: String,
+    pub(crate) outcome: ConnectOutcome,
     /// The account this connect or upload attached to the principal.
     pub(crate) account: AccountDoc,
     /// The person's stored profile of the account, summarized; absent when they have none
@@ -151,17 +163,18 @@ pub(crate) struct Stored {
 }
 
 /// The answer to a profile that breaks the rules: every violation, and for too few likes,
-/// what the person can do.
+/// what the person can do (which depends on where the data came from: the platform's API
+/// for `OAuth`, the person's export for `Export`).
 pub(crate) fn rejected(
     platform: Platform,
     rejected: &Rejected,
     min_likes: u64,
-    via_export: bool,
+    from: AccountMethod,
 ) -> Problem {
     let violations = rejected.violations();
     let too_few = violations.iter().any(|v| v.path == "number_of_likes");
     let name = platform.display_name();
-    let detail = match (too_few, via_export) {
+    let detail = match (too_few, from == AccountMethod::Export) {
         (true, false) => format!(
             "Toker needs at least {min_likes} likes you gave to build your profile, and the {name} API did not show that many{}; nothing was stored. Upload your {name} data export instead: POST /v1/connect/{platform}/export with the .zip you download from {name}'s \"Download your data\"",
             if token_reach(platform) == TokenReach::NoLikes {
@@ -254,9 +267,9 @@ pub(crate) async fn store(
     );
     let created = done.profile == Some(Upserted::Created);
     let outcome = match done.profile {
-        Some(Upserted::Created) => "created",
-        Some(Upserted::Updated) => "updated",
-        None => "proven",
+        Some(Upserted::Created) => ConnectOutcome::Created,
+        Some(Upserted::Updated) => ConnectOutcome::Updated,
+        None => ConnectOutcome::Proven,
     };
     let next = if !done.proven {
         Some(unproven_next(state, platform))
@@ -283,7 +296,7 @@ pub(crate) async fn store(
         response: ConnectResponse {
             principal: done.principal_id,
             new_principal: done.new_principal,
-            outcome: outcome.to_owned(),
+            outcome,
             account,
             profile: stored.as_ref().map(summary),
             next,

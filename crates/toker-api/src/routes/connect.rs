@@ -46,8 +46,8 @@ use crate::connect::App;
 use crate::connect::crypto::{hash, pkce_challenge, random_token};
 use crate::connect::fetch::fetch_profile;
 use crate::connect::flow::{
-    AccountDoc, ConnectResponse, Connecting, SessionDoc, SessionMode, Stored, WarningDoc,
-    invalid_upload, rejected, store,
+    AccountDoc, ConnectOutcome, ConnectResponse, Connecting, SessionDoc, SessionMode, Stored,
+    WarningDoc, invalid_upload, rejected, store,
 };
 use crate::connect::session::{SESSION_COOKIE, optional, set_cookie};
 use crate::dto::{ExportArchiveDoc, PlatformDoc, SessionModeDoc};
@@ -120,6 +120,7 @@ pub(crate) fn routes(request_timeout: Duration) -> Router<AppState> {
     paths(start, callback, upload_export),
     components(schemas(
         ConnectResponse,
+        ConnectOutcome,
         AccountDoc,
         SessionDoc,
         StartResponse,
@@ -515,7 +516,14 @@ async fn finish(
     let prepared = match judge(state, raw).await? {
         Ok(prepared) => Some(prepared),
         Err(r) if r.violations().iter().all(|v| v.path == "number_of_likes") => None,
-        Err(r) => return Err(rejected(platform, &r, state.rules().min_likes, false)),
+        Err(r) => {
+            return Err(rejected(
+                platform,
+                &r,
+                state.rules().min_likes,
+                AccountMethod::OAuth,
+            ));
+        }
     };
     let cipher = state
         .connector()
@@ -670,7 +678,7 @@ pub(crate) async fn upload_export(
     let warnings = raw.warnings.clone();
     let prepared = judge(&state, raw)
         .await?
-        .map_err(|r| rejected(platform, &r, state.rules().min_likes, true))?;
+        .map_err(|r| rejected(platform, &r, state.rules().min_likes, AccountMethod::Export))?;
     let connecting = Connecting {
         platform,
         user_id: prepared.profile.user_id.clone(),

@@ -45,6 +45,7 @@ pub(crate) fn routes() -> Router<AppState> {
         ErasureResponse,
         RefreshReport,
         RefreshResult,
+        RefreshStatus,
         ItemsDoc
     )),
     modifiers(&SessionSchemes)
@@ -407,7 +408,7 @@ pub(crate) struct RefreshResult {
     /// `updated`, `unchanged`, `skipped` (connected by an export), `rejected` (the new data
     /// breaks the rules; the stored profile stays), `reconnect` (the platform refused the
     /// stored token) or `failed`.
-    outcome: String,
+    outcome: RefreshStatus,
     /// The stored profile's id, when there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     profile_id: Option<i64>,
@@ -417,6 +418,25 @@ pub(crate) struct RefreshResult {
     /// What to know or do.
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
+}
+
+/// What a refresh did to one account, as answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum RefreshStatus {
+    /// The profile was read and changed (or stored for the first time).
+    Updated,
+    /// The profile was read and is as stored.
+    Unchanged,
+    /// Not read: the account was connected by an export, or the platform's API does not
+    /// show what the profile is built from.
+    Skipped,
+    /// The new data breaks the rules; the stored profile stays.
+    Rejected,
+    /// The platform refused the stored token: connect again.
+    Reconnect,
+    /// The refresh failed; try again later.
+    Failed,
 }
 
 /// How a refresh changed the stored videos.
@@ -513,10 +533,10 @@ async fn refresh_one(state: &AppState, principal: &str, account: AccountRecord) 
 /// The answer for one account: its outcome, and what to know or do in the person's words.
 fn refresh_result(platform: Platform, user_id: String, refreshed: Refreshed) -> RefreshResult {
     let name = platform.display_name();
-    let skip = |outcome: &str, detail: String| RefreshResult {
+    let skip = |outcome: RefreshStatus, detail: String| RefreshResult {
         platform,
         user_id: user_id.clone(),
-        outcome: outcome.to_owned(),
+        outcome,
         profile_id: None,
         items: None,
         detail: Some(detail),
@@ -524,57 +544,62 @@ fn refresh_result(platform: Platform, user_id: String, refreshed: Refreshed) -> 
     let export_hint =
         format!("upload a newer {name} export to update it (POST /v1/connect/{platform}/export)");
     let error = match refreshed {
-        Err(problem) => return skip("failed", problem.detail),
+        Err(problem) => return skip(RefreshStatus::Failed, problem.detail),
         Ok(Ok(RefreshOutcome::Updated(report))) => {
-            return collected(platform, user_id, "updated", &report);
+            return collected(platform, user_id, RefreshStatus::Updated, &report);
         }
         Ok(Ok(RefreshOutcome::Unchanged(report))) => {
-            return collected(platform, user_id, "unchanged", &report);
+            return collected(platform, user_id, RefreshStatus::Unchanged, &report);
         }
         Ok(Ok(RefreshOutcome::ConnectedByExport)) => {
             return skip(
-                "skipped",
+                RefreshStatus::Skipped,
                 format!("connected by a data export: {export_hint}"),
             );
         }
         Ok(Ok(RefreshOutcome::LikesNotShown)) => {
             return skip(
-                "skipped",
+                RefreshStatus::Skipped,
                 format!(
                     "the {name} API does not show the likes you gave, which your profile is built from: upload a newer {name} data export to update it (POST /v1/connect/{platform}/export)"
                 ),
             );
         }
-        Ok(Ok(_)) => return skip("failed", format!("the refresh from {name} failed")),
+        Ok(Ok(_)) => {
+            return skip(
+                RefreshStatus::Failed,
+                format!("the refresh from {name} failed"),
+            );
+        }
         Ok(Err(e)) => e,
     };
     match error {
         CollectError::AccessRevoked { error, .. } => skip(
-            "reconnect",
+            RefreshStatus::Reconnect,
             format!(
                 "{name} no longer accepts the access you granted ({error}): connect again at GET /v1/connect/{platform}"
             ),
         ),
         CollectError::Renewal { error, .. } => skip(
-            "failed",
+            RefreshStatus::Failed,
             format!("{name} did not renew the access ({error}); try again later"),
         ),
-        CollectError::Source(e) => skip("failed", unusable(platform, &e).detail),
-        CollectError::Store(e) => skip("failed", Problem::from(e).detail),
+        CollectError::Source(e) => skip(RefreshStatus::Failed, unusable(platform, &e).detail),
+        CollectError::Store(e) => skip(RefreshStatus::Failed, Problem::from(e).detail),
         e @ CollectError::Rejected { .. } => skip(
-            "rejected",
+            RefreshStatus::Rejected,
             format!(
                 "the new {name} data breaks the rules ({e}); the stored profile stays as it was"
             ),
         ),
         e @ CollectError::Stopped { .. } => skip(
-            "failed",
+            RefreshStatus::Failed,
             format!(
                 "{name} stopped the refresh ({e}); what was read is kept, and the next refresh resumes from there"
             ),
         ),
         other => skip(
-            "failed",
+            RefreshStatus::Failed,
             format!("the refresh from {name} failed ({other})"),
         ),
     }
@@ -584,13 +609,13 @@ fn refresh_result(platform: Platform, user_id: String, refreshed: Refreshed) -> 
 fn collected(
     platform: Platform,
     user_id: String,
-    outcome: &str,
+    outcome: RefreshStatus,
     report: &CollectReport,
 ) -> RefreshResult {
     RefreshResult {
         platform,
         user_id,
-        outcome: outcome.to_owned(),
+        outcome,
         profile_id: report.profile.as_ref().map(|p| p.id),
         items: Some(ItemsDoc {
             new: report.items.new,

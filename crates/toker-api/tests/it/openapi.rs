@@ -484,3 +484,44 @@ async fn optional_bodies_read_null_and_whole_floats_as_the_schema_does() {
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
     assert_eq!(reply.body["profile"]["followers_count"], 12);
 }
+
+/// The schema a property refers to, resolved in `doc`.
+fn resolved<'a>(doc: &'a Value, schema: &str, property: &str) -> &'a Value {
+    let prop = &doc["components"]["schemas"][schema]["properties"][property];
+    match prop["$ref"].as_str() {
+        Some(r) => {
+            let name = r.trim_start_matches("#/components/schemas/");
+            &doc["components"]["schemas"][name]
+        }
+        None => prop,
+    }
+}
+
+#[test]
+fn outcomes_are_enums_of_the_strings_answered() {
+    let doc = serde_json::to_value(toker_api::openapi()).unwrap();
+    for (schema, expected) in [
+        (
+            "RefreshResult",
+            &[
+                "updated",
+                "unchanged",
+                "skipped",
+                "rejected",
+                "reconnect",
+                "failed",
+            ][..],
+        ),
+        ("ConnectResponse", &["created", "updated", "proven"][..]),
+    ] {
+        let outcome = resolved(&doc, schema, "outcome");
+        let values: Vec<&str> = outcome["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema}.outcome is not an enum: {outcome}"))
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(values, expected, "{schema}.outcome");
+        assert_eq!(outcome["type"], "string", "{schema}.outcome");
+    }
+}

@@ -78,7 +78,7 @@ fn create_many(ctx: &mut Ctx, args: &CreateArgs, seed: u64, count: u64) -> CliRe
             })
         },
     );
-    let report = ingest::run(ctx, items, Some(count), false, "Creating", 1000)?;
+    let report = ingest::run(ctx, items, Some(count), "Creating", 1000)?;
     if ctx.json() {
         let mut value = report.to_json();
         value["seed"] = json!(seed.to_string());

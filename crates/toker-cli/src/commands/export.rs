@@ -188,7 +188,7 @@ fn csv_row(stored: &StoredProfile) -> Vec<String> {
 }
 
 fn csv_error(e: csv::Error) -> CliError {
-    CliError::runtime(format!("cannot write CSV: {e}"))
+    CliError::runtime(format!("cannot write CSV: {e}")).caused_by(e)
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
-//! The bulk storing path shared by `create --count` and `import`: hand prepared profiles
-//! to the store's batched ingest, with a progress bar and a per-record report. (`fetch` and
+//! The bulk storing path of `create --count`: hand made-up profiles to the store's batched
+//! ingest, with a progress bar and a per-record report, and the report `import` prints
+//! too. (`import` stores through toker-collect's `import_records`; `fetch` and
 //! `import-export` store one profile through toker-collect.)
 
 use std::cell::RefCell;
@@ -47,13 +48,12 @@ impl Report {
     }
 }
 
-/// Stores `items` in batches. The first `Err` item stops the run: batches committed before
+/// Stores `items` in batches as new profiles (existing ones are reported as duplicates). The first `Err` item stops the run: batches committed before
 /// it stay (each is whole), the rest is not written, and the error is returned.
 pub(crate) fn run<I>(
     ctx: &mut Ctx,
     items: I,
     len: Option<u64>,
-    upsert: bool,
     message: &str,
     batch_size: usize,
 ) -> CliResult<Report>
@@ -70,7 +70,10 @@ where
         }
     });
     let mut duplicates = Vec::new();
-    let options = IngestOptions { batch_size, upsert };
+    let options = IngestOptions {
+        batch_size,
+        upsert: false,
+    };
     let store_report = ctx.store()?.ingest(items, &options, &mut |outcome| {
         bar.inc(1);
         if let IngestResult::Duplicate(id) = outcome.result {

@@ -13,7 +13,16 @@ use crate::output::count;
 /// Profiles read from the database per page while listing.
 const PAGE: u64 = 500;
 
-pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs, full: bool) -> CliResult {
+/// How much of each profile a listing shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// One summary line (`toker list`).
+    Summary,
+    /// Every field and video (`toker listfull`).
+    Full,
+}
+
+pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs, detail: Detail) -> CliResult {
     let total = ctx.store()?.count_profiles(&ListQuery {
         platform: args.platform,
         ..ListQuery::default()
@@ -46,7 +55,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs, full: bool) -> CliResult {
         after_id = rows.last().map(|r| r.id);
         offset = 0;
         for row in rows {
-            if full {
+            if detail == Detail::Full {
                 let stored = ctx.store()?.get_profile(row.id)?;
                 if ctx.json() {
                     if !first {

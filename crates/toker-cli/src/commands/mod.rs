@@ -103,8 +103,8 @@ pub(crate) fn run(cli: Cli) -> CliResult {
     };
     let result = match cli.command {
         Command::Create(args) => create::run(&mut ctx, args),
-        Command::List(args) => list::run(&mut ctx, &args, false),
-        Command::Listfull(args) => list::run(&mut ctx, &args, true),
+        Command::List(args) => list::run(&mut ctx, &args, list::Detail::Summary),
+        Command::Listfull(args) => list::run(&mut ctx, &args, list::Detail::Full),
         Command::Show(args) => show::run(&mut ctx, &args),
         Command::Delete(args) => delete::run(&mut ctx, &args),
         Command::Import(args) => import::run(&mut ctx, &args),
