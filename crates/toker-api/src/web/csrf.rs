@@ -61,7 +61,7 @@ impl FromRequestParts<AppState> for Csrf {
         let fresh = held.is_none();
         let value = held.unwrap_or_else(|| random_token(VALUE_LEN));
         let token = match state.connector().cipher() {
-            Some(cipher) => cipher.seal_cookie(&value, CONTEXT),
+            Some(cipher) => cipher.seal_text(&value, CONTEXT),
             // Without the server key nothing can be signed in or uploaded; a plain
             // double-submit still stops a form from another site.
             None => value.clone(),
@@ -90,7 +90,7 @@ pub(crate) fn check(
     let matches = match (held, sent) {
         (Some(held), Some(sent)) => match state.connector().cipher() {
             Some(cipher) => cipher
-                .open_cookie(sent, CONTEXT)
+                .open_text(sent, CONTEXT)
                 .is_ok_and(|opened| opened.expose() == held),
             None => sent == held,
         },

@@ -81,7 +81,7 @@ pub(crate) async fn carry(state: &AppState, response: Response) -> Response {
         header::SET_COOKIE,
         set_cookie(
             PROBLEM_COOKIE,
-            &cipher.seal_cookie(&text, PROBLEM_CONTEXT),
+            &cipher.seal_text(&text, PROBLEM_CONTEXT),
             PROBLEM_PATH,
             60,
             state.connector().secure_cookies(),
@@ -94,7 +94,7 @@ pub(crate) async fn carry(state: &AppState, response: Response) -> Response {
 pub(crate) async fn carried(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let carried = state.connector().cipher().and_then(|cipher| {
         let sealed = cookie(&headers, PROBLEM_COOKIE)?;
-        let text = cipher.open_cookie(&sealed, PROBLEM_CONTEXT).ok()?;
+        let text = cipher.open_text(&sealed, PROBLEM_CONTEXT).ok()?;
         serde_json::from_str::<Carried>(text.expose()).ok()
     });
     let mut response = match carried {

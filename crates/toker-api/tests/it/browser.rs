@@ -200,7 +200,8 @@ fn people_like_jonas(db: &TestDb) -> Vec<String> {
             .create_profile(Platform::TikTok, &p, &raw, None)
             .unwrap();
     }
-    toker_api::vectorize_store(&mut store, toker_processing::VectorizerConfig::default()).unwrap();
+    toker_collect::vectorize_store(&mut store, toker_processing::VectorizerConfig::default())
+        .unwrap();
     names
 }
 
