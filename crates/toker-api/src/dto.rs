@@ -528,8 +528,10 @@ pub(crate) struct MatchesResponse {
     pub(crate) id: i64,
     /// The vocabulary version of the vectors used.
     pub(crate) vocabulary_version: String,
-    /// The query profile was stored after the last refit: its vector was made for this
-    /// answer with that vocabulary (and is stored at the next refit).
+    /// The query profile had no stored vector (every profile written through Toker is
+    /// stored with one; this is one written by a process without a vectorizer): its
+    /// vector was made for this answer with that vocabulary (and is stored at the next
+    /// refit).
     pub(crate) vectorized_now: bool,
     /// Best first (ties by id).
     pub(crate) matches: Vec<MatchItem>,
@@ -550,14 +552,24 @@ pub(crate) struct StatsResponse {
     pub(crate) shared_links: u64,
     /// Distinct tags (categories and hashtags).
     pub(crate) tags: u64,
-    /// Profile vectors stored (one per profile vectorized since the last refit).
+    /// Profile vectors stored: one per profile once a vocabulary is fitted (each profile
+    /// write stores its vector under the stored vocabulary).
     pub(crate) vectors: u64,
     /// The vocabulary version of the stored vectors, if any.
     pub(crate) vocabulary_version: Option<String>,
+    /// Profiles created or replaced since the vocabulary was fitted (0 without one).
+    pub(crate) changed_since_refit: u64,
+    /// The share of the stored profiles created or replaced since the vocabulary was
+    /// fitted, 0 to 1 (`null` before the first refit): they have their vectors, but their
+    /// new interests count only after a refit.
+    pub(crate) drift: Option<f64>,
+    /// `drift` is above 0.2: a refit (`POST /v1/vectorize`) is advised.
+    pub(crate) refit_advised: bool,
 }
 
 impl From<toker_store::Stats> for StatsResponse {
     fn from(s: toker_store::Stats) -> Self {
+        let drift = s.drift();
         StatsResponse {
             profiles: s.profiles,
             by_platform: s
@@ -570,6 +582,9 @@ impl From<toker_store::Stats> for StatsResponse {
             shared_links: s.shared_links,
             tags: s.tags,
             vectors: s.vectors,
+            drift,
+            refit_advised: drift.is_some_and(|d| d > toker_store::REFIT_ADVISED_DRIFT),
+            changed_since_refit: s.changed_since_refit,
             vocabulary_version: s.vocabulary_version,
         }
     }

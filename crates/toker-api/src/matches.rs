@@ -4,7 +4,12 @@
 //! Building it reads every stored vector, so it is cached: a request uses the cached index
 //! unless its check is older than `match_refresh`, in which case one request compares the
 //! stored vocabulary version and rebuilds only if it changed (others keep using the old
-//! index meanwhile). A refit through the API invalidates the cache at once.
+//! index meanwhile). A refit through the API invalidates the cache at once, and so does a
+//! profile write through the API that stored a vector (the pool counts them,
+//! [`crate::StorePool::vector_writes`]): the next request rebuilds the index, so a profile
+//! created through `POST /v1/profiles` is among others' matches at once. (Writes by
+//! another process under the same vocabulary, e.g. `toker create` beside a server, are
+//! seen at the next refit.)
 //!
 //! Only the profiles others may see are indexed, so an unproven upload never appears among
 //! anyone's matches; its vector is kept beside the index, for its uploader's own queries.
@@ -25,6 +30,8 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub(crate) struct Snapshot {
     pub(crate) version: String,
+    /// The pool's [`crate::StorePool::vector_writes`] when the vectors were read.
+    writes: u64,
     /// The profiles others may see.
     pub(crate) index: MatchIndex,
     /// The vectors of unproven uploads, by profile id: queries, never matches.
@@ -79,8 +86,12 @@ impl AppState {
     /// The current match index, or `None` if nothing was ever vectorized.
     pub(crate) async fn match_snapshot(&self) -> Result<Option<Arc<Snapshot>>, Problem> {
         let cache = self.matches();
+        let written = |s: &Option<Arc<Snapshot>>| {
+            s.as_ref()
+                .is_some_and(|s| s.writes != self.pool().vector_writes())
+        };
         let current = cache.current();
-        if current.is_some() && cache.is_fresh() {
+        if current.is_some() && cache.is_fresh() && !written(&current) {
             return Ok(current);
         }
         let _guard = match cache.refreshing.try_lock() {
@@ -90,12 +101,17 @@ impl AppState {
             Err(_) => cache.refreshing.lock().await,
         };
         let current = cache.current();
-        if current.is_some() && cache.is_fresh() {
+        if current.is_some() && cache.is_fresh() && !written(&current) {
             return Ok(current);
         }
-        let known = current.as_ref().map(|s| s.version.clone());
+        // Read before the vectors, so that a write committed meanwhile rebuilds again.
+        let writes = self.pool().vector_writes();
+        let known = current
+            .as_ref()
+            .filter(|s| s.writes == writes)
+            .map(|s| s.version.clone());
         let rebuilt = self
-            .db(move |store| Ok(load_snapshot(store, known.as_deref())?))
+            .db(move |store| Ok(load_snapshot(store, known.as_deref(), writes)?))
             .await?;
         *cache
             .checked_at
@@ -135,7 +151,7 @@ enum Reload {
 /// Reads the stored vocabulary and vectors into an index, unless the version is `known`.
 /// The vocabulary is read again after the vectors: if a refit committed in between, the
 /// read is repeated so that vocabulary and vectors always belong together.
-fn load_snapshot(store: &mut Store, known: Option<&str>) -> Result<Reload, ApiError> {
+fn load_snapshot(store: &mut Store, known: Option<&str>, writes: u64) -> Result<Reload, ApiError> {
     for _ in 0..3 {
         let Some(record) = store.load_vocabulary()? else {
             return Ok(Reload::Empty);
@@ -167,6 +183,7 @@ fn load_snapshot(store: &mut Store, known: Option<&str>) -> Result<Reload, ApiEr
             .collect::<Result<HashMap<_, _>, toker_processing::ProcessingError>>()?;
         return Ok(Reload::Built(Arc::new(Snapshot {
             version: record.version,
+            writes,
             index,
             unproven,
             vocabulary,

@@ -4,10 +4,18 @@
 //! pool hands a connection to one `spawn_blocking` task at a time: a semaphore queues
 //! callers fairly, the task owns the connection while it runs and gives it back after. A
 //! task that panics loses its connection; the next caller opens a fresh one.
+//!
+//! Every connection carries the pool's one [`VocabularyVectorizer`], so a profile written
+//! through the API is stored with its vector (matchable at once). The pool counts the
+//! tasks that stored vectors, once they returned (their transactions committed): the
+//! match index rebuilds when that count moved ([`StorePool::vector_writes`]).
 
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use toker_store::{Backend, Store};
+use toker_collect::VocabularyVectorizer;
+use toker_model::Profile;
+use toker_store::{Backend, ProfileVectorizer, Store, Vectorized, VocabularyRef};
 use tokio::sync::Semaphore;
 
 use crate::ApiError;
@@ -21,8 +29,52 @@ pub struct StorePool {
 struct Inner {
     url: String,
     backend: Backend,
-    idle: Mutex<Vec<Store>>,
+    idle: Mutex<Vec<Pooled>>,
     permits: Arc<Semaphore>,
+    vectorizer: Arc<VocabularyVectorizer>,
+    /// Tasks that stored vectors, counted after they returned.
+    vector_writes: AtomicU64,
+}
+
+/// A connection and the vectorizer installed on it, which notes that it made vectors.
+struct Pooled {
+    store: Store,
+    noting: Arc<NotingVectorizer>,
+}
+
+/// The pool's vectorizer, remembering that this connection stored vectors.
+struct NotingVectorizer {
+    shared: Arc<VocabularyVectorizer>,
+    made: AtomicBool,
+}
+
+impl ProfileVectorizer for NotingVectorizer {
+    fn vectorize(
+        &self,
+        vocabulary: VocabularyRef<'_>,
+        profiles: &[&Profile],
+    ) -> Result<Vectorized, String> {
+        self.made.store(true, Ordering::Relaxed);
+        self.shared.vectorize(vocabulary, profiles)
+    }
+}
+
+impl Inner {
+    fn open(&self) -> Result<Pooled, ApiError> {
+        Pooled::open(&self.url, &self.vectorizer)
+    }
+}
+
+impl Pooled {
+    fn open(url: &str, shared: &Arc<VocabularyVectorizer>) -> Result<Pooled, ApiError> {
+        let mut store = Store::open(url)?;
+        let noting = Arc::new(NotingVectorizer {
+            shared: Arc::clone(shared),
+            made: AtomicBool::new(false),
+        });
+        store.set_vectorizer(Some(Arc::clone(&noting) as Arc<dyn ProfileVectorizer>));
+        Ok(Pooled { store, noting })
+    }
 }
 
 impl std::fmt::Debug for StorePool {
@@ -42,12 +94,13 @@ impl StorePool {
     /// [`ApiError::Store`] if the database cannot be opened.
     pub fn open(url: &str, size: usize) -> Result<Self, ApiError> {
         let size = size.max(1);
-        let first = Store::open(url)?;
-        let backend = first.backend();
+        let vectorizer = Arc::new(VocabularyVectorizer::new());
+        let first = Pooled::open(url, &vectorizer)?;
+        let backend = first.store.backend();
         let mut idle = Vec::with_capacity(size);
         idle.push(first);
         for _ in 1..size {
-            idle.push(Store::open(url)?);
+            idle.push(Pooled::open(url, &vectorizer)?);
         }
         Ok(StorePool {
             inner: Arc::new(Inner {
@@ -55,6 +108,8 @@ impl StorePool {
                 backend,
                 idle: Mutex::new(idle),
                 permits: Arc::new(Semaphore::new(size)),
+                vectorizer,
+                vector_writes: AtomicU64::new(0),
             }),
         })
     }
@@ -63,6 +118,13 @@ impl StorePool {
     #[must_use]
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    /// How many tasks stored profile vectors so far (counted once they returned): the
+    /// match index is rebuilt when this moved since it was built.
+    #[must_use]
+    pub fn vector_writes(&self) -> u64 {
+        self.inner.vector_writes.load(Ordering::Acquire)
     }
 
     /// Runs blocking database work on a pooled connection, off the async threads.
@@ -91,16 +153,20 @@ impl StorePool {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .pop();
-            let mut store = match pooled {
-                Some(store) => store,
-                None => Store::open(&inner.url).map_err(|e| E::from(ApiError::Store(e)))?,
+            let mut pooled = match pooled {
+                Some(pooled) => pooled,
+                None => inner.open().map_err(E::from)?,
             };
-            let result = work(&mut store);
+            let result = work(&mut pooled.store);
+            // The work's transactions are over: what it stored is visible to others now.
+            if pooled.noting.made.swap(false, Ordering::Relaxed) {
+                inner.vector_writes.fetch_add(1, Ordering::AcqRel);
+            }
             inner
                 .idle
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
-                .push(store);
+                .push(pooled);
             result
         })
         .await;

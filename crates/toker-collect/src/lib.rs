@@ -85,6 +85,7 @@ mod report;
 mod sleeper;
 pub mod tokens;
 mod vectorize;
+mod vectors;
 
 pub use api::{CollectRequest, NoProgress, Progress, Start, collect_api, subject_of};
 pub use error::{CollectError, StopCause};
@@ -95,3 +96,4 @@ pub use refresh::{RefreshOutcome, RefreshRequest, account_client, refresh_accoun
 pub use report::{CollectReport, ListingReport, ProfileReport};
 pub use sleeper::{ReportingSleeper, describe_wait};
 pub use vectorize::{VectorizeReport, vectorize_store};
+pub use vectors::VocabularyVectorizer;

@@ -64,6 +64,8 @@ pub use principals::{
     ProfileOwner, SessionRecord, StateUse,
 };
 pub use profiles::ingest::{IngestItem, IngestOptions, IngestOutcome, IngestReport, IngestResult};
-pub use profiles::{ListQuery, ProfileRow, Stats, StoredProfile, Upserted};
+pub use profiles::{ListQuery, ProfileRow, REFIT_ADVISED_DRIFT, Stats, StoredProfile, Upserted};
 pub use store::Store;
-pub use vectors::{StoredVector, VocabularyRecord};
+pub use vectors::{
+    ProfileVectorizer, StoredVector, VectorParts, Vectorized, VocabularyRecord, VocabularyRef,
+};

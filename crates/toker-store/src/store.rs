@@ -16,6 +16,8 @@ use crate::migrate::migrate_on_open;
 pub struct Store {
     conn: Conn,
     url: String,
+    /// Makes the vectors stored with each profile write (`crate::vectors`).
+    pub(crate) vectorizer: Option<std::sync::Arc<dyn crate::vectors::ProfileVectorizer>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -23,6 +25,7 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("backend", &self.backend())
             .field("url", &self.url)
+            .field("vectorizer", &self.vectorizer.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -41,7 +44,11 @@ impl Store {
     pub fn open(url: &str) -> Result<Store, StoreError> {
         let (mut conn, url) = connect(url)?;
         migrate_on_open(&mut conn)?;
-        Ok(Store { conn, url })
+        Ok(Store {
+            conn,
+            url,
+            vectorizer: None,
+        })
     }
 
     /// As [`Store::open`], but a SQLite file that does not exist yet is an error instead
@@ -64,6 +71,13 @@ impl Store {
     /// The connection, for the store's other modules (e.g. `checkpoints`).
     pub(crate) fn conn_mut(&mut self) -> &mut Conn {
         &mut self.conn
+    }
+
+    /// The connection and the installed vectorizer, for the profile writes.
+    pub(crate) fn conn_and_vectorizer(
+        &mut self,
+    ) -> (&mut Conn, Option<&dyn crate::vectors::ProfileVectorizer>) {
+        (&mut self.conn, self.vectorizer.as_deref())
     }
 
     /// Which backend this store talks to.

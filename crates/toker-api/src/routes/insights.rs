@@ -102,7 +102,7 @@ pub(crate) struct MatchParams {
     responses(
         (status = 200, description = "The best matches", body = MatchesResponse),
         (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 409, description = "No vectors are stored yet: an admin vectorizes first (a profile stored after the last refit is scored on the fly)", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 409, description = "No vectors are stored yet: an admin vectorizes first (after that, every stored profile is stored with its vector)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []), ("session" = []), ("session_token" = []))
 )]
@@ -137,8 +137,8 @@ pub(crate) async fn matches(
 pub(crate) struct Found {
     /// Best first, public fields only.
     pub(crate) matches: Vec<MatchItem>,
-    /// The profile was stored after the last refit: its vector was made now, with the
-    /// stored vocabulary.
+    /// The profile had no stored vector (written by a process without a vectorizer): its
+    /// vector was made now, with the stored vocabulary.
     pub(crate) vectorized_now: bool,
     /// The profile's vector has no feature at all (no category or hashtag the vocabulary
     /// knows): nobody can match it.
@@ -146,8 +146,9 @@ pub(crate) struct Found {
 }
 
 /// The `top` people most like profile `id` (which the caller may see) from `snapshot`.
-/// A profile stored after the last refit is scored on the fly with the snapshot's
-/// vocabulary, as `toker match` does; its own vector stays unstored until the next refit.
+/// Every profile write stores the profile's vector, so a profile is normally in the
+/// snapshot's index; one without a stored vector (written by a process without a
+/// vectorizer) is scored on the fly with the snapshot's vocabulary, as `toker match` does.
 pub(crate) fn best_matches(
     store: &mut toker_store::Store,
     snapshot: &Snapshot,
@@ -169,7 +170,7 @@ pub(crate) fn best_matches(
                 let found = snapshot.index.top_k_vector(vector, top + SLACK, platform);
                 (found, false, vector.is_empty())
             }
-            // Stored after the last refit: scored now with the stored vocabulary.
+            // No stored vector (or not yet in this snapshot): scored now.
             Err(ProcessingError::UnknownProfile { .. }) => {
                 let stored = store.get_profile(id)?;
                 let vector = snapshot.vocabulary.transform(&stored.profile);
@@ -231,7 +232,7 @@ pub(crate) struct MyProfileMatches {
     platform: Platform,
     /// The person's handle there.
     username: String,
-    /// Stored after the last refit: its vector was made for this answer.
+    /// It had no stored vector: its vector was made for this answer.
     vectorized_now: bool,
     /// Best first, other people's public fields only.
     matches: Vec<MatchItem>,
@@ -242,10 +243,11 @@ pub(crate) struct MyProfileMatches {
 
 /// The people most like the signed-in person, for each of their profiles.
 ///
-/// Answers right after connecting: a profile stored after the last refit is scored on the
-/// fly with the stored vocabulary. Other people appear with public fields only. A profile
-/// without matches carries a `note` saying why (no vectors fitted yet on this server, no
-/// interest Toker can match on, or nobody sharing one) and what to do.
+/// Answers right after connecting: the connect stored the profile with its vector under
+/// the stored vocabulary (a profile without one is scored on the fly with it). Other
+/// people appear with public fields only. A profile without matches carries a `note`
+/// saying why (no vectors fitted yet on this server, no interest Toker can match on, or
+/// nobody sharing one) and what to do.
 #[utoipa::path(
     get,
     path = "/v1/me/matches",

@@ -517,20 +517,24 @@ async fn generate_vectorize_and_match(t: TestApp) {
         .await
         .assert_problem(400, "bad-request");
 
-    // A profile stored after the refit is matched at once, with the stored vocabulary.
+    // A profile stored after the refit is stored with its vector under the stored
+    // vocabulary: it is among another profile's matches with no further call.
     let late = t.create(&t.alice, profile("late")).await;
+    let others = t
+        .get(&format!("/v1/profiles/{first}/matches?top=100"), &t.alice)
+        .await;
+    assert_eq!(others.status, StatusCode::OK, "{}", others.body);
+    assert!(match_ids(&others).contains(&late), "{}", others.body);
     let matched = t
         .get(&format!("/v1/profiles/{late}/matches"), &t.alice)
         .await;
     assert_eq!(matched.status, StatusCode::OK, "{}", matched.body);
-    assert_eq!(matched.body["vectorized_now"], true);
+    assert_eq!(
+        matched.body["vectorized_now"], false,
+        "its vector is stored"
+    );
     assert_eq!(matched.body["vocabulary_version"], version.as_str());
-    let ids: Vec<i64> = matched.body["matches"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_i64().unwrap())
-        .collect();
+    let ids = match_ids(&matched);
     assert!(ids.contains(&first) && !ids.contains(&late), "{ids:?}");
 
     // The numbers describe everyone's data: admins only.
@@ -544,6 +548,22 @@ async fn generate_vectorize_and_match(t: TestApp) {
     assert_eq!(stats.body["profiles"], 31);
     assert_eq!(stats.body["vocabulary_version"], version.as_str());
     assert_eq!(stats.body["by_platform"]["tiktok"], 31);
+    assert_eq!(stats.body["vectors"], 31, "every profile has its vector");
+    // One profile (late) written since the refit, of 31.
+    assert_eq!(stats.body["changed_since_refit"], 1);
+    let drift = stats.body["drift"].as_f64().unwrap();
+    assert!((drift - 1.0 / 31.0).abs() < 1e-9, "{drift}");
+    assert_eq!(stats.body["refit_advised"], false);
+}
+
+/// The ids of a matches answer, best first.
+fn match_ids(reply: &common::Reply) -> Vec<i64> {
+    reply.body["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect()
 }
 
 #[tokio::test]

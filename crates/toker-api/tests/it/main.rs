@@ -18,4 +18,5 @@ mod openapi;
 mod request_ids;
 mod sigterm;
 mod socket;
+mod vectors;
 mod web;

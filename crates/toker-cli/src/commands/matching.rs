@@ -37,7 +37,8 @@ pub(crate) fn run(ctx: &mut Ctx, args: &MatchArgs) -> CliResult {
     let index = MatchIndex::new(&vocabulary, entries)
         .map_err(|e| CliError::runtime(format!("{e}: run `toker vectorize` again")))?;
     let k = usize::try_from(args.top).unwrap_or(10);
-    // A profile stored after the last `vectorize` is matched with the stored vocabulary.
+    // Every profile Toker writes is stored with its vector; one written without (by a
+    // library user's store without a vectorizer) is matched with the stored vocabulary.
     let (matches, fresh) = match index.top_k(query.id, k, args.platform) {
         Ok(matches) => (matches, false),
         Err(_) => {

@@ -51,11 +51,13 @@ impl Ctx {
             } else {
                 Store::open
             };
-            let store = open(&self.global.database).map_err(|e| {
+            let mut store = open(&self.global.database).map_err(|e| {
                 CliError::runtime(format!(
                     "{e} (set --database or DATABASE_URL to a SQLite path or postgres:// URL)"
                 ))
             })?;
+            // Every profile the command writes is stored with its vector (matchable at once).
+            toker_collect::VocabularyVectorizer::install(&mut store);
             self.store = Some(store);
         }
         self.store

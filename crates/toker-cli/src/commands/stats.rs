@@ -2,13 +2,21 @@
 
 use std::io::Write;
 
+use toker_store::REFIT_ADVISED_DRIFT;
+
 use crate::commands::Ctx;
 use crate::error::CliResult;
 
 pub(crate) fn run(ctx: &mut Ctx) -> CliResult {
     let stats = ctx.store()?.stats()?;
+    let drift = stats.drift();
+    let refit_advised = drift.is_some_and(|d| d > REFIT_ADVISED_DRIFT);
     if ctx.json() {
-        ctx.out.json(&stats)?;
+        let mut json = serde_json::to_value(&stats)
+            .map_err(|e| crate::error::CliError::runtime(e.to_string()))?;
+        json["drift"] = serde_json::json!(drift);
+        json["refit_advised"] = serde_json::json!(refit_advised);
+        ctx.out.json(&json)?;
         return Ok(());
     }
     writeln!(ctx.out, "Profiles: {}", stats.profiles)?;
@@ -25,6 +33,19 @@ pub(crate) fn run(ctx: &mut Ctx) -> CliResult {
     match &stats.vocabulary_version {
         Some(version) => writeln!(ctx.out, "Vectors: {} (vocabulary {version})", stats.vectors)?,
         None => writeln!(ctx.out, "Vectors: none (run `toker vectorize`)")?,
+    }
+    if let Some(drift) = drift {
+        writeln!(
+            ctx.out,
+            "Drift: {:.1}% of the profiles written since the refit ({}){}",
+            drift * 100.0,
+            stats.changed_since_refit,
+            if refit_advised {
+                "; a refit is advised: run `toker vectorize`"
+            } else {
+                ""
+            }
+        )?;
     }
     Ok(())
 }

@@ -236,6 +236,41 @@ fn every_command_speaks_json() {
 }
 
 #[test]
+fn a_profile_created_after_vectorize_is_matchable_at_once() {
+    let env = Env::sqlite();
+    env.toker(&["create", "tiktok", "--count", "40", "--seed", "3"])
+        .assert()
+        .success();
+    env.json(&["vectorize", "--min-df", "1"]);
+    let created = env.json(&["create", "tiktok", "--seed", "99"]);
+    let id = created["id"].as_i64().unwrap();
+    // Stored with its vector: `match` scores nothing on the fly.
+    let matched = env.json(&["match", &id.to_string(), "--top", "5"]);
+    assert_eq!(matched["vectorized_now"], false, "{matched}");
+    assert!(
+        !matched["matches"].as_array().unwrap().is_empty(),
+        "{matched}"
+    );
+    // And others find it: the best match of its best match's includes it.
+    let best = matched["matches"][0]["id"].as_i64().unwrap();
+    let back = env.json(&["match", &best.to_string(), "--top", "50"]);
+    assert!(
+        back["matches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == id),
+        "{back}"
+    );
+    let stats = env.json(&["stats"]);
+    assert_eq!(stats["vectors"], stats["profiles"], "{stats}");
+    assert_eq!(stats["changed_since_refit"], 1, "{stats}");
+    let drift = stats["drift"].as_f64().unwrap();
+    assert!((drift - 1.0 / 41.0).abs() < 1e-9, "{stats}");
+    assert_eq!(stats["refit_advised"], false, "{stats}");
+}
+
+#[test]
 fn match_before_vectorize_says_what_to_run() {
     let env = Env::sqlite();
     env.toker(&["create", "tiktok", "--seed", "1"])

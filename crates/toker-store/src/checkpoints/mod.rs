@@ -368,8 +368,9 @@ impl Store {
         };
         let p = prepared(&write, DbTime::now())?;
         let context = format!("upserting {}", p.record);
-        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
-            q::checkpoints::write_if_changed(c, &write, &p)
+        let (conn, vectorizer) = self.conn_and_vectorizer();
+        dispatch!(conn, |c, q| c.write(&context, |c| {
+            q::checkpoints::write_if_changed(c, &write, &p, vectorizer)
         }))
     }
 
@@ -495,8 +496,9 @@ impl Store {
             "committing a {} page of collection run {}",
             commit.listing, commit.run_id
         );
-        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
-            q::checkpoints::commit_page(c, commit, profile.as_ref(), now)
+        let (conn, vectorizer) = self.conn_and_vectorizer();
+        dispatch!(conn, |c, q| c.write(&context, |c| {
+            q::checkpoints::commit_page(c, commit, profile.as_ref(), now, vectorizer)
         }))
     }
 
@@ -533,8 +535,9 @@ impl Store {
         let now = DbTime::now();
         let profile = end.profile.as_ref().map(|w| prepared(w, now)).transpose()?;
         let context = format!("ending collection run {run_id} as {}", end.status);
-        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
-            q::checkpoints::end_run(c, run_id, end, profile.as_ref(), now)
+        let (conn, vectorizer) = self.conn_and_vectorizer();
+        dispatch!(conn, |c, q| c.write(&context, |c| {
+            q::checkpoints::end_run(c, run_id, end, profile.as_ref(), now, vectorizer)
         }))
     }
 

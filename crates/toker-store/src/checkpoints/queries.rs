@@ -18,6 +18,7 @@ use crate::checkpoints::{
 use crate::error::StoreError;
 use crate::profiles::ingest::IngestResult;
 use crate::profiles::rows::{DbTime, PreparedProfile};
+use crate::vectors::ProfileVectorizer;
 use crate::schema::{collection_checkpoints, collection_markers, collection_pages, collection_runs};
 
 fn db(context: impl Into<String>) -> impl FnOnce(DieselError) -> StoreError {
@@ -29,6 +30,7 @@ pub(crate) fn write_if_changed(
     c: &mut Conn,
     write: &ProfileWrite<'_>,
     prepared: &PreparedProfile<'_>,
+    vectorizer: Option<&dyn ProfileVectorizer>,
 ) -> Result<(i64, Written), StoreError> {
     let stored =
         profile_queries::get_profile_by_key(c, write.platform, &write.profile.user_id)?;
@@ -39,7 +41,7 @@ pub(crate) fn write_if_changed(
             return Ok((s.id, Written::Unchanged));
         }
     }
-    let result = profile_queries::write_profiles(c, std::slice::from_ref(prepared), true)?
+    let result = profile_queries::write_profiles(c, std::slice::from_ref(prepared), true, vectorizer)?
         .pop()
         .ok_or_else(|| invalid(prepared.record.clone(), "the database reported no row for it"))?;
     Ok(match result {
@@ -179,6 +181,7 @@ pub(crate) fn commit_page(
     commit: &PageCommit<'_>,
     profile: Option<&PreparedProfile<'_>>,
     now: DbTime,
+    vectorizer: Option<&dyn ProfileVectorizer>,
 ) -> Result<Option<(i64, Written)>, StoreError> {
     let run = unfinished(c, commit.run_id)?;
     let record = run.record();
@@ -254,7 +257,7 @@ pub(crate) fn commit_page(
         .execute(c)
         .map_err(db(format!("updating {record}")))?;
     let written = match (&commit.profile, profile) {
-        (Some(write), Some(prepared)) => Some(write_if_changed(c, write, prepared)?),
+        (Some(write), Some(prepared)) => Some(write_if_changed(c, write, prepared, vectorizer)?),
         _ => None,
     };
     note_profile(c, commit.run_id, written.as_ref(), &record)?;
@@ -300,12 +303,13 @@ pub(crate) fn end_run(
     end: &RunEnd<'_>,
     profile: Option<&PreparedProfile<'_>>,
     now: DbTime,
+    vectorizer: Option<&dyn ProfileVectorizer>,
 ) -> Result<Option<(i64, Written)>, StoreError> {
     let run = unfinished(c, run_id)?;
     let record = run.record();
     let result_json = json_in(&record, "the result profile", end.result)?;
     let written = match (&end.profile, profile) {
-        (Some(write), Some(prepared)) => Some(write_if_changed(c, write, prepared)?),
+        (Some(write), Some(prepared)) => Some(write_if_changed(c, write, prepared, vectorizer)?),
         _ => None,
     };
     note_profile(c, run_id, written.as_ref(), &record)?;

@@ -345,8 +345,9 @@ impl Store {
             "connecting account {}:{}",
             account.platform, account.user_id
         );
-        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
-            q::principals::connect_account(c, account, decide)
+        let (conn, vectorizer) = self.conn_and_vectorizer();
+        dispatch!(conn, |c, q| c.write(&context, |c| {
+            q::principals::connect_account(c, account, decide, vectorizer)
         }))
     }
 

@@ -21,6 +21,7 @@ use crate::profiles::Upserted;
 use crate::profiles::ingest::IngestResult;
 use crate::profiles::rows::PreparedProfile;
 use crate::schema::{oauth_states, principal_accounts, principals, profiles, sessions};
+use crate::vectors::ProfileVectorizer;
 
 fn db(context: impl Into<String>) -> impl FnOnce(DieselError) -> StoreError {
     move |e| StoreError::db(context, e)
@@ -127,10 +128,11 @@ fn write_profile(
     owner: &str,
     unproven_by: Option<&str>,
     now: DbTime,
+    vectorizer: Option<&dyn ProfileVectorizer>,
 ) -> Result<(i64, Upserted), StoreError> {
     let mut prepared = PreparedProfile::new(platform, profile, raw, Some(owner), None, now)?;
     prepared.row.unproven_by = unproven_by.unwrap_or("");
-    let written = profile_queries::write_profiles(c, std::slice::from_ref(&prepared), true)?
+    let written = profile_queries::write_profiles(c, std::slice::from_ref(&prepared), true, vectorizer)?
         .pop()
         .ok_or_else(|| StoreError::Invalid {
             record: prepared.record.clone(),
@@ -146,6 +148,7 @@ pub(crate) fn connect_account<R>(
     c: &mut Conn,
     account: &ConnectAccount<'_>,
     decide: &mut dyn FnMut(&AccountClaim) -> Result<Placement, R>,
+    vectorizer: Option<&dyn ProfileVectorizer>,
 ) -> Result<Result<ConnectedAccount, R>, StoreError> {
     let (platform, user_id) = (account.platform, account.user_id);
     if let Some((profile, _)) = account.profile
@@ -181,11 +184,11 @@ pub(crate) fn connect_account<R>(
     let copy = unproven_copy(c, platform, user_id, &principal_id)?;
     let (profile_id, upserted) = match (account.profile, proven) {
         (Some(profile), false) => {
-            let (id, up) = write_profile(c, platform, profile, &principal_id, Some(&principal_id), now)?;
+            let (id, up) = write_profile(c, platform, profile, &principal_id, Some(&principal_id), now, vectorizer)?;
             (Some(id), Some(up))
         }
         (Some(profile), true) => {
-            let (id, up) = write_profile(c, platform, profile, &principal_id, None, now)?;
+            let (id, up) = write_profile(c, platform, profile, &principal_id, None, now, vectorizer)?;
             if let Some(copy) = copy {
                 profile_queries::delete_profile(c, copy)?;
             }

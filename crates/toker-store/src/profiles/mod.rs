@@ -150,7 +150,34 @@ pub struct Stats {
     pub vectors: u64,
     /// The vocabulary version of the stored vectors, if any.
     pub vocabulary_version: Option<String>,
+    /// Profiles created or replaced since the vocabulary was fitted (0 without one): each
+    /// has its vector under that vocabulary, but shaped neither its features nor their
+    /// IDF weights. See [`Stats::drift`].
+    pub changed_since_refit: u64,
 }
+
+impl Stats {
+    /// How far the corpus moved since the vocabulary was fitted: the share of the stored
+    /// profiles created or replaced since ([`Stats::changed_since_refit`] over
+    /// [`Stats::profiles`]), from 0 to 1; `None` before the first refit. A refit
+    /// (`toker vectorize`) is advised above [`REFIT_ADVISED_DRIFT`].
+    #[must_use]
+    #[allow(
+        clippy::cast_precision_loss,
+        reason = "a share: 2^53 profiles are far away"
+    )]
+    pub fn drift(&self) -> Option<f64> {
+        self.vocabulary_version.as_ref()?;
+        if self.profiles == 0 {
+            return Some(0.0);
+        }
+        Some((self.changed_since_refit.min(self.profiles) as f64) / (self.profiles as f64))
+    }
+}
+
+/// The [`Stats::drift`] above which a refit is advised: a fifth of the corpus written
+/// since the fit.
+pub const REFIT_ADVISED_DRIFT: f64 = 0.2;
 
 /// Per-platform counts as a JSON object keyed by platform, in the given order.
 fn platform_counts<S: serde::Serializer>(
@@ -178,8 +205,9 @@ impl Store {
         batch: &[PreparedProfile<'_>],
         upsert: bool,
     ) -> Result<Vec<IngestResult>, StoreError> {
-        dispatch!(self.conn_mut(), |c, q| c.write(context, |c| {
-            q::profiles::write_profiles(c, batch, upsert)
+        let (conn, vectorizer) = self.conn_and_vectorizer();
+        dispatch!(conn, |c, q| c.write(context, |c| {
+            q::profiles::write_profiles(c, batch, upsert, vectorizer)
         }))
     }
 
@@ -249,8 +277,9 @@ impl Store {
     ) -> Result<(), StoreError> {
         let context = format!("replacing profile {id}");
         let now = DbTime::now();
-        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
-            q::profiles::replace_profile(c, id, |platform| {
+        let (conn, vectorizer) = self.conn_and_vectorizer();
+        dispatch!(conn, |c, q| c.write(&context, |c| {
+            q::profiles::replace_profile(c, id, vectorizer, |platform| {
                 PreparedProfile::new(platform, profile, raw, None, None, now)
             })
         }))

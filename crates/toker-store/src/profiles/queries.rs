@@ -18,9 +18,10 @@ use crate::profiles::rows::{
     CATEGORY, DbTime, HASHTAG, LinkDbRow, ListDbRow, NewLinkRow, NewProfileRow, NewTagRow,
     NewVideoRow, PreparedProfile, PreparedVideo, ProfileDbRow, TagDbRow, count_out, position_in,
 };
+use crate::vectors::ProfileVectorizer;
 use crate::schema::{
     collection_checkpoints, collection_markers, collection_pages, collection_runs,
-    profile_vectors, profile_videos, profiles, video_tags, videos, vocabularies,
+    profile_vectors, profile_videos, profiles, video_tags, videos,
 };
 
 type Db = <Conn as diesel::Connection>::Backend;
@@ -56,6 +57,7 @@ pub(crate) fn write_profiles(
     c: &mut Conn,
     batch: &[PreparedProfile<'_>],
     upsert: bool,
+    vectorizer: Option<&dyn ProfileVectorizer>,
 ) -> Result<Vec<IngestResult>, StoreError> {
     // Rows in key order, so that concurrent PostgreSQL writers lock in the same order.
     let mut order: Vec<usize> = (0..batch.len()).collect();
@@ -129,6 +131,7 @@ pub(crate) fn write_profiles(
         .collect();
     link(c, &written)?;
     delete_orphans(c, &old_refs)?;
+    super::vectors::store_written_vectors(c, &written, vectorizer)?;
 
     results
         .into_iter()
@@ -512,6 +515,7 @@ fn load_tags(c: &mut Conn, video_refs: &[i64]) -> Result<HashMap<i64, Tags>, Sto
 pub(crate) fn replace_profile<'a>(
     c: &mut Conn,
     id: i64,
+    vectorizer: Option<&dyn ProfileVectorizer>,
     prepare: impl FnOnce(Platform) -> Result<PreparedProfile<'a>, StoreError>,
 ) -> Result<(), StoreError> {
     let (platform, user_id, unproven_by): (crate::columns::DbPlatform, String, String) =
@@ -570,7 +574,8 @@ pub(crate) fn replace_profile<'a>(
         .map_err(db(format!("replacing profile {id} with {}", p.record)))?;
     let old_refs = unlink(c, &[id])?;
     link(c, &[(id, &p)])?;
-    delete_orphans(c, &old_refs)
+    delete_orphans(c, &old_refs)?;
+    super::vectors::store_written_vectors(c, &[(id, &p)], vectorizer)
 }
 
 /// The profiles a query selects, without limit, offset or `after_id`.
@@ -858,12 +863,19 @@ pub(crate) fn stats(c: &mut Conn) -> Result<Stats, StoreError> {
         .count()
         .get_result(c)
         .map_err(db("counting vectors"))?;
-    let vocabulary_version: Option<String> = vocabularies::table
-        .order(vocabularies::created_at.desc())
-        .select(vocabularies::version)
-        .first(c)
-        .optional()
-        .map_err(db("reading the vocabulary version"))?;
+    let stamp = super::vectors::vocabulary_stamp(c)?;
+    let changed_since_refit = match &stamp {
+        Some((_, fitted_at)) => {
+            let n: i64 = profiles::table
+                .filter(profiles::updated_at.gt(*fitted_at))
+                .count()
+                .get_result(c)
+                .map_err(db("counting the profiles written since the refit"))?;
+            count(n)
+        }
+        None => 0,
+    };
+    let vocabulary_version = stamp.map(|(version, _)| version);
     let by_platform: Vec<(Platform, u64)> = Platform::ALL
         .iter()
         .map(|p| (*p, of(&per_platform, p.as_str())))
@@ -876,6 +888,7 @@ pub(crate) fn stats(c: &mut Conn) -> Result<Stats, StoreError> {
         shared_links: of(&per_relation, VideoRelation::Shared.as_str()),
         tags: count(tags),
         vectors: count(vectors),
+        changed_since_refit,
         vocabulary_version,
     })
 }

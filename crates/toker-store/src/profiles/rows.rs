@@ -121,6 +121,9 @@ pub(crate) struct PreparedProfile<'a> {
     pub(crate) key: String,
     /// The record for messages: `profile tiktok:123 (line 12)`.
     pub(crate) record: String,
+    pub(crate) platform: Platform,
+    /// The profile itself, for the vector written with it.
+    pub(crate) profile: &'a Profile,
     pub(crate) row: NewProfileRow<'a>,
     pub(crate) liked: Vec<PreparedVideo<'a>>,
     pub(crate) shared: Vec<PreparedVideo<'a>>,
@@ -179,6 +182,8 @@ impl<'a> PreparedProfile<'a> {
         Ok(PreparedProfile {
             key,
             record,
+            platform,
+            profile,
             row,
             liked,
             shared,

@@ -1,9 +1,22 @@
-//! Profile vectors and the vocabulary that produced them.
+//! Profile vectors and the vocabulary that produced them, and the [`ProfileVectorizer`]
+//! through which every profile write also stores the written profile's vector.
+//!
+//! The store knows no TF-IDF (it must not depend on toker-processing): the layer above
+//! installs a vectorizer ([`Store::set_vectorizer`]; toker-collect's
+//! `VocabularyVectorizer` is the one Toker uses). Each profile write then reads the stored
+//! vocabulary's version inside its transaction and, when there is one, stores the vector
+//! the vectorizer makes for every profile it wrote, in that same transaction: a profile
+//! and its vector are committed together or not at all. Without a stored vocabulary there
+//! is nothing to store (the first refit makes every vector). Without a vectorizer, the
+//! stale vectors of replaced profiles are deleted instead, so that a stored vector is
+//! always the transform of the stored profile under the stored vocabulary.
 
 pub(crate) mod rows;
 
+use std::sync::Arc;
+
 use serde::Serialize;
-use toker_model::Platform;
+use toker_model::{Platform, Profile};
 
 use crate::backend::dispatch;
 use crate::connection::Transactions;
@@ -30,6 +43,53 @@ pub struct StoredVector {
     pub indices: Vec<u32>,
     /// Weights, one per index.
     pub values: Vec<f32>,
+}
+
+/// The stored vocabulary as a write hands it to a [`ProfileVectorizer`]: always its
+/// version; its JSON only when the vectorizer asked for it ([`Vectorized::NeedsJson`]),
+/// so that a write does not read a large vocabulary the vectorizer holds already.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VocabularyRef<'a> {
+    /// The stored vocabulary's version ([`VocabularyRecord::version`]).
+    pub version: &'a str,
+    /// Its JSON ([`VocabularyRecord::json`]), when asked for.
+    pub json: Option<&'a str>,
+}
+
+/// One profile's vector as a [`ProfileVectorizer`] makes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VectorParts {
+    /// Feature indices into the vocabulary, strictly increasing.
+    pub indices: Vec<u32>,
+    /// Weights, one per index.
+    pub values: Vec<f32>,
+}
+
+/// What a [`ProfileVectorizer`] answers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Vectorized {
+    /// One vector per profile, in order.
+    Vectors(Vec<VectorParts>),
+    /// It does not hold this version: the store calls it again with the JSON.
+    NeedsJson,
+}
+
+/// Makes the vectors of profiles under a stored vocabulary, for the profile writes of a
+/// [`Store`] (see the module docs). Called inside the write's transaction, possibly more
+/// than once for one write (PostgreSQL retries a transaction that lost a race).
+pub trait ProfileVectorizer: Send + Sync {
+    /// The vectors of `profiles`, one per profile in order, under `vocabulary`; or
+    /// [`Vectorized::NeedsJson`] when `vocabulary.json` is `None` and it does not hold
+    /// that version.
+    ///
+    /// # Errors
+    /// A message saying why the stored vocabulary cannot be used (corrupt, another
+    /// format): the write fails with it and nothing is stored.
+    fn vectorize(
+        &self,
+        vocabulary: VocabularyRef<'_>,
+        profiles: &[&Profile],
+    ) -> Result<Vectorized, String>;
 }
 
 /// The blobs a vector is stored as: little-endian `u32` indices and `f32` weights.
@@ -80,6 +140,18 @@ pub(crate) fn decode_vector(
 }
 
 impl Store {
+    /// Installs the vectorizer every later profile write of this store uses to store the
+    /// written profiles' vectors with them (see the module docs); `None` removes it.
+    pub fn set_vectorizer(&mut self, vectorizer: Option<Arc<dyn ProfileVectorizer>>) {
+        self.vectorizer = vectorizer;
+    }
+
+    /// The installed vectorizer, if any.
+    #[must_use]
+    pub fn vectorizer(&self) -> Option<&Arc<dyn ProfileVectorizer>> {
+        self.vectorizer.as_ref()
+    }
+
     /// Replaces every stored vector and the vocabulary, in one transaction; returns how
     /// many vectors were stored.
     ///

@@ -8,11 +8,16 @@ use diesel::prelude::*;
 use toker_model::Platform;
 
 use super::Conn;
+use crate::backend::IN_LIST;
 use crate::error::StoreError;
 use crate::columns::{DbPlatform, DbTime};
+use crate::profiles::rows::PreparedProfile;
 use crate::vectors::rows::NewVectorRow;
 use crate::schema::{profile_vectors, profiles, vocabularies};
-use crate::vectors::{StoredVector, VocabularyRecord, decode_vector, encode_vector};
+use crate::vectors::{
+    ProfileVectorizer, StoredVector, VectorParts, Vectorized, VocabularyRecord, VocabularyRef,
+    decode_vector, encode_vector,
+};
 
 /// Vectors per insert statement.
 const CHUNK: usize = 1000;
@@ -50,19 +55,7 @@ pub(crate) fn save_vectors(
             return Ok(saved);
         }
         check_profiles_exist(c, &chunk)?;
-        let rows = chunk
-            .iter()
-            .map(|v| {
-                let (indices, vals) = encode_vector(v)?;
-                Ok(NewVectorRow {
-                    profile_id: v.profile_id,
-                    platform: v.platform.as_str(),
-                    vocabulary_version: &vocabulary.version,
-                    indices,
-                    vals,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let rows = vector_rows(&chunk, &vocabulary.version)?;
         let n = diesel::insert_into(profile_vectors::table)
             .values(rows)
             .execute(c)
@@ -80,6 +73,36 @@ pub(crate) fn save_vectors(
     }
 }
 
+/// The rows of these vectors, made with vocabulary `version`.
+fn vector_rows<'a>(
+    vectors: &[StoredVector],
+    version: &'a str,
+) -> Result<Vec<NewVectorRow<'a>>, StoreError> {
+    vectors
+        .iter()
+        .map(|v| {
+            let (indices, vals) = encode_vector(v)?;
+            Ok(NewVectorRow {
+                profile_id: v.profile_id,
+                platform: v.platform.as_str(),
+                vocabulary_version: version,
+                indices,
+                vals,
+            })
+        })
+        .collect()
+}
+
+/// The stored vocabulary's version and when it was fitted, if one is stored.
+pub(crate) fn vocabulary_stamp(c: &mut Conn) -> Result<Option<(String, DbTime)>, StoreError> {
+    vocabularies::table
+        .order(vocabularies::created_at.desc())
+        .select((vocabularies::version, vocabularies::created_at))
+        .first(c)
+        .optional()
+        .map_err(db("reading the vocabulary version"))
+}
+
 fn check_profiles_exist(c: &mut Conn, chunk: &[StoredVector]) -> Result<(), StoreError> {
     let ids: Vec<i64> = chunk.iter().map(|v| v.profile_id).collect();
     let found: HashSet<i64> = profiles::table
@@ -95,6 +118,85 @@ fn check_profiles_exist(c: &mut Conn, chunk: &[StoredVector]) -> Result<(), Stor
         }),
         None => Ok(()),
     }
+}
+
+/// Stores the vectors of freshly written profiles under the stored vocabulary, in the
+/// caller's transaction (the write's): their old vectors go, and when a vocabulary is
+/// stored and a vectorizer given, the vectorizer's new ones are inserted. The vocabulary's
+/// version is read once for the whole batch, its JSON only if the vectorizer asks for it.
+pub(crate) fn store_written_vectors(
+    c: &mut Conn,
+    written: &[(i64, &PreparedProfile<'_>)],
+    vectorizer: Option<&dyn ProfileVectorizer>,
+) -> Result<(), StoreError> {
+    if written.is_empty() {
+        return Ok(());
+    }
+    // No vocabulary, no vector (the foreign key): the first refit makes them all.
+    let Some((version, _)) = vocabulary_stamp(c)? else {
+        return Ok(());
+    };
+    let ids: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
+    for chunk in ids.chunks(IN_LIST) {
+        diesel::delete(profile_vectors::table.filter(profile_vectors::profile_id.eq_any(chunk)))
+            .execute(c)
+            .map_err(db("removing the vectors of the replaced profiles"))?;
+    }
+    let Some(vectorizer) = vectorizer else {
+        return Ok(());
+    };
+    let profiles: Vec<&toker_model::Profile> = written.iter().map(|(_, p)| p.profile).collect();
+    let failed = |message: String| StoreError::Invalid {
+        record: format!("vocabulary {version}"),
+        message: format!("{message}: run `toker vectorize` to fit a new one"),
+    };
+    let asked = VocabularyRef {
+        version: &version,
+        json: None,
+    };
+    let vectors = match vectorizer.vectorize(asked, &profiles).map_err(failed)? {
+        Vectorized::Vectors(vectors) => vectors,
+        Vectorized::NeedsJson => {
+            let record = load_vocabulary(c)?.filter(|r| r.version == version).ok_or_else(|| {
+                failed("it vanished while the profiles were written".to_owned())
+            })?;
+            let given = VocabularyRef {
+                version: &version,
+                json: Some(&record.json),
+            };
+            match vectorizer.vectorize(given, &profiles).map_err(failed)? {
+                Vectorized::Vectors(vectors) => vectors,
+                Vectorized::NeedsJson => {
+                    return Err(failed("the vectorizer refused its JSON".to_owned()));
+                }
+            }
+        }
+    };
+    if vectors.len() != written.len() {
+        return Err(failed(format!(
+            "the vectorizer made {} vectors for {} profiles",
+            vectors.len(),
+            written.len()
+        )));
+    }
+    let stored: Vec<StoredVector> = written
+        .iter()
+        .zip(vectors)
+        .map(|((id, p), VectorParts { indices, values })| StoredVector {
+            profile_id: *id,
+            platform: p.platform,
+            indices,
+            values,
+        })
+        .collect();
+    for chunk in stored.chunks(CHUNK) {
+        let rows = vector_rows(chunk, &version)?;
+        diesel::insert_into(profile_vectors::table)
+            .values(rows)
+            .execute(c)
+            .map_err(db(format!("storing the vectors of {} profiles", chunk.len())))?;
+    }
+    Ok(())
 }
 
 /// The vocabulary of the stored vectors.
