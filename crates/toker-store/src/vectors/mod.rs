@@ -201,7 +201,7 @@ impl Store {
         ))
     }
 
-    /// The stored vectors of unproven uploads (private copies, see [`ListQuery::unproven`]),
+    /// The stored vectors of unproven uploads (private copies, see [`crate::ListQuery::unproven`]),
     /// by profile id: what their uploaders query matches with, never matched by others.
     ///
     /// # Errors
