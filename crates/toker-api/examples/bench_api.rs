@@ -22,9 +22,10 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use toker_api::{Role, ServeConfig, create_api_key};
 use toker_collect::vectorize_store;
+use toker_model::Listing;
 use toker_model::ValidationRules;
 use toker_processing::{VectorizerConfig, Vocabulary, prepare_profile};
-use toker_store::{IngestItem, IngestOptions, ListQuery, Store};
+use toker_store::{IngestItem, IngestOptions, Store};
 
 struct Args {
     profiles: u64,
@@ -85,7 +86,7 @@ fn seed(
     count: u64,
     seed: u64,
 ) -> Result<(u64, f64), Box<dyn std::error::Error>> {
-    let stored = store.count_profiles(&ListQuery::default())?;
+    let stored = store.count_profiles(&Listing::default())?;
     if stored >= count {
         return Ok((0, 0.0));
     }
@@ -250,9 +251,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let vectorize_seconds = started.elapsed().as_secs_f64();
     let (key, _) = create_api_key(&mut store, Role::Admin, Some("bench_api"))?;
     let ids: Vec<i64> = store
-        .list_profiles(&ListQuery {
+        .list_profiles(&Listing {
             limit: Some(args.profiles),
-            ..ListQuery::default()
+            ..Listing::default()
         })?
         .into_iter()
         .map(|r| r.id)

@@ -8,11 +8,12 @@
 
 use std::error::Error;
 
+use toker_model::Listing;
 use toker_model::{Platform, ValidationRules};
 use toker_processing::prepare::prepare_profile;
 use toker_processing::{MatchIndex, SparseVector, VectorizerConfig, Vocabulary};
 use toker_sources::fake::generate_many;
-use toker_store::{IngestItem, IngestOptions, ListQuery, Store, StoredVector, VocabularyRecord};
+use toker_store::{IngestItem, IngestOptions, Store, StoredVector, VocabularyRecord};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let scratch = tempfile::tempdir()?;
@@ -40,7 +41,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     println!("stored {} profiles", report.created);
 
     // 2. Fit the vocabulary over the stored corpus, store every vector with it.
-    let profiles = store.load_profiles(&ListQuery::default())?;
+    let profiles = store.load_profiles(&Listing::default())?;
     let vocabulary = Vocabulary::fit(
         profiles.iter().map(|p| &p.profile),
         VectorizerConfig::default(),

@@ -122,9 +122,6 @@ impl From<toker_store::StoreError> for CliError {
                 "{e}: nothing stored (delete it first, or use `toker import --upsert` to replace it)"
             )),
             StoreError::Invalid { .. } => CliError::validation(format!("{e}: nothing stored")),
-            StoreError::Busy { .. } => CliError::runtime(format!(
-                "{e}: another toker process holds the database; try again when it has finished"
-            )),
             _ => CliError::runtime(e.to_string()),
         }
     }
@@ -160,3 +157,36 @@ impl From<toker_collect::CollectError> for CliError {
 
 /// The result of a command.
 pub(crate) type CliResult<T = ()> = Result<T, CliError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `main` prints [`CliError::message`] and nothing else: the store's cause is in it once.
+    #[test]
+    fn a_busy_store_is_told_once() {
+        let busy = toker_store::StoreError::Busy {
+            context: Some("creating profile tiktok:1".to_owned()),
+            reason: toker_store::BusyReason::Locked,
+        };
+        let e = CliError::from(toker_api::ApiError::Store(busy));
+        let line = e.to_string();
+        assert!(
+            line.starts_with("creating profile tiktok:1: the database is locked"),
+            "{line}"
+        );
+        assert_eq!(line.matches("try again").count(), 1, "{line}");
+        // `main` prints the line only; nothing kept could repeat it.
+        assert!(e.cause.is_none());
+    }
+
+    #[test]
+    fn an_io_cause_is_kept_for_the_pipe_check_and_its_message_is_the_line() {
+        let e = CliError::from(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "closed",
+        ));
+        assert!(e.is_closed_pipe());
+        assert_eq!(e.to_string(), "closed");
+    }
+}

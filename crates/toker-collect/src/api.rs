@@ -241,7 +241,7 @@ struct Runner<'s> {
     /// The profile stored when this invocation began (loaded before its first write).
     before: Option<Option<Profile>>,
     /// The last profile stored by this invocation, and what the write did.
-    stored: Option<(i64, Written, Profile)>,
+    stored: Option<(Written, Profile)>,
     fetched: u64,
     resumed_pages: u64,
     warnings: Vec<String>,
@@ -534,20 +534,21 @@ impl<'s> Runner<'s> {
     }
 
     /// Remembers a write; over one invocation, created beats updated beats unchanged.
-    fn note_written(&mut self, written: Option<(i64, Written)>, prepared: Option<Prepared>) {
+    /// (A run writes one profile: deleting it deletes the run, so the id stays the same.)
+    fn note_written(&mut self, written: Option<Written>, prepared: Option<Prepared>) {
         fn rank(w: Written) -> u8 {
             match w {
-                Written::Created => 2,
-                Written::Updated => 1,
-                _ => 0,
+                Written::Created(_) => 2,
+                Written::Updated(_) => 1,
+                Written::Unchanged(_) | Written::Duplicate(_) => 0,
             }
         }
-        if let (Some((id, what)), Some(p)) = (written, prepared) {
+        if let (Some(what), Some(p)) = (written, prepared) {
             let what = match &self.stored {
-                Some((_, earlier, _)) if rank(*earlier) > rank(what) => *earlier,
+                Some((earlier, _)) if rank(*earlier) > rank(what) => *earlier,
                 _ => what,
             };
-            self.stored = Some((id, what, p.profile));
+            self.stored = Some((what, p.profile));
         }
     }
 
@@ -650,8 +651,8 @@ impl<'s> Runner<'s> {
             })
             .collect();
         let (profile, changes) = match &self.stored {
-            Some((id, what, profile)) => (
-                Some(ProfileReport::new(self.run.platform, *id, *what, profile)),
+            Some((what, profile)) => (
+                Some(ProfileReport::new(self.run.platform, *what, profile)),
                 diff_items(self.before.as_ref().and_then(Option::as_ref), profile),
             ),
             None => (None, Default::default()),

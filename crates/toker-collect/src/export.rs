@@ -85,7 +85,7 @@ pub fn import_archive_with_limits(
         Err(StoreError::NotFound { .. }) => None,
         Err(e) => return Err(e.into()),
     };
-    let (id, outcome) = store.upsert_profile_if_changed(
+    let outcome = store.upsert_profile_if_changed(
         prepared.platform,
         &prepared.profile,
         &prepared.raw,
@@ -94,7 +94,7 @@ pub fn import_archive_with_limits(
     let changes = diff_items(before.as_ref(), &prepared.profile);
     Ok(ImportReport {
         platform: prepared.platform,
-        profile: ProfileReport::new(prepared.platform, id, outcome, &prepared.profile),
+        profile: ProfileReport::new(prepared.platform, outcome, &prepared.profile),
         items: changes.total(),
         items_by_list: changes,
         warnings,

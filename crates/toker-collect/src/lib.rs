@@ -22,11 +22,11 @@
 //! let archive = Path::new("../toker-testkit/fixtures/tiktok/export/activity_layout.zip");
 //! let rules = ValidationRules::default();
 //! let first = import_archive(&mut store, Platform::TikTok, archive, &rules, None)?;
-//! assert_eq!(first.profile.outcome, Written::Created);
+//! assert!(matches!(first.profile.outcome, Written::Created(_)));
 //! assert!(first.items.new > 0);
 //! // The same archive again changes nothing.
 //! let again = import_archive(&mut store, Platform::TikTok, archive, &rules, None)?;
-//! assert_eq!(again.profile.outcome, Written::Unchanged);
+//! assert_eq!(again.profile.outcome, Written::Unchanged(first.profile.id));
 //! assert_eq!((again.items.new, again.items.updated), (0, 0));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -14,7 +14,7 @@ use serde::Serialize;
 use toker_model::{Platform, ValidationRules};
 use toker_processing::prepare::{Rejected, prepare};
 use toker_processing::records::{Position, RecordError, RecordReader};
-use toker_store::{IngestItem, IngestOptions, IngestOutcome, IngestReport, IngestResult, Store};
+use toker_store::{IngestItem, IngestOptions, IngestOutcome, IngestReport, Store, Written};
 
 use crate::CollectError;
 
@@ -146,7 +146,7 @@ pub fn import_records<R: Read + Seek>(
     let mut duplicates = Vec::new();
     let store_report = store.ingest(items, &options.ingest, &mut |outcome| {
         on_outcome(&outcome);
-        if let IngestResult::Duplicate(id) = outcome.result {
+        if let Written::Duplicate(id) = outcome.result {
             duplicates.push(SkippedRecord {
                 record: outcome.label,
                 reasons: vec![format!("{} already exists (id {id})", outcome.key)],

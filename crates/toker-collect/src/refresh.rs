@@ -154,7 +154,7 @@ pub async fn refresh_account(
     .await;
     match collected {
         Ok(report) => Ok(match report.profile.as_ref().map(|p| p.outcome) {
-            Some(Written::Unchanged) => RefreshOutcome::Unchanged(Box::new(report)),
+            Some(Written::Unchanged(_)) => RefreshOutcome::Unchanged(Box::new(report)),
             _ => RefreshOutcome::Updated(Box::new(report)),
         }),
         Err(CollectError::Rejected { ref rejected, .. })

@@ -18,7 +18,9 @@ pub struct ProfileReport {
     pub user_id: String,
     /// The person's handle.
     pub username: String,
-    /// What the last write did (`unchanged`: nothing was written).
+    /// What the last write did (`unchanged`: nothing was written), serialised by its name
+    /// only (the id is [`ProfileReport::id`]).
+    #[serde(serialize_with = "Written::serialize_name")]
     pub outcome: Written,
     /// How many liked videos the stored profile lists after the write.
     pub liked_videos: usize,
@@ -27,9 +29,9 @@ pub struct ProfileReport {
 }
 
 impl ProfileReport {
-    pub(crate) fn new(platform: Platform, id: i64, outcome: Written, profile: &Profile) -> Self {
+    pub(crate) fn new(platform: Platform, outcome: Written, profile: &Profile) -> Self {
         ProfileReport {
-            id,
+            id: outcome.id(),
             key: format!("{platform}:{}", profile.user_id),
             user_id: profile.user_id.clone(),
             username: profile.username.clone(),

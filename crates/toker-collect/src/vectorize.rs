@@ -2,8 +2,9 @@
 //! and `POST /v1/vectorize` run.
 
 use serde::Serialize;
+use toker_model::Listing;
 use toker_processing::{VectorizerConfig, VocabularyBuilder};
-use toker_store::{ListQuery, Store, StoredProfile, StoredVector, VocabularyRecord};
+use toker_store::{Store, StoredProfile, StoredVector, VocabularyRecord};
 
 use crate::CollectError;
 
@@ -103,11 +104,11 @@ fn for_each_page(
 ) -> Result<(), CollectError> {
     let mut after_id = None;
     loop {
-        let mut page = store.load_profiles(&ListQuery {
+        let mut page = store.load_profiles(&Listing {
             limit: Some(PAGE),
             after_id,
             unproven: true,
-            ..ListQuery::default()
+            ..Listing::default()
         })?;
         if let Some(last_id) = last_id {
             page.retain(|p| p.id <= last_id);

@@ -30,12 +30,14 @@
 //! ```
 
 mod error;
+mod listing;
 mod platform;
 mod profile;
 pub mod taxonomy;
 mod validate;
 
 pub use error::ModelError;
+pub use listing::Listing;
 pub use platform::{Platform, UnknownPlatform};
 pub use profile::{Count, PlatformProfile, Profile, Video, VideoRelation};
 pub use validate::{

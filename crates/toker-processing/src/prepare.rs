@@ -40,7 +40,7 @@ pub enum Rejected {
     #[error("platform: {0}")]
     Platform(String),
     /// The profile broke one or more rules.
-    #[error("{0}")]
+    #[error(transparent)]
     Invalid(#[from] ValidationError),
 }
 

@@ -40,12 +40,13 @@ impl fmt::Display for Position {
     }
 }
 
-/// Why a record could not be read.
+/// Why a record could not be read. Each message is whole: [`RecordError::Io`] prints the
+/// I/O error and does not offer it again as its `source`, so a chain printer shows it once.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
     /// The input could not be read.
     #[error("cannot read input: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     /// A record is not valid JSON. Reading goes on with the next record.
     #[error("{position}: malformed JSON at line {line} column {column}: {message}")]
     Malformed {
@@ -82,6 +83,12 @@ pub enum RecordError {
         /// The limit in bytes.
         limit: usize,
     },
+}
+
+impl From<std::io::Error> for RecordError {
+    fn from(e: std::io::Error) -> Self {
+        RecordError::Io(e)
+    }
 }
 
 impl RecordError {
@@ -201,8 +208,25 @@ impl<R: BufRead> RecordReader<R> {
         self
     }
 
-    /// Consumes `n` bytes of the current chunk, keeping line and column up to date.
-    fn consume(&mut self, n: usize, keep: bool) -> Result<(), std::io::Error> {
+    /// Consumes `n` bytes of the current chunk into the record being read.
+    fn keep(&mut self, n: usize) -> Result<(), std::io::Error> {
+        let taken = self.advance(n)?;
+        let chunk = self.input.fill_buf()?;
+        self.buf.extend_from_slice(&chunk[..taken]);
+        self.input.consume(taken);
+        Ok(())
+    }
+
+    /// Consumes `n` bytes of the current chunk, dropping them (whitespace, separators).
+    fn skip(&mut self, n: usize) -> Result<(), std::io::Error> {
+        let taken = self.advance(n)?;
+        self.input.consume(taken);
+        Ok(())
+    }
+
+    /// Moves line and column past the first `n` bytes of the current chunk (fewer if it is
+    /// shorter); returns how many bytes that is. The bytes stay unconsumed.
+    fn advance(&mut self, n: usize) -> Result<usize, std::io::Error> {
         let chunk = self.input.fill_buf()?;
         let taken = &chunk[..n.min(chunk.len())];
         for &b in taken {
@@ -213,12 +237,7 @@ impl<R: BufRead> RecordReader<R> {
                 self.column += 1;
             }
         }
-        if keep {
-            self.buf.extend_from_slice(taken);
-        }
-        let n = taken.len();
-        self.input.consume(n);
-        Ok(())
+        Ok(taken.len())
     }
 
     /// Skips whitespace and returns the next byte, not consumed.
@@ -230,11 +249,11 @@ impl<R: BufRead> RecordReader<R> {
                 if n == 0 {
                     return Ok(None);
                 }
-                self.consume(n, false)?;
+                self.skip(n)?;
                 continue;
             };
             let next = chunk[end];
-            self.consume(end, false)?;
+            self.skip(end)?;
             return Ok(Some(next));
         }
     }
@@ -272,7 +291,7 @@ impl<R: BufRead> RecordReader<R> {
                     limit: self.max_record_bytes,
                 });
             }
-            self.consume(take, true)?;
+            self.keep(take)?;
             if end {
                 return Ok(());
             }
@@ -301,7 +320,7 @@ impl<R: BufRead> RecordReader<R> {
             match self.skip_ws()? {
                 None => return Ok(None),
                 Some(b'[') => {
-                    self.consume(1, false)?;
+                    self.skip(1)?;
                     self.shape = Shape::Array;
                 }
                 Some(_) => self.shape = Shape::Stream,
@@ -310,17 +329,17 @@ impl<R: BufRead> RecordReader<R> {
         let mut next = self.skip_ws()?;
         if self.shape == Shape::Array {
             if self.index == 0 && next == Some(b']') {
-                self.consume(1, false)?;
+                self.skip(1)?;
                 return self.finish_array();
             }
             if self.index > 0 {
                 match next {
                     Some(b',') => {
-                        self.consume(1, false)?;
+                        self.skip(1)?;
                         next = self.skip_ws()?;
                     }
                     Some(b']') => {
-                        self.consume(1, false)?;
+                        self.skip(1)?;
                         return self.finish_array();
                     }
                     Some(other) => return Err(self.unexpected(other, "',' or ']'")),

@@ -280,7 +280,7 @@ fn check_commit_guard() -> Result<(), StoreError> {
     match guard.map_or(Ok(()), |guard| guard()) {
         Ok(()) => Ok(()),
         Err(reason) => Err(StoreError::CommitRefused {
-            context: crate::error::UNTOLD.to_owned(),
+            context: None,
             reason,
         }),
     }

@@ -34,11 +34,14 @@ pub enum StoreError {
         /// What is wrong and what was expected.
         message: String,
     },
-    /// Another writer held the database for longer than the busy timeout.
-    #[error("{message}")]
+    /// Another writer held the database, and the transaction could not wait or retry
+    /// further.
+    #[error("{}{reason}", in_context(.context))]
     Busy {
-        /// What was locked, for how long, and what to do.
-        message: String,
+        /// What the store was doing (`None` when it failed outside any operation).
+        context: Option<String>,
+        /// What held the transaction up.
+        reason: BusyReason,
     },
     /// The database could not be opened or reached.
     #[error("cannot open database {url}: {message}")]
@@ -62,22 +65,61 @@ pub enum StoreError {
     Migration(String),
     /// The commit guard of this thread ([`crate::with_commit_guard`]) refused the commit:
     /// the transaction was rolled back and nothing changed.
-    #[error("{context}: not committed: {reason}; the transaction was rolled back")]
+    #[error("{}not committed: {reason}; the transaction was rolled back", in_context(.context))]
     CommitRefused {
-        /// What the store was doing.
-        context: String,
+        /// What the store was doing (`None` when it failed outside any operation).
+        context: Option<String>,
         /// Why the guard refused (e.g. the request was already answered).
         reason: String,
     },
-    /// Any other database error, with what the store was doing.
-    #[error("{context}: {source}")]
+    /// Any other database error, with what the store was doing. The message is whole
+    /// (Diesel's error included), so the error offers no `source`: a chain printer shows
+    /// Diesel's message once.
+    #[error("{}{error}", in_context(.context))]
     Database {
-        /// What the store was doing, naming the record (`creating profile tiktok:123`).
-        context: String,
+        /// What the store was doing, naming the record (`creating profile tiktok:123`);
+        /// `None` when it failed outside any operation.
+        context: Option<String>,
         /// Diesel's error.
-        #[source]
-        source: DieselError,
+        error: DieselError,
     },
+}
+
+/// What held a transaction up ([`StoreError::Busy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BusyReason {
+    /// Another writer held the lock past the busy timeout (5 s unless set otherwise with
+    /// [`crate::Store::set_busy_timeout`]).
+    Locked,
+    /// The database asked to retry a transaction whose input cannot be read twice (the
+    /// vectors of [`crate::Store::save_vectors`]).
+    NotReplayable,
+}
+
+impl std::fmt::Display for BusyReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BusyReason::Locked => write!(
+                f,
+                "the database is locked by another writer, which held it past the busy \
+                 timeout ({} s unless set otherwise); try again when the other toker process \
+                 has finished",
+                BUSY_TIMEOUT_MS / 1000
+            ),
+            BusyReason::NotReplayable => f.write_str(
+                "the database asked to retry the transaction, which cannot replay its input; \
+                 run it again",
+            ),
+        }
+    }
+}
+
+/// `context: `, or nothing without a context (the prefix of a message).
+fn in_context(context: &Option<String>) -> String {
+    context
+        .as_deref()
+        .map_or_else(String::new, |context| format!("{context}: "))
 }
 
 /// How long SQLite waits for another writer before giving up with [`StoreError::Busy`]
@@ -87,36 +129,40 @@ pub(crate) const BUSY_TIMEOUT_MS: u64 = 5_000;
 impl StoreError {
     /// Wraps a Diesel error with what the store was doing; a lock that stayed taken past
     /// the busy timeout becomes [`StoreError::Busy`].
-    pub(crate) fn db(context: impl Into<String>, source: DieselError) -> StoreError {
-        let context = context.into();
-        if is_busy(&source) {
+    pub(crate) fn db(context: impl Into<String>, error: DieselError) -> StoreError {
+        StoreError::wrap(Some(context.into()), error)
+    }
+
+    fn wrap(context: Option<String>, error: DieselError) -> StoreError {
+        if is_busy(&error) {
             return StoreError::Busy {
-                message: format!(
-                    "{context}: the database is locked by another writer, which held it past \
-                     the busy timeout ({} s unless set otherwise); try again when the other \
-                     toker process has finished",
-                    BUSY_TIMEOUT_MS / 1000
-                ),
+                context,
+                reason: BusyReason::Locked,
             };
         }
-        StoreError::Database { context, source }
+        StoreError::Database { context, error }
     }
 
     /// Adds context to an error raised without it (inside a transaction closure).
     pub(crate) fn in_context(self, context: &str) -> StoreError {
+        let told = || Some(context.to_owned());
         match self {
             StoreError::Database {
-                context: inner,
-                source,
-            } if inner == UNTOLD => StoreError::db(context, source),
-            StoreError::Busy { message } if message.starts_with(UNTOLD) => StoreError::Busy {
-                message: message.replacen(UNTOLD, context, 1),
+                context: None,
+                error,
+            } => StoreError::wrap(told(), error),
+            StoreError::Busy {
+                context: None,
+                reason,
+            } => StoreError::Busy {
+                context: told(),
+                reason,
             },
             StoreError::CommitRefused {
-                context: inner,
+                context: None,
                 reason,
-            } if inner == UNTOLD => StoreError::CommitRefused {
-                context: context.to_owned(),
+            } => StoreError::CommitRefused {
+                context: told(),
                 reason,
             },
             other => other,
@@ -131,13 +177,15 @@ impl StoreError {
     #[must_use]
     pub fn without_values(&self) -> String {
         match self {
-            StoreError::Database { context, source } => {
-                let operation = context
-                    .split_whitespace()
-                    .take_while(|w| !w.contains(|c: char| c == ':' || c.is_ascii_digit()))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let cause = match source {
+            StoreError::Database { context, error } => {
+                let operation = context.as_deref().map(|context| {
+                    context
+                        .split_whitespace()
+                        .take_while(|w| !w.contains(|c: char| c == ':' || c.is_ascii_digit()))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                });
+                let cause = match error {
                     DieselError::DatabaseError(kind, info) => {
                         let message = info.message();
                         let head = message.split(':').next().unwrap_or(message);
@@ -158,7 +206,10 @@ impl StoreError {
                         text.split(':').next().unwrap_or_default().to_owned()
                     }
                 };
-                format!("{operation}: {cause}")
+                match operation {
+                    Some(operation) => format!("{operation}: {cause}"),
+                    None => cause,
+                }
             }
             StoreError::Duplicate { .. } => "a profile with this key is already stored".to_owned(),
             StoreError::NotFound { .. } => "a record was not found".to_owned(),
@@ -174,19 +225,17 @@ impl StoreError {
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub(crate) fn is_retryable(&self) -> bool {
         match self {
-            StoreError::Database { source, .. } => is_transient(source),
+            StoreError::Database { error, .. } => is_transient(error),
             _ => false,
         }
     }
 }
 
-/// The context of errors converted by `?` inside transactions, replaced by
-/// [`StoreError::in_context`].
-pub(crate) const UNTOLD: &str = "database operation";
-
+// An error converted by `?` inside a transaction, without context until
+// `StoreError::in_context` adds it.
 impl From<DieselError> for StoreError {
-    fn from(source: DieselError) -> Self {
-        StoreError::db(UNTOLD, source)
+    fn from(error: DieselError) -> Self {
+        StoreError::wrap(None, error)
     }
 }
 
@@ -228,6 +277,45 @@ mod tests {
             feature: "postgres",
         };
         assert!(e.to_string().contains("--features postgres"), "{e}");
+    }
+
+    /// Formats an error as a chain printer at the edge does (`anyhow`'s `{:#}`): the
+    /// message, then each source's.
+    fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+        let mut out = e.to_string();
+        let mut next = e.source();
+        while let Some(cause) = next {
+            out.push_str(": ");
+            out.push_str(&cause.to_string());
+            next = cause.source();
+        }
+        out
+    }
+
+    #[test]
+    fn a_wrapped_diesel_error_is_printed_once() {
+        let cause = DieselError::QueryBuilderError("the cause".into());
+        let e = StoreError::db("loading profile 3", cause);
+        assert_eq!(e.to_string(), "loading profile 3: the cause");
+        let printed = chain(&e);
+        assert_eq!(printed.matches("the cause").count(), 1, "{printed}");
+        let e: StoreError = DieselError::QueryBuilderError("the cause".into()).into();
+        assert_eq!(chain(&e), "the cause");
+    }
+
+    #[test]
+    fn busy_formats_what_was_locked_and_for_how_long() {
+        let e = StoreError::Busy {
+            context: None,
+            reason: BusyReason::Locked,
+        }
+        .in_context("creating profile tiktok:1");
+        assert!(
+            e.to_string()
+                .starts_with("creating profile tiktok:1: the database is locked by another writer"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("(5 s unless set otherwise)"), "{e}");
     }
 
     #[test]

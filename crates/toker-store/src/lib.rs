@@ -15,8 +15,8 @@
 //!
 //! # Example
 //! ```
-//! use toker_model::{Platform, Profile};
-//! use toker_store::{ListQuery, Store, StoreError};
+//! use toker_model::{Listing, Platform, Profile};
+//! use toker_store::{Store, StoreError};
 //!
 //! let mut store = Store::open(":memory:").unwrap();
 //! let mut profile = Profile::new("123", "example_user");
@@ -28,7 +28,7 @@
 //! let again = store.create_profile(Platform::TikTok, &profile, &raw, None).unwrap_err();
 //! assert!(matches!(again, StoreError::Duplicate { id: same, .. } if same == id));
 //! assert_eq!(again.to_string(), format!("profile tiktok:123 already exists (id {id})"));
-//! assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 1);
+//! assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 1);
 //! ```
 
 // Each feature (profiles, vectors, apikeys, checkpoints, principals) is a folder:
@@ -53,18 +53,18 @@ mod vectors;
 pub use apikeys::{ApiKeyRecord, NewApiKey};
 pub use checkpoints::{
     Checkpoint, CollectionRun, CommittedPage, ListingState, Marker, NewPage, NewRun, PageCommit,
-    ProfileWrite, RunEnd, RunMode, RunStatus, Written,
+    ProfileWrite, RunEnd, RunMode, RunStatus,
 };
 pub use connection::{Backend, with_commit_guard};
-pub use error::StoreError;
+pub use error::{BusyReason, StoreError};
 pub use migrate::{MigrationState, Migrator};
 pub use principals::{
     AccountClaim, AccountMethod, AccountRecord, AccountTokens, ConnectAccount, ConnectedAccount,
     NewOAuthState, NewSession, OAuthStateRecord, Placement, PrincipalErasure, PrincipalRecord,
     ProfileOwner, SessionRecord, StateUse,
 };
-pub use profiles::ingest::{IngestItem, IngestOptions, IngestOutcome, IngestReport, IngestResult};
-pub use profiles::{ListQuery, ProfileRow, REFIT_ADVISED_DRIFT, Stats, StoredProfile, Upserted};
+pub use profiles::ingest::{IngestItem, IngestOptions, IngestOutcome, IngestReport};
+pub use profiles::{ProfileRow, REFIT_ADVISED_DRIFT, Stats, StoredProfile, Written};
 pub use store::Store;
 pub use vectors::{
     ProfileVectorizer, StoredVector, VectorParts, Vectorized, VocabularyRecord, VocabularyRef,

@@ -23,7 +23,7 @@ use toker_processing::{Prepared, Rejected, summarize};
 use toker_sources::Warnings;
 use toker_sources::oauth::{OAuthProfile, TokenReach};
 use toker_store::{
-    AccountClaim, AccountMethod, AccountTokens, ConnectAccount, Placement, StoredProfile, Upserted,
+    AccountClaim, AccountMethod, AccountTokens, ConnectAccount, Placement, StoredProfile, Written,
 };
 use utoipa::ToSchema;
 
@@ -265,10 +265,13 @@ pub(crate) async fn store(
         proven = done.proven,
         "account connected"
     );
-    let created = done.profile == Some(Upserted::Created);
+    let created = done.profile.is_some_and(Written::created);
     let outcome = match done.profile {
-        Some(Upserted::Created) => ConnectOutcome::Created,
-        Some(Upserted::Updated) => ConnectOutcome::Updated,
+        Some(Written::Created(_)) => ConnectOutcome::Created,
+        // A connect upserts: its profile is new or replaced, never left alone.
+        Some(Written::Updated(_) | Written::Unchanged(_) | Written::Duplicate(_)) => {
+            ConnectOutcome::Updated
+        }
         None => ConnectOutcome::Proven,
     };
     let next = if !done.proven {

@@ -5,9 +5,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use toker_model::Listing;
 use toker_model::Platform;
 use toker_processing::{CATEGORY_PREFIX, HASHTAG_PREFIX, ProcessingError, summarize};
-use toker_store::{ListQuery, StoreError};
+use toker_store::StoreError;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::Principal;
@@ -270,7 +271,7 @@ pub(crate) async fn my_matches(
     let owner = session.principal_id.clone();
     state
         .db(move |store| {
-            let rows = store.list_profiles(&ListQuery::owner(owner))?;
+            let rows = store.list_profiles(&Listing::owner(owner))?;
             let mut profiles = Vec::with_capacity(rows.len());
             for row in rows {
                 let mut entry = MyProfileMatches {

@@ -14,8 +14,9 @@ use axum::routing::{delete, get, post};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use toker_collect::{CollectError, CollectReport, RefreshOutcome, RefreshRequest, refresh_account};
+use toker_model::Listing;
 use toker_model::{Platform, Profile};
-use toker_store::{AccountMethod, AccountRecord, ListQuery, PrincipalErasure, StoreError};
+use toker_store::{AccountMethod, AccountRecord, PrincipalErasure, StoreError};
 use utoipa::{OpenApi, ToSchema};
 
 use crate::connect::fetch::{api_settings, unusable};
@@ -157,7 +158,7 @@ pub(crate) async fn me(
         .db(move |store| {
             let principal = store.get_principal(&id)?.ok_or_else(signed_out)?;
             let accounts = store.list_accounts(&id)?;
-            let rows = store.list_profiles(&ListQuery::owner(id))?;
+            let rows = store.list_profiles(&Listing::owner(id))?;
             Ok((principal, accounts, rows))
         })
         .await?;
@@ -260,7 +261,7 @@ pub(crate) async fn export(
             let principal = store.get_principal(&id)?.ok_or_else(signed_out)?;
             let accounts = store.list_accounts(&id)?;
             let sessions = store.list_sessions(&id)?;
-            let stored = store.load_profiles(&ListQuery::owner(id.clone()))?;
+            let stored = store.load_profiles(&Listing::owner(id.clone()))?;
             let mut profiles = Vec::with_capacity(stored.len());
             for p in stored {
                 let vector = store.load_vector(p.id)?.map(|v| ExportedVector {

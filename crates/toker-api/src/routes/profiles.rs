@@ -10,11 +10,12 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
+use toker_model::Listing;
 use toker_model::Platform;
 use toker_model::Violation;
 use toker_processing::{Prepared, RecordReader, Rejected, prepare, prepare_profile};
 use toker_sources::fake::{FakeConfig, FakeSource};
-use toker_store::{IngestItem, IngestOptions, IngestResult, ListQuery, StoreError};
+use toker_store::{IngestItem, IngestOptions, StoreError, Written};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::auth::{KeyPrincipal, Principal};
@@ -207,7 +208,7 @@ pub(crate) async fn list_profiles(
             })
         })
         .transpose()?;
-    let query = ListQuery {
+    let query = Listing {
         platform: params.platform,
         // A caller's own listing shows its unproven uploads too; nobody else's does.
         unproven: principal.owner_filter().is_some(),
@@ -406,11 +407,11 @@ async fn store_records(
                     continue;
                 };
                 match outcome.result {
-                    IngestResult::Created(id) | IngestResult::Updated(id) => {
+                    Written::Created(id) | Written::Updated(id) | Written::Unchanged(id) => {
                         report.created += 1;
                         result.id = Some(id);
                     }
-                    IngestResult::Duplicate(id) => {
+                    Written::Duplicate(id) => {
                         report.duplicates += 1;
                         result.status = BatchStatus::Duplicate;
                         result.id = existing_is_visible(store, &principal, id).then_some(id);

@@ -5,8 +5,8 @@
 use axum::extract::State;
 use axum::response::Response;
 use maud::html;
+use toker_model::Listing;
 use toker_model::Platform;
-use toker_store::ListQuery;
 
 use super::csrf::Csrf;
 use crate::connect::session::Session;
@@ -34,7 +34,7 @@ pub(crate) async fn page(
     let entries = state
         .db(move |store| {
             let mut entries = Vec::new();
-            for row in store.list_profiles(&ListQuery::owner(owner))? {
+            for row in store.list_profiles(&Listing::owner(owner))? {
                 let mut entry = Entry {
                     platform: row.platform,
                     username: row.username,

@@ -9,9 +9,10 @@ use axum::response::Response;
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 use serde_json::Value;
+use toker_model::Listing;
 use toker_model::Platform;
 use toker_processing::summarize;
-use toker_store::{AccountMethod, AccountRecord, CollectionRun, ListQuery, RunStatus};
+use toker_store::{AccountMethod, AccountRecord, CollectionRun, RunStatus};
 
 use super::chart::bars;
 use super::csrf::{CSRF_FIELD, CheckedForm, Csrf};
@@ -74,7 +75,7 @@ pub(crate) async fn page(
                 accounts.push(AccountView { account, last_run });
             }
             let profiles = store
-                .load_profiles(&ListQuery::owner(id))?
+                .load_profiles(&Listing::owner(id))?
                 .into_iter()
                 .map(|p| {
                     let summary = summarize(&p.profile);

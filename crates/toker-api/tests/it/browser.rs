@@ -21,9 +21,10 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use toker_api::ServeConfig;
+use toker_model::Listing;
 use toker_model::Platform;
+use toker_store::Store;
 use toker_store::testing::TestDb;
-use toker_store::{ListQuery, Store};
 
 use crate::connect_support::{connect_config, expected, platforms::Replay};
 
@@ -340,7 +341,7 @@ async fn a_person_connects_sees_their_profile_and_matches_and_erases_it_in_a_rea
     assert_eq!(charts.len(), 2, "categories and hashtags");
     let stored = {
         let mut store = Store::open(&db.url).unwrap();
-        let profiles = store.load_profiles(&ListQuery::default()).unwrap();
+        let profiles = store.load_profiles(&Listing::default()).unwrap();
         profiles
             .into_iter()
             .find(|p| p.platform == Platform::X)
@@ -430,7 +431,7 @@ async fn a_person_connects_sees_their_profile_and_matches_and_erases_it_in_a_rea
     assert!(after.contains("Authentication required"), "{after}");
     check_page(client, "signed out").await;
     let mut store = Store::open(&db.url).unwrap();
-    let left = store.load_profiles(&ListQuery::default()).unwrap();
+    let left = store.load_profiles(&Listing::default()).unwrap();
     assert!(
         left.iter().all(|p| p.platform != Platform::X),
         "the X profile is erased"

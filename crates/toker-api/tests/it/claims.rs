@@ -16,8 +16,8 @@ use axum::http::{Request, header};
 use connect_support::{Auth, Flow, session_of};
 use serde_json::{Value, json};
 use toker_api::{Role, create_api_key};
+use toker_model::Listing;
 use toker_model::Platform;
-use toker_store::ListQuery;
 
 /// X's archive of Jonas (the replay's X account), and Léa's Instagram export.
 const JONAS: &str = "1487365209458921472";
@@ -336,7 +336,7 @@ async fn instagram_proven_first_then_the_upload_is_the_accounts_profile() {
     let id = uploaded.body["profile"]["id"].as_i64().unwrap();
     assert_eq!(my_profiles(&f, &lea).await, [(id, 120, false)]);
     assert_eq!(
-        f.store().count_profiles(&ListQuery::default()).unwrap(),
+        f.store().count_profiles(&Listing::default()).unwrap(),
         1,
         "the account's profile, seen by others"
     );

@@ -11,8 +11,8 @@ use crate::connect_support;
 use axum::http::header;
 use connect_support::platforms::{self, X_REFRESH};
 use connect_support::{Auth, Flow, SECRETS, expected, session_of, sqlite_cells};
+use toker_model::Listing;
 use toker_model::Platform;
-use toker_store::ListQuery;
 
 #[tokio::test]
 async fn x_connects_through_oauth_with_pkce_and_the_person_sees_only_their_own_data() {
@@ -205,7 +205,7 @@ async fn instagram_has_no_likes_in_its_api_so_connecting_proves_and_the_export_f
         "the answer says what to do: {next}"
     );
     let mut store = f.store();
-    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 0);
     assert!(
         sqlite_cells(&f.db.url)
             .iter()
@@ -232,7 +232,7 @@ async fn instagram_has_no_likes_in_its_api_so_connecting_proves_and_the_export_f
     assert_eq!(me.body["accounts"], serde_json::json!([]));
     assert_eq!(me.body["profiles"].as_array().unwrap().len(), 1);
     assert_eq!(me.body["profiles"][0]["unproven"], true);
-    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 0);
     // Nothing to refresh without a proven account.
     let refreshed = f
         .call("POST", "/v1/me/refresh", Some(&uploader), None)
@@ -275,7 +275,7 @@ async fn exports_are_checked_for_type_size_shape_and_likes() {
         detail.contains("200") && detail.contains("export shows fewer"),
         "{detail}"
     );
-    assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert_eq!(f.store().count_profiles(&Listing::default()).unwrap(), 0);
 }
 
 fn common_db() -> toker_store::testing::TestDb {
@@ -396,7 +396,7 @@ async fn wrong_foreign_replayed_and_expired_states_are_refused() {
         .await
         .assert_problem(400, "connect-state");
     assert!(detail.contains("not one this server set"), "{detail}");
-    assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 1);
+    assert_eq!(f.store().count_profiles(&Listing::default()).unwrap(), 1);
     f.assert_no_secret_answered();
 }
 
@@ -436,7 +436,7 @@ async fn an_expired_code_and_denied_consent_store_nothing_and_say_what_to_do() {
             == 3,
         "denials never reach the token endpoint"
     );
-    assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert_eq!(f.store().count_profiles(&Listing::default()).unwrap(), 0);
     f.assert_no_secret_answered();
 }
 
@@ -634,7 +634,7 @@ async fn sign_out_ends_the_session_and_keeps_the_data() {
     f.call("GET", "/v1/me", Some(&jonas), None)
         .await
         .assert_problem(401, "unauthenticated");
-    assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 1);
+    assert_eq!(f.store().count_profiles(&Listing::default()).unwrap(), 1);
     // Connecting again signs the same person back in.
     let back = f.connect("x", "", None).await;
     assert_eq!(back.body["principal"], x.body["principal"]);
@@ -811,9 +811,9 @@ async fn a_session_may_only_see_refresh_export_and_erase_its_own_data() {
             );
         }
     }
-    let all = ListQuery {
+    let all = Listing {
         unproven: true,
-        ..ListQuery::default()
+        ..Listing::default()
     };
     assert_eq!(
         f.store().count_profiles(&all).unwrap(),
@@ -882,7 +882,7 @@ async fn an_expired_connect_link_is_refused() {
         .await
         .assert_problem(400, "connect-state");
     assert!(detail.contains("expired"), "{detail}");
-    assert_eq!(f.store().count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert_eq!(f.store().count_profiles(&Listing::default()).unwrap(), 0);
 }
 
 #[tokio::test]
@@ -902,7 +902,7 @@ async fn a_connect_started_by_a_person_erased_since_is_refused() {
         .assert_problem(400, "connect-state");
     assert!(detail.contains("no longer exists"), "{detail}");
     let mut store = f.store();
-    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 0);
     assert!(
         sqlite_cells(&f.db.url)
             .iter()

@@ -92,9 +92,10 @@ fn every_write_stores_the_vector_of_the_current_vocabulary(store: &mut Store) {
     // Upserted and replaced: the vector follows the profile.
     let mut p = samples::profile(7);
     p.user_id = "late-1".to_owned();
-    let (same, _) = store
+    let same = store
         .upsert_profile(Platform::TikTok, &p, &samples::raw(&p), None)
-        .unwrap();
+        .unwrap()
+        .id();
     assert_eq!(same, late);
     assert_stored_vector_is_fresh(store, late);
     let p = twin("late-1");
@@ -127,9 +128,10 @@ fn every_write_stores_the_vector_of_the_current_vocabulary(store: &mut Store) {
 
     // The data-export path (an upsert unless unchanged).
     let p = twin("export-1");
-    let (exported, _) = store
+    let exported = store
         .upsert_profile_if_changed(Platform::Instagram, &p, &samples::raw(&p), None)
-        .unwrap();
+        .unwrap()
+        .id();
     assert_stored_vector_is_fresh(store, exported);
 
     // Every profile has its vector; deleting one deletes it.
@@ -152,9 +154,10 @@ fn without_a_vectorizer_a_replaced_profile_loses_its_stale_vector(store: &mut St
     }
     toker_collect::vectorize_store(store, VectorizerConfig::default()).unwrap();
     let p = samples::profile(2);
-    let (id, _) = store
+    let id = store
         .upsert_profile(Platform::TikTok, &twin(&p.user_id), &samples::raw(&p), None)
-        .unwrap();
+        .unwrap()
+        .id();
     // No vector rather than one of the profile as it was.
     assert_eq!(store.load_vector(id).unwrap(), None);
 

@@ -87,9 +87,9 @@ async fn post_form(f: &Flow, uri: &str, cookies: &str, token: Option<&str>) -> R
 /// How many profiles are stored, unproven uploads included.
 fn profiles(f: &Flow) -> usize {
     let mut store = f.store();
-    let all = toker_store::ListQuery {
+    let all = toker_model::Listing {
         unproven: true,
-        ..toker_store::ListQuery::default()
+        ..toker_model::Listing::default()
     };
     store.load_profiles(&all).unwrap().len()
 }

@@ -6,8 +6,9 @@ use std::fs::File;
 use std::io::{self, BufWriter, Write};
 
 use serde_json::{Value, json};
+use toker_model::Listing;
 use toker_processing::summarize;
-use toker_store::{ListQuery, StoredProfile};
+use toker_store::StoredProfile;
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::commands::Ctx;
@@ -47,9 +48,9 @@ fn csv_header() -> Vec<&'static str> {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ExportArgs) -> CliResult {
-    let total = ctx.store()?.count_profiles(&ListQuery {
+    let total = ctx.store()?.count_profiles(&Listing {
         platform: args.platform,
-        ..ListQuery::default()
+        ..Listing::default()
     })?;
     let bar = progress(
         Some(total),
@@ -66,11 +67,11 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ExportArgs) -> CliResult {
     let mut after_id = None;
     let mut first = true;
     loop {
-        let page = ctx.store()?.load_profiles(&ListQuery {
+        let page = ctx.store()?.load_profiles(&Listing {
             platform: args.platform,
             limit: Some(PAGE),
             after_id,
-            ..ListQuery::default()
+            ..Listing::default()
         })?;
         let Some(last) = page.last() else { break };
         after_id = Some(last.id);

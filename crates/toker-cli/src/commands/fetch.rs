@@ -289,7 +289,7 @@ pub(crate) fn print_stored(
             "platform": p.key.split(':').next().unwrap_or_default(),
             "user_id": p.user_id,
             "username": p.username,
-            "outcome": p.outcome,
+            "outcome": p.outcome.as_str(),
             "liked_videos": p.liked_videos,
             "shared_videos": p.shared_videos,
             "items": stored.items,

@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use serde_json::{Value, json};
-use toker_store::{IngestItem, IngestOptions, IngestReport, IngestResult};
+use toker_store::{IngestItem, IngestOptions, IngestReport, Written};
 
 use crate::commands::Ctx;
 use crate::error::{CliError, CliResult};
@@ -76,7 +76,7 @@ where
     };
     let store_report = ctx.store()?.ingest(items, &options, &mut |outcome| {
         bar.inc(1);
-        if let IngestResult::Duplicate(id) = outcome.result {
+        if let Written::Duplicate(id) = outcome.result {
             duplicates.push(Skipped {
                 record: outcome.label,
                 reasons: vec![format!("{} already exists (id {id})", outcome.key)],

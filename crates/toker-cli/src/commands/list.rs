@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use serde_json::json;
-use toker_store::ListQuery;
+use toker_model::Listing;
 
 use crate::cli::ListArgs;
 use crate::commands::{Ctx, show};
@@ -23,9 +23,9 @@ pub(crate) enum Detail {
 }
 
 pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs, detail: Detail) -> CliResult {
-    let total = ctx.store()?.count_profiles(&ListQuery {
+    let total = ctx.store()?.count_profiles(&Listing {
         platform: args.platform,
-        ..ListQuery::default()
+        ..Listing::default()
     })?;
     if !ctx.json() {
         writeln!(ctx.out, "Total profiles: {total}")?;
@@ -41,12 +41,12 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ListArgs, detail: Detail) -> CliResult {
     let mut first = true;
     while remaining > 0 {
         let page = remaining.min(PAGE);
-        let rows = ctx.store()?.list_profiles(&ListQuery {
+        let rows = ctx.store()?.list_profiles(&Listing {
             platform: args.platform,
             limit: Some(page),
             offset,
             after_id,
-            ..ListQuery::default()
+            ..Listing::default()
         })?;
         if rows.is_empty() {
             break;

@@ -6,8 +6,8 @@ use std::io::Write;
 use std::time::Instant;
 
 use serde_json::json;
+use toker_model::Listing;
 use toker_processing::VectorizerConfig;
-use toker_store::ListQuery;
 
 use crate::cli::VectorizeArgs;
 use crate::commands::Ctx;
@@ -24,7 +24,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &VectorizeArgs) -> CliResult {
     config
         .validate()
         .map_err(|e| CliError::usage(format!("vectorize: {e}")))?;
-    if ctx.store()?.count_profiles(&ListQuery::default())? == 0 {
+    if ctx.store()?.count_profiles(&Listing::default())? == 0 {
         return Err(CliError::runtime(
             "there are no profiles to vectorize: add some with `toker create` or `toker import`",
         ));

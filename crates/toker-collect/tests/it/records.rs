@@ -4,8 +4,9 @@
 use std::io::Cursor;
 
 use toker_collect::{CollectError, ImportMode, RecordsImport, import_records};
+use toker_model::Listing;
 use toker_model::ValidationRules;
-use toker_store::{IngestOptions, ListQuery, Store};
+use toker_store::{IngestOptions, Store};
 
 fn record(user_id: &str, likes: u64) -> String {
     format!(
@@ -41,7 +42,7 @@ fn import(
 }
 
 fn stored(store: &mut Store) -> u64 {
-    store.count_profiles(&ListQuery::default()).unwrap()
+    store.count_profiles(&Listing::default()).unwrap()
 }
 
 fn one_rejected_record_keeps_all_out(store: &mut Store) {

@@ -26,6 +26,7 @@ use crate::backend::dispatch;
 use crate::columns::DbTime;
 use crate::connection::Transactions;
 use crate::error::StoreError;
+use crate::profiles::Written;
 use crate::profiles::rows::PreparedProfile;
 use crate::store::Store;
 use rows::{CheckpointDbRow, MarkerDbRow, PageDbRow, RunDbRow, invalid, json_out};
@@ -312,31 +313,6 @@ pub struct Marker {
     pub completed_at: DateTime<Utc>,
 }
 
-/// What a profile write did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-#[non_exhaustive]
-pub enum Written {
-    /// The profile was new.
-    Created,
-    /// The stored profile differed and was replaced.
-    Updated,
-    /// The stored profile was identical: nothing was written (`updated_at` kept).
-    Unchanged,
-}
-
-impl Written {
-    /// `created`, `updated` or `unchanged`.
-    #[must_use]
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Written::Created => "created",
-            Written::Updated => "updated",
-            Written::Unchanged => "unchanged",
-        }
-    }
-}
-
 fn prepared<'a>(w: &ProfileWrite<'a>, now: DbTime) -> Result<PreparedProfile<'a>, StoreError> {
     PreparedProfile::new(w.platform, w.profile, w.raw, w.owner, None, now)
 }
@@ -358,7 +334,7 @@ impl Store {
         profile: &Profile,
         raw: &Value,
         owner: Option<&str>,
-    ) -> Result<(i64, Written), StoreError> {
+    ) -> Result<Written, StoreError> {
         let write = ProfileWrite {
             platform,
             profile,
@@ -482,10 +458,7 @@ impl Store {
     /// [`StoreError::NotFound`] for an unknown run; [`StoreError::Invalid`] when the run is
     /// not unfinished, the list is already final, or the profile cannot be stored (then
     /// nothing of the commit is stored).
-    pub fn commit_page(
-        &mut self,
-        commit: &PageCommit<'_>,
-    ) -> Result<Option<(i64, Written)>, StoreError> {
+    pub fn commit_page(&mut self, commit: &PageCommit<'_>) -> Result<Option<Written>, StoreError> {
         let now = DbTime::now();
         let profile = commit
             .profile
@@ -525,7 +498,7 @@ impl Store {
         &mut self,
         run_id: i64,
         end: &RunEnd<'_>,
-    ) -> Result<Option<(i64, Written)>, StoreError> {
+    ) -> Result<Option<Written>, StoreError> {
         if end.status == RunStatus::Unfinished {
             return Err(invalid(
                 format!("collection run {run_id}"),

@@ -13,10 +13,10 @@ use crate::checkpoints::rows::{
     CheckpointDbRow, MarkerDbRow, NewRunRow, PageDbRow, RunDbRow, count_in, invalid, json_in,
 };
 use crate::checkpoints::{
-    ListingState, NewRun, PageCommit, ProfileWrite, RunEnd, RunStatus, Written, subject_key,
+    ListingState, NewRun, PageCommit, ProfileWrite, RunEnd, RunStatus, subject_key,
 };
 use crate::error::StoreError;
-use crate::profiles::ingest::IngestResult;
+use crate::profiles::Written;
 use crate::profiles::rows::{DbTime, PreparedProfile};
 use crate::vectors::ProfileVectorizer;
 use crate::schema::{collection_checkpoints, collection_markers, collection_pages, collection_runs};
@@ -31,23 +31,19 @@ pub(crate) fn write_if_changed(
     write: &ProfileWrite<'_>,
     prepared: &PreparedProfile<'_>,
     vectorizer: Option<&dyn ProfileVectorizer>,
-) -> Result<(i64, Written), StoreError> {
+) -> Result<Written, StoreError> {
     let stored =
         profile_queries::get_profile_by_key(c, write.platform, &write.profile.user_id)?;
     if let Some(s) = &stored {
         let same_owner = write.owner.is_none_or(|o| s.owner.as_deref() == Some(o));
         let same_raw = !write.compare_raw || s.raw_json == *write.raw;
         if same_owner && same_raw && s.profile == *write.profile {
-            return Ok((s.id, Written::Unchanged));
+            return Ok(Written::Unchanged(s.id));
         }
     }
-    let result = profile_queries::write_profiles(c, std::slice::from_ref(prepared), true, vectorizer)?
+    profile_queries::write_profiles(c, std::slice::from_ref(prepared), true, vectorizer)?
         .pop()
-        .ok_or_else(|| invalid(prepared.record.clone(), "the database reported no row for it"))?;
-    Ok(match result {
-        IngestResult::Created(id) => (id, Written::Created),
-        IngestResult::Updated(id) | IngestResult::Duplicate(id) => (id, Written::Updated),
-    })
+        .ok_or_else(|| invalid(prepared.record.clone(), "the database reported no row for it"))
 }
 
 pub(crate) fn unfinished_run(
@@ -182,7 +178,7 @@ pub(crate) fn commit_page(
     profile: Option<&PreparedProfile<'_>>,
     now: DbTime,
     vectorizer: Option<&dyn ProfileVectorizer>,
-) -> Result<Option<(i64, Written)>, StoreError> {
+) -> Result<Option<Written>, StoreError> {
     let run = unfinished(c, commit.run_id)?;
     let record = run.record();
     let current: Option<CheckpointDbRow> = collection_checkpoints::table
@@ -268,12 +264,12 @@ pub(crate) fn commit_page(
 fn note_profile(
     c: &mut Conn,
     run_id: i64,
-    written: Option<&(i64, Written)>,
+    written: Option<&Written>,
     record: &str,
 ) -> Result<(), StoreError> {
-    if let Some((profile_id, _)) = written {
+    if let Some(profile_id) = written.map(|w| w.id()) {
         diesel::update(collection_runs::table.find(run_id))
-            .set(collection_runs::profile_id.eq(Some(*profile_id)))
+            .set(collection_runs::profile_id.eq(Some(profile_id)))
             .execute(c)
             .map_err(db(format!("recording the profile {record} wrote")))?;
     }
@@ -304,7 +300,7 @@ pub(crate) fn end_run(
     profile: Option<&PreparedProfile<'_>>,
     now: DbTime,
     vectorizer: Option<&dyn ProfileVectorizer>,
-) -> Result<Option<(i64, Written)>, StoreError> {
+) -> Result<Option<Written>, StoreError> {
     let run = unfinished(c, run_id)?;
     let record = run.record();
     let result_json = json_in(&record, "the result profile", end.result)?;

@@ -15,7 +15,7 @@
 //!
 //! An account has at most one profile others see (the account's), and any number of
 //! unproven copies, one per uploader, each private to its uploader (see
-//! [`crate::ListQuery::unproven`]). An account row means its principal proved the account
+//! [`toker_model::Listing::unproven`]). An account row means its principal proved the account
 //! (an OAuth connect); an unproven upload writes only its uploader's copy.
 
 use std::fmt;
@@ -31,7 +31,7 @@ use toker_model::{Platform, Profile};
 use crate::backend::dispatch;
 use crate::connection::Transactions;
 use crate::error::StoreError;
-use crate::profiles::Upserted;
+use crate::profiles::Written;
 use crate::store::Store;
 
 /// How a platform account was connected.
@@ -227,7 +227,7 @@ pub struct ConnectedAccount {
     /// `None` when they have none.
     pub profile_id: Option<i64>,
     /// Whether the connect's profile was created or replaced; `None` when it carried none.
-    pub profile: Option<Upserted>,
+    pub profile: Option<Written>,
 }
 
 /// An OAuth state to remember until its callback (only hashes of the state and of the

@@ -17,8 +17,7 @@ use crate::principals::{
     ConnectedAccount, NewOAuthState, NewSession, Placement, PrincipalErasure,
     PrincipalRecord, ProfileOwner, SessionRecord, StateUse,
 };
-use crate::profiles::Upserted;
-use crate::profiles::ingest::IngestResult;
+use crate::profiles::Written;
 use crate::profiles::rows::PreparedProfile;
 use crate::schema::{oauth_states, principal_accounts, principals, profiles, sessions};
 use crate::vectors::ProfileVectorizer;
@@ -129,19 +128,15 @@ fn write_profile(
     unproven_by: Option<&str>,
     now: DbTime,
     vectorizer: Option<&dyn ProfileVectorizer>,
-) -> Result<(i64, Upserted), StoreError> {
+) -> Result<Written, StoreError> {
     let mut prepared = PreparedProfile::new(platform, profile, raw, Some(owner), None, now)?;
     prepared.row.unproven_by = unproven_by.unwrap_or("");
-    let written = profile_queries::write_profiles(c, std::slice::from_ref(&prepared), true, vectorizer)?
+    profile_queries::write_profiles(c, std::slice::from_ref(&prepared), true, vectorizer)?
         .pop()
         .ok_or_else(|| StoreError::Invalid {
             record: prepared.record.clone(),
             message: "the database reported no row for it".to_owned(),
-        })?;
-    Ok(match written {
-        IngestResult::Created(id) => (id, Upserted::Created),
-        IngestResult::Updated(id) | IngestResult::Duplicate(id) => (id, Upserted::Updated),
-    })
+        })
 }
 
 pub(crate) fn connect_account<R>(
@@ -182,17 +177,17 @@ pub(crate) fn connect_account<R>(
     }
 
     let copy = unproven_copy(c, platform, user_id, &principal_id)?;
-    let (profile_id, upserted) = match (account.profile, proven) {
+    let (profile_id, written) = match (account.profile, proven) {
         (Some(profile), false) => {
-            let (id, up) = write_profile(c, platform, profile, &principal_id, Some(&principal_id), now, vectorizer)?;
-            (Some(id), Some(up))
+            let written = write_profile(c, platform, profile, &principal_id, Some(&principal_id), now, vectorizer)?;
+            (Some(written.id()), Some(written))
         }
         (Some(profile), true) => {
-            let (id, up) = write_profile(c, platform, profile, &principal_id, None, now, vectorizer)?;
+            let written = write_profile(c, platform, profile, &principal_id, None, now, vectorizer)?;
             if let Some(copy) = copy {
                 profile_queries::delete_profile(c, copy)?;
             }
-            (Some(id), Some(up))
+            (Some(written.id()), Some(written))
         }
         (None, true) => match copy {
             // The proof unlocks the upload: it becomes the account's profile.
@@ -237,7 +232,7 @@ pub(crate) fn connect_account<R>(
         new_principal,
         proven,
         profile_id,
-        profile: upserted,
+        profile: written,
     }))
 }
 

@@ -6,8 +6,8 @@ use serde::Serialize;
 use toker_model::{Platform, Profile};
 
 use crate::error::StoreError;
-use crate::profiles::profile_key;
 use crate::profiles::rows::{DbTime, PreparedProfile};
+use crate::profiles::{Written, profile_key};
 use crate::store::Store;
 
 /// One profile to ingest.
@@ -51,31 +51,7 @@ pub struct IngestOutcome {
     /// `platform:user_id`.
     pub key: String,
     /// What was done.
-    pub result: IngestResult,
-}
-
-/// What was done with one record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase", tag = "status", content = "id")]
-pub enum IngestResult {
-    /// Stored as a new profile with this id.
-    Created(i64),
-    /// Replaced the profile with this id (upsert).
-    Updated(i64),
-    /// Not stored: the key already exists (this id), and upsert is off.
-    Duplicate(i64),
-}
-
-impl IngestResult {
-    /// The profile's id (the stored one, for a duplicate).
-    #[must_use]
-    pub fn id(self) -> i64 {
-        match self {
-            IngestResult::Created(id) | IngestResult::Updated(id) | IngestResult::Duplicate(id) => {
-                id
-            }
-        }
-    }
+    pub result: Written,
 }
 
 /// Totals of an ingest.
@@ -97,7 +73,7 @@ impl Store {
     /// leaves only whole profiles. `on_outcome` hears of every record, in input order,
     /// once its batch is committed.
     ///
-    /// A key already stored is a [`IngestResult::Duplicate`] (left alone) unless
+    /// A key already stored is a [`Written::Duplicate`] (left alone) unless
     /// `opts.upsert`, which replaces it. A key repeated within the input is a duplicate of
     /// its first occurrence, or with `opts.upsert` replaces it (the last one wins).
     ///
@@ -127,9 +103,11 @@ impl Store {
             report.batches += 1;
             for (item, result) in batch.drain(..).zip(results) {
                 match result {
-                    IngestResult::Created(_) => report.created += 1,
-                    IngestResult::Updated(_) => report.updated += 1,
-                    IngestResult::Duplicate(_) => report.duplicates += 1,
+                    Written::Created(_) => report.created += 1,
+                    Written::Updated(_) => report.updated += 1,
+                    Written::Duplicate(_) => report.duplicates += 1,
+                    // An ingest writes without comparing: it never reports this.
+                    Written::Unchanged(_) => {}
                 }
                 on_outcome(IngestOutcome {
                     key: profile_key(item.platform, &item.profile.user_id),
@@ -146,7 +124,7 @@ impl Store {
         batch: &[IngestItem],
         upsert: bool,
         number: u64,
-    ) -> Result<Vec<IngestResult>, StoreError> {
+    ) -> Result<Vec<Written>, StoreError> {
         let now = DbTime::now();
         // For each key: its first occurrence, and the occurrence whose content is written
         // (the first, or with upsert the last).
@@ -192,8 +170,8 @@ impl Store {
                 let result = written[slot[writer]];
                 match (i == first, upsert) {
                     (true, _) => result,
-                    (false, true) => IngestResult::Updated(result.id()),
-                    (false, false) => IngestResult::Duplicate(result.id()),
+                    (false, true) => Written::Updated(result.id()),
+                    (false, false) => Written::Duplicate(result.id()),
                 }
             })
             .collect())

@@ -11,58 +11,16 @@ use std::ops::ControlFlow;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use toker_model::{Platform, Profile};
+use toker_model::{Listing, Platform, Profile};
 
 use crate::backend::dispatch;
 use crate::connection::Transactions;
 use crate::error::StoreError;
 use crate::store::Store;
-use ingest::IngestResult;
 use rows::{DbTime, PreparedProfile};
 
 /// Profiles per page when [`Store::for_each_profile`] walks the table.
 const WALK_PAGE: u64 = 500;
-
-/// Which profiles to list, count or load. `Default` is every profile others may see (no
-/// unproven upload), no limit.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ListQuery {
-    /// Only this platform's profiles.
-    pub platform: Option<Platform>,
-    /// Only profiles of this owner.
-    pub owner: Option<String>,
-    /// Also unproven uploads: private copies of their uploader's, which only the uploader
-    /// sees (with `owner` set to the uploader, their own listing) until they prove the
-    /// account. Left out by default: of everyone else's listings, counts and refits.
-    pub unproven: bool,
-    /// At most this many rows.
-    pub limit: Option<u64>,
-    /// Skip this many rows (after `after_id` is applied).
-    pub offset: u64,
-    /// Only rows with an id greater than this (keyset pagination: pass the last id seen).
-    pub after_id: Option<i64>,
-}
-
-impl ListQuery {
-    /// Every profile of one platform.
-    #[must_use]
-    pub fn platform(platform: Platform) -> Self {
-        ListQuery {
-            platform: Some(platform),
-            ..ListQuery::default()
-        }
-    }
-
-    /// Every profile of one owner, their unproven uploads included.
-    #[must_use]
-    pub fn owner(owner: impl Into<String>) -> Self {
-        ListQuery {
-            owner: Some(owner.into()),
-            unproven: true,
-            ..ListQuery::default()
-        }
-    }
-}
 
 /// A stored profile, whole: read back, it equals the profile that was stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,7 +40,7 @@ pub struct StoredProfile {
     /// When it was last replaced (UTC).
     pub updated_at: DateTime<Utc>,
     /// An unproven upload: its owner's private copy, not the account's profile (see
-    /// [`ListQuery::unproven`]).
+    /// [`Listing::unproven`]).
     pub unproven: bool,
 }
 
@@ -115,18 +73,73 @@ pub struct ProfileRow {
     pub owner: Option<String>,
     /// When it was first stored (UTC).
     pub created_at: DateTime<Utc>,
-    /// An unproven upload, private to its owner (see [`ListQuery::unproven`]).
+    /// An unproven upload, private to its owner (see [`Listing::unproven`]).
     pub unproven: bool,
 }
 
-/// What an upsert did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Upserted {
-    /// The profile was new.
-    Created,
-    /// An existing profile (same platform and user id) was replaced.
-    Updated,
+/// What a profile write did, with the profile's id: the outcome of every write path
+/// (create, upsert, upsert-if-changed, ingest, a collection's commit, a connect).
+/// Serialised as `{"status": "created", "id": 7}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase", tag = "status", content = "id")]
+pub enum Written {
+    /// Stored as a new profile with this id.
+    Created(i64),
+    /// Replaced the stored profile with this id (same platform and user id).
+    Updated(i64),
+    /// The stored profile with this id was identical: nothing was written (`updated_at`
+    /// kept).
+    Unchanged(i64),
+    /// Not stored: the key already exists (this id), and the write does not replace.
+    Duplicate(i64),
+}
+
+impl Written {
+    /// The profile's id (the stored one, for a duplicate or an unchanged profile).
+    #[must_use]
+    pub const fn id(self) -> i64 {
+        match self {
+            Written::Created(id)
+            | Written::Updated(id)
+            | Written::Unchanged(id)
+            | Written::Duplicate(id) => id,
+        }
+    }
+
+    /// Whether the profile was new.
+    #[must_use]
+    pub const fn created(self) -> bool {
+        matches!(self, Written::Created(_))
+    }
+
+    /// `created`, `updated`, `unchanged` or `duplicate`.
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Written::Created(_) => "created",
+            Written::Updated(_) => "updated",
+            Written::Unchanged(_) => "unchanged",
+            Written::Duplicate(_) => "duplicate",
+        }
+    }
+
+    /// Serialises only the outcome's name ([`Written::as_str`]), for a record that
+    /// carries the id in a field of its own.
+    ///
+    /// # Errors
+    /// The serializer's.
+    pub fn serialize_name<S: serde::Serializer>(
+        written: &Written,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(written.as_str())
+    }
+}
+
+impl std::fmt::Display for Written {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// What the database holds.
@@ -204,19 +217,20 @@ impl Store {
         context: &str,
         batch: &[PreparedProfile<'_>],
         upsert: bool,
-    ) -> Result<Vec<IngestResult>, StoreError> {
+    ) -> Result<Vec<Written>, StoreError> {
         let (conn, vectorizer) = self.conn_and_vectorizer();
         dispatch!(conn, |c, q| c.write(context, |c| {
             q::profiles::write_profiles(c, batch, upsert, vectorizer)
         }))
     }
 
+    /// Writes one profile, a new one or (`upsert`) replacing the stored one.
     fn write_one(
         &mut self,
-        verb: &str,
         prepared: &PreparedProfile<'_>,
         upsert: bool,
-    ) -> Result<IngestResult, StoreError> {
+    ) -> Result<Written, StoreError> {
+        let verb = if upsert { "upserting" } else { "creating" };
         let context = format!("{verb} {}", prepared.record);
         self.write_profiles(&context, std::slice::from_ref(prepared), upsert)?
             .pop()
@@ -239,14 +253,15 @@ impl Store {
         owner: Option<&str>,
     ) -> Result<i64, StoreError> {
         let p = PreparedProfile::new(platform, profile, raw, owner, None, DbTime::now())?;
-        match self.write_one("creating", &p, false)? {
-            IngestResult::Duplicate(id) => Err(StoreError::Duplicate { key: p.key, id }),
-            IngestResult::Created(id) | IngestResult::Updated(id) => Ok(id),
+        match self.write_one(&p, false)? {
+            Written::Duplicate(id) => Err(StoreError::Duplicate { key: p.key, id }),
+            written => Ok(written.id()),
         }
     }
 
     /// Stores a profile, replacing the stored one with the same key and its video links
-    /// atomically (its id, `created_at`, and owner when `owner` is `None`, are kept).
+    /// atomically (its id, `created_at`, and owner when `owner` is `None`, are kept);
+    /// returns [`Written::Created`] or [`Written::Updated`].
     ///
     /// # Errors
     /// As [`Store::create_profile`], but never [`StoreError::Duplicate`].
@@ -256,12 +271,9 @@ impl Store {
         profile: &Profile,
         raw: &Value,
         owner: Option<&str>,
-    ) -> Result<(i64, Upserted), StoreError> {
+    ) -> Result<Written, StoreError> {
         let p = PreparedProfile::new(platform, profile, raw, owner, None, DbTime::now())?;
-        match self.write_one("upserting", &p, true)? {
-            IngestResult::Created(id) => Ok((id, Upserted::Created)),
-            IngestResult::Updated(id) | IngestResult::Duplicate(id) => Ok((id, Upserted::Updated)),
-        }
+        self.write_one(&p, true)
     }
 
     /// Replaces the profile with this id (platform, owner and `created_at` are kept).
@@ -321,7 +333,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    pub fn list_profiles(&mut self, q: &ListQuery) -> Result<Vec<ProfileRow>, StoreError> {
+    pub fn list_profiles(&mut self, q: &Listing) -> Result<Vec<ProfileRow>, StoreError> {
         dispatch!(self.conn_mut(), |c, qs| qs::profiles::list_profiles(c, q))
     }
 
@@ -329,7 +341,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    pub fn load_profiles(&mut self, q: &ListQuery) -> Result<Vec<StoredProfile>, StoreError> {
+    pub fn load_profiles(&mut self, q: &Listing) -> Result<Vec<StoredProfile>, StoreError> {
         dispatch!(self.conn_mut(), |c, qs| c.read("loading profiles", |c| {
             qs::profiles::load_profiles(c, q)
         }))
@@ -343,11 +355,11 @@ impl Store {
     /// [`StoreError::Database`].
     pub fn for_each_profile(
         &mut self,
-        q: &ListQuery,
+        q: &Listing,
         f: &mut dyn FnMut(StoredProfile) -> ControlFlow<()>,
     ) -> Result<u64, StoreError> {
         let mut seen = 0u64;
-        let mut page = ListQuery {
+        let mut page = Listing {
             limit: Some(WALK_PAGE),
             ..q.clone()
         };
@@ -377,7 +389,7 @@ impl Store {
     ///
     /// # Errors
     /// [`StoreError::Database`].
-    pub fn count_profiles(&mut self, q: &ListQuery) -> Result<u64, StoreError> {
+    pub fn count_profiles(&mut self, q: &Listing) -> Result<u64, StoreError> {
         dispatch!(self.conn_mut(), |c, qs| qs::profiles::count_profiles(c, q))
     }
 

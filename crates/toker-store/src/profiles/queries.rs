@@ -7,13 +7,12 @@ use std::collections::HashMap;
 use diesel::dsl::{count_star, exists, not};
 use diesel::prelude::*;
 use diesel::upsert::excluded;
-use toker_model::{Platform, Video, VideoRelation};
+use toker_model::{Listing, Platform, Video, VideoRelation};
 
 use super::Conn;
 use crate::error::StoreError;
 use crate::backend::{IN_LIST, MAX_BINDS, coalesce};
-use crate::profiles::ingest::IngestResult;
-use crate::profiles::{ListQuery, ProfileRow, Stats, StoredProfile};
+use crate::profiles::{ProfileRow, Stats, StoredProfile, Written};
 use crate::profiles::rows::{
     CATEGORY, DbTime, HASHTAG, LinkDbRow, ListDbRow, NewLinkRow, NewProfileRow, NewTagRow,
     NewVideoRow, PreparedProfile, PreparedVideo, ProfileDbRow, TagDbRow, count_out, position_in,
@@ -51,14 +50,14 @@ fn db(context: impl Into<String>) -> impl FnOnce(diesel::result::Error) -> Store
 /// Writes a batch of profiles whose keys are distinct, in the caller's transaction.
 ///
 /// Without `upsert`, a key already stored is left alone and reported as
-/// [`IngestResult::Duplicate`]; with it, the stored profile and its links are replaced.
+/// [`Written::Duplicate`]; with it, the stored profile and its links are replaced.
 /// Returns one result per input, in input order.
 pub(crate) fn write_profiles(
     c: &mut Conn,
     batch: &[PreparedProfile<'_>],
     upsert: bool,
     vectorizer: Option<&dyn ProfileVectorizer>,
-) -> Result<Vec<IngestResult>, StoreError> {
+) -> Result<Vec<Written>, StoreError> {
     // Rows in key order, so that concurrent PostgreSQL writers lock in the same order.
     let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by(|&a, &b| {
@@ -70,7 +69,7 @@ pub(crate) fn write_profiles(
         .enumerate()
         .map(|(i, p)| ((p.row.platform, p.row.user_id, p.row.unproven_by), i))
         .collect();
-    let mut results: Vec<Option<IngestResult>> = vec![None; batch.len()];
+    let mut results: Vec<Option<Written>> = vec![None; batch.len()];
     let context = || batch_context(batch);
 
     for chunk in order.chunks(MAX_BINDS / PROFILE_COLUMNS) {
@@ -82,9 +81,9 @@ pub(crate) fn write_profiles(
                 let key = (platform.as_str(), user_id.as_str(), unproven_by.as_str());
                 if let Some(&i) = index.get(&key) {
                     results[i] = Some(if created_at == batch[i].row.created_at {
-                        IngestResult::Created(id)
+                        Written::Created(id)
                     } else {
-                        IngestResult::Updated(id)
+                        Written::Updated(id)
                     });
                 }
             }
@@ -104,7 +103,7 @@ pub(crate) fn write_profiles(
             for (id, platform, user_id, unproven_by) in created {
                 let key = (platform.as_str(), user_id.as_str(), unproven_by.as_str());
                 if let Some(&i) = index.get(&key) {
-                    results[i] = Some(IngestResult::Created(id));
+                    results[i] = Some(Written::Created(id));
                 }
             }
         }
@@ -116,7 +115,7 @@ pub(crate) fn write_profiles(
     let updated: Vec<i64> = results
         .iter()
         .filter_map(|r| match r {
-            Some(IngestResult::Updated(id)) => Some(*id),
+            Some(Written::Updated(id)) => Some(*id),
             _ => None,
         })
         .collect();
@@ -125,7 +124,7 @@ pub(crate) fn write_profiles(
         .iter()
         .zip(batch)
         .filter_map(|(r, p)| match r {
-            Some(IngestResult::Created(id) | IngestResult::Updated(id)) => Some((*id, p)),
+            Some(Written::Created(id) | Written::Updated(id)) => Some((*id, p)),
             _ => None,
         })
         .collect();
@@ -205,7 +204,7 @@ fn mark_duplicates(
     c: &mut Conn,
     batch: &[PreparedProfile<'_>],
     index: &HashMap<(&str, &str, &str), usize>,
-    results: &mut [Option<IngestResult>],
+    results: &mut [Option<Written>],
 ) -> Result<(), StoreError> {
     for platform in Platform::ALL {
         let missing: Vec<&str> = batch
@@ -224,7 +223,7 @@ fn mark_duplicates(
                 .map_err(db("looking up existing profiles"))?;
             for (id, user_id) in existing {
                 if let Some(&i) = index.get(&(platform.as_str(), user_id.as_str(), "")) {
-                    results[i] = Some(IngestResult::Duplicate(id));
+                    results[i] = Some(Written::Duplicate(id));
                 }
             }
         }
@@ -579,7 +578,7 @@ pub(crate) fn replace_profile<'a>(
 }
 
 /// The profiles a query selects, without limit, offset or `after_id`.
-fn filtered(q: &ListQuery) -> profiles::BoxedQuery<'_, Db> {
+fn filtered(q: &Listing) -> profiles::BoxedQuery<'_, Db> {
     let mut query = profiles::table.into_boxed();
     if let Some(platform) = q.platform {
         query = query.filter(profiles::platform.eq(platform.as_str()));
@@ -594,7 +593,7 @@ fn filtered(q: &ListQuery) -> profiles::BoxedQuery<'_, Db> {
 }
 
 /// [`filtered`], then `after_id`, order by id, offset and limit.
-fn page(q: &ListQuery) -> profiles::BoxedQuery<'_, Db> {
+fn page(q: &Listing) -> profiles::BoxedQuery<'_, Db> {
     let mut query = filtered(q);
     if let Some(after) = q.after_id {
         query = query.filter(profiles::id.gt(after));
@@ -609,7 +608,7 @@ fn page(q: &ListQuery) -> profiles::BoxedQuery<'_, Db> {
 }
 
 /// One page of summaries.
-pub(crate) fn list_profiles(c: &mut Conn, q: &ListQuery) -> Result<Vec<ProfileRow>, StoreError> {
+pub(crate) fn list_profiles(c: &mut Conn, q: &Listing) -> Result<Vec<ProfileRow>, StoreError> {
     let rows: Vec<ListDbRow> = page(q)
         .select(ListDbRow::as_select())
         .load(c)
@@ -652,7 +651,7 @@ fn list_row(r: ListDbRow) -> ProfileRow {
 }
 
 /// How many profiles the query's filters select.
-pub(crate) fn count_profiles(c: &mut Conn, q: &ListQuery) -> Result<u64, StoreError> {
+pub(crate) fn count_profiles(c: &mut Conn, q: &Listing) -> Result<u64, StoreError> {
     let n: i64 = filtered(q)
         .count()
         .get_result(c)
@@ -661,7 +660,7 @@ pub(crate) fn count_profiles(c: &mut Conn, q: &ListQuery) -> Result<u64, StoreEr
 }
 
 /// One page of whole profiles, in three queries whatever the page size.
-pub(crate) fn load_profiles(c: &mut Conn, q: &ListQuery) -> Result<Vec<StoredProfile>, StoreError> {
+pub(crate) fn load_profiles(c: &mut Conn, q: &Listing) -> Result<Vec<StoredProfile>, StoreError> {
     let rows: Vec<ProfileDbRow> = page(q)
         .select(ProfileDbRow::as_select())
         .load(c)

@@ -20,7 +20,7 @@ use toker_model::{Platform, Profile};
 
 use crate::backend::dispatch;
 use crate::connection::Transactions;
-use crate::error::StoreError;
+use crate::error::{BusyReason, StoreError};
 use crate::store::Store;
 
 /// A vocabulary (the vectorizer's model), stored with the vectors it produced.
@@ -170,10 +170,8 @@ impl Store {
             match vectors.take() {
                 Some(v) => q::vectors::save_vectors(c, vocabulary, v),
                 None => Err(StoreError::Busy {
-                    message: format!(
-                        "{context}: the database asked to retry the transaction, which cannot \
-                         replay the vectors; run it again"
-                    ),
+                    context: None,
+                    reason: BusyReason::NotReplayable,
                 }),
             }
         }))
@@ -201,7 +199,7 @@ impl Store {
         ))
     }
 
-    /// The stored vectors of unproven uploads (private copies, see [`crate::ListQuery::unproven`]),
+    /// The stored vectors of unproven uploads (private copies, see [`toker_model::Listing::unproven`]),
     /// by profile id: what their uploaders query matches with, never matched by others.
     ///
     /// # Errors

@@ -45,16 +45,17 @@ fn page(n: u32) -> Value {
 fn identical_content_is_unchanged_and_keeps_updated_at(store: &mut Store) {
     let p = profile(4);
     let r = raw(&p);
-    let (id, what) = store
+    let what = store
         .upsert_profile_if_changed(Platform::TikTok, &p, &r, None)
         .unwrap();
-    assert_eq!(what, Written::Created);
+    assert!(matches!(what, Written::Created(_)));
+    let id = what.id();
     let first = store.get_profile(id).unwrap();
 
     let again = store
         .upsert_profile_if_changed(Platform::TikTok, &p, &r, None)
         .unwrap();
-    assert_eq!(again, (id, Written::Unchanged));
+    assert_eq!(again, Written::Unchanged(id));
     let back = store.get_profile(id).unwrap();
     assert_eq!(back.updated_at, first.updated_at, "nothing was written");
 
@@ -64,7 +65,7 @@ fn identical_content_is_unchanged_and_keeps_updated_at(store: &mut Store) {
         store
             .upsert_profile_if_changed(Platform::TikTok, &p, &other_raw, None)
             .unwrap(),
-        (id, Written::Updated)
+        Written::Updated(id)
     );
     let mut changed = p.clone();
     changed.followers_count = Some(1);
@@ -72,13 +73,13 @@ fn identical_content_is_unchanged_and_keeps_updated_at(store: &mut Store) {
         store
             .upsert_profile_if_changed(Platform::TikTok, &changed, &other_raw, None)
             .unwrap(),
-        (id, Written::Updated)
+        Written::Updated(id)
     );
     assert_eq!(
         store
             .upsert_profile_if_changed(Platform::TikTok, &changed, &other_raw, Some("dave"))
             .unwrap(),
-        (id, Written::Updated)
+        Written::Updated(id)
     );
     let stored = store.get_profile(id).unwrap();
     assert_eq!(stored.profile, changed);
@@ -88,7 +89,7 @@ fn identical_content_is_unchanged_and_keeps_updated_at(store: &mut Store) {
         store
             .upsert_profile_if_changed(Platform::TikTok, &changed, &other_raw, None)
             .unwrap(),
-        (id, Written::Unchanged)
+        Written::Unchanged(id)
     );
 }
 
@@ -117,8 +118,9 @@ fn a_page_its_checkpoint_and_the_profile_commit_together_or_not_at_all(store: &m
             }),
         })
         .unwrap();
-    let (profile_id, what) = written.unwrap();
-    assert_eq!(what, Written::Created);
+    let what = written.unwrap();
+    assert!(matches!(what, Written::Created(_)));
+    let profile_id = what.id();
     assert_eq!(store.get_profile(profile_id).unwrap().profile, p);
 
     // A commit whose profile cannot be stored leaves no trace: no page, same checkpoint.
@@ -179,7 +181,7 @@ fn a_page_its_checkpoint_and_the_profile_commit_together_or_not_at_all(store: &m
             }),
         })
         .unwrap();
-    assert_eq!(written, Some((profile_id, Written::Unchanged)));
+    assert_eq!(written, Some(Written::Unchanged(profile_id)));
     let run_row = store.collection_run(run).unwrap();
     assert_eq!((run_row.pages, run_row.items), (2, 2));
     assert_eq!(run_row.status, RunStatus::Unfinished);
@@ -225,7 +227,7 @@ fn a_page_its_checkpoint_and_the_profile_commit_together_or_not_at_all(store: &m
             }),
         })
         .unwrap();
-    assert_eq!(written, Some((profile_id, Written::Unchanged)));
+    assert_eq!(written, Some(Written::Unchanged(profile_id)));
     assert_eq!(store.get_profile(profile_id).unwrap().raw_json, r);
     let states: Vec<_> = store
         .run_checkpoints(run)
@@ -373,7 +375,7 @@ fn only_a_run_that_read_everything_moves_the_marker(store: &mut Store) {
             },
         )
         .unwrap();
-    assert_eq!(written.map(|w| w.1), Some(Written::Created));
+    assert!(matches!(written, Some(Written::Created(_))));
     assert!(
         store.run_pages(first).unwrap().is_empty(),
         "folded into the result"
@@ -454,7 +456,7 @@ fn commit_with_profile(
         })
         .unwrap()
         .unwrap()
-        .0
+        .id()
 }
 
 fn complete(store: &mut Store, run: i64) {

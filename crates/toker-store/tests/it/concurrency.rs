@@ -3,8 +3,9 @@
 //! concurrently (`ON CONFLICT`, retried serialization failures and deadlocks). Either way
 //! every batch commits and every profile is whole.
 
+use toker_model::Listing;
 use toker_store::testing::TestDb;
-use toker_store::{IngestItem, IngestOptions, ListQuery, Store};
+use toker_store::{IngestItem, IngestOptions, Store};
 use toker_testkit::samples::{platform, profile, raw};
 
 fn upsert_overlapping_profiles_from_two_connections(db: &TestDb) {
@@ -43,8 +44,8 @@ fn upsert_overlapping_profiles_from_two_connections(db: &TestDb) {
         assert_eq!(report.batches, 12);
     }
     let mut store = Store::open(&db.url).unwrap();
-    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 300);
-    for p in store.load_profiles(&ListQuery::default()).unwrap() {
+    assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 300);
+    for p in store.load_profiles(&Listing::default()).unwrap() {
         let i = p.profile.user_id.parse::<u64>().unwrap() - 100_000;
         assert_eq!(p.profile, profile(i));
     }

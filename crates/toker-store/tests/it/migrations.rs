@@ -93,8 +93,8 @@ fn revert_past(db: &TestDb, name: &str) {
 /// Before unproven copies, an export upload claimed the account's profile and wrote an
 /// `export` account row: the migration makes it the uploader's private copy (and back).
 fn export_claims_become_private_copies(db: &TestDb) {
+    use toker_model::Listing;
     use toker_model::Platform;
-    use toker_store::ListQuery;
     drop(Store::open(&db.url).unwrap());
     revert_past(db, "_unproven_uploads");
     let at = "'2026-01-01T00:00:00.000000Z'";
@@ -113,13 +113,13 @@ fn export_claims_become_private_copies(db: &TestDb) {
     );
     let mut store = Store::open(&db.url).unwrap();
     let seen: Vec<String> = store
-        .list_profiles(&ListQuery::default())
+        .list_profiles(&Listing::default())
         .unwrap()
         .into_iter()
         .map(|r| r.user_id)
         .collect();
     assert_eq!(seen, ["2", "3"]);
-    let own = store.list_profiles(&ListQuery::owner("usr_up")).unwrap();
+    let own = store.list_profiles(&Listing::owner("usr_up")).unwrap();
     assert!(own.len() == 1 && own[0].unproven && own[0].user_id == "1");
     assert!(store.get_account(Platform::X, "1").unwrap().is_none());
     assert!(store.get_account(Platform::X, "3").unwrap().is_some());
@@ -135,7 +135,7 @@ fn export_claims_become_private_copies(db: &TestDb) {
     revert_past(db, "_unproven_uploads");
     let mut store = Store::open(&db.url).unwrap();
     let seen: Vec<String> = store
-        .list_profiles(&ListQuery::default())
+        .list_profiles(&Listing::default())
         .unwrap()
         .into_iter()
         .map(|r| r.username)

@@ -2,10 +2,10 @@
 //! same on SQLite and PostgreSQL.
 
 use chrono::{Duration, Utc};
-use toker_model::Platform;
+use toker_model::{Listing, Platform};
 use toker_store::{
-    AccountMethod, AccountTokens, ConnectAccount, ListQuery, NewOAuthState, NewSession, Placement,
-    StateUse, Store, StoreError, StoredVector, Upserted, VocabularyRecord,
+    AccountMethod, AccountTokens, ConnectAccount, NewOAuthState, NewSession, Placement, StateUse,
+    Store, StoreError, StoredVector, VocabularyRecord, Written,
 };
 use toker_testkit::on_both_backends;
 use toker_testkit::samples::{profile, raw};
@@ -91,7 +91,7 @@ fn connecting_writes_principal_profile_account_and_session_together(store: &mut 
         Some("hash-1"),
     );
     assert!(done.new_principal && done.proven);
-    assert_eq!(done.profile, Some(Upserted::Created));
+    assert!(done.profile.is_some_and(Written::created));
     let stored = store.get_profile(done.profile_id.unwrap()).unwrap();
     assert!(!stored.unproven);
     assert_eq!(stored.owner.as_deref(), Some("usr_a"));
@@ -111,7 +111,7 @@ fn connecting_writes_principal_profile_account_and_session_together(store: &mut 
     assert!(!again.new_principal);
     assert_eq!(
         (again.profile_id, again.profile),
-        (done.profile_id, Some(Upserted::Updated))
+        (done.profile_id, done.profile_id.map(Written::Updated))
     );
     let account = store
         .get_account(Platform::X, &profile(1).user_id)
@@ -149,7 +149,7 @@ fn a_refusal_writes_nothing(store: &mut Store) {
     assert_eq!(refused, Err("taken"));
     let claim = seen.unwrap();
     assert!(claim.profile.is_none() && claim.account.is_none());
-    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
+    assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 0);
     assert!(store.get_session("h").unwrap().is_none());
 
     // The claim shows a stored profile and its owner.
@@ -340,7 +340,7 @@ fn erasing_a_principal_leaves_nothing_of_theirs(store: &mut Store) {
     assert!(store.get_principal("usr_d").unwrap().is_none());
     assert!(store.list_accounts("usr_d").unwrap().is_empty());
     assert!(store.list_sessions("usr_d").unwrap().is_empty());
-    assert_eq!(store.count_profiles(&ListQuery::owner("usr_d")).unwrap(), 0);
+    assert_eq!(store.count_profiles(&Listing::owner("usr_d")).unwrap(), 0);
     // The other person is untouched.
     assert_eq!(
         store
@@ -364,7 +364,7 @@ fn unproven_copies_are_private_and_a_proof_unlocks_its_uploaders(store: &mut Sto
     let attacker = connect_profile(store, &forged, "usr_att", AccountMethod::Export, None, None);
     let owner = connect_profile(store, &real, "usr_own", AccountMethod::Export, None, None);
     assert!(!attacker.proven && !owner.proven);
-    assert_eq!(owner.profile, Some(Upserted::Created));
+    assert!(owner.profile.is_some_and(Written::created));
     assert_ne!(attacker.profile_id, owner.profile_id);
     assert!(
         store
@@ -373,18 +373,13 @@ fn unproven_copies_are_private_and_a_proof_unlocks_its_uploaders(store: &mut Sto
             .is_none()
     );
     // Nobody else's listing, count or key lookup sees them; each uploader sees their own.
-    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 0);
-    assert!(
-        store
-            .list_profiles(&ListQuery::default())
-            .unwrap()
-            .is_empty()
-    );
+    assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 0);
+    assert!(store.list_profiles(&Listing::default()).unwrap().is_empty());
     let err = store
         .get_profile_by_key(Platform::X, &real.user_id)
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
-    let own = store.list_profiles(&ListQuery::owner("usr_own")).unwrap();
+    let own = store.list_profiles(&Listing::owner("usr_own")).unwrap();
     assert_eq!(own.len(), 1);
     assert!(own[0].unproven && own[0].username == real.username);
     // The account's profile may still be stored (an import here): no upload holds its place.
@@ -467,19 +462,19 @@ fn unproven_copies_are_private_and_a_proof_unlocks_its_uploaders(store: &mut Sto
         .map(|v| v.profile_id)
         .collect();
     assert_eq!(public, [owner.profile_id.unwrap()]);
-    let theirs = store.list_profiles(&ListQuery::owner("usr_att")).unwrap();
+    let theirs = store.list_profiles(&Listing::owner("usr_att")).unwrap();
     assert_eq!(theirs.len(), 1);
     assert!(theirs[0].unproven && theirs[0].username == "forged");
-    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 1);
+    assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 1);
 
     // The proven owner's next upload goes to the account's profile, not a copy.
     let again = connect_profile(store, &real, "usr_own", AccountMethod::Export, None, None);
     assert!(again.proven);
     assert_eq!(
         (again.profile_id, again.profile),
-        (owner.profile_id, Some(Upserted::Updated))
+        (owner.profile_id, owner.profile_id.map(Written::Updated))
     );
     // Erasing the attacker erases their copy only.
     assert_eq!(store.delete_principal("usr_att").unwrap().profiles, 1);
-    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 1);
+    assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 1);
 }

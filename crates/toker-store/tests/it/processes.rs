@@ -9,8 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use diesel::{Connection, RunQueryDsl, SqliteConnection, sql_query};
+use toker_model::Listing;
 use toker_store::testing::TestDb;
-use toker_store::{IngestItem, IngestOptions, ListQuery, Store};
+use toker_store::{IngestItem, IngestOptions, Store};
 use toker_testkit::samples::{platform, profile, raw};
 
 const CHILD_ENV: &str = "TOKER_STORE_CHILD";
@@ -122,7 +123,7 @@ fn concurrent_processes_lose_no_acknowledged_write() {
     assert_eq!(acked.len(), 640);
 
     let mut store = Store::open(&db.url).unwrap();
-    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 640);
+    assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 640);
     for (id, key) in &acked {
         let stored = store.get_profile(*id).unwrap();
         assert_eq!(&stored.key(), key);
@@ -171,7 +172,7 @@ fn a_killed_ingest_leaves_only_whole_profiles() {
     drop(raw_conn);
 
     let mut store = Store::open(&db.url).unwrap();
-    let rows = store.list_profiles(&ListQuery::default()).unwrap();
+    let rows = store.list_profiles(&Listing::default()).unwrap();
     let stored = rows.len() as u64;
     assert!(stored >= acked.len() as u64);
     assert_eq!(stored % BATCH, 0, "only whole batches are committed");
@@ -183,7 +184,7 @@ fn a_killed_ingest_leaves_only_whole_profiles() {
     }
     let mut seen = 0;
     store
-        .for_each_profile(&ListQuery::default(), &mut |p| {
+        .for_each_profile(&Listing::default(), &mut |p| {
             let i: u64 = p.profile.user_id.parse::<u64>().unwrap() - 100_000;
             assert_eq!(p.profile, profile(i), "profile {} is not whole", p.key());
             let row = &rows[seen];

@@ -1,10 +1,10 @@
 //! The store's behaviour through its public API, the same on SQLite and PostgreSQL.
 
 use serde_json::json;
-use toker_model::{Platform, Profile};
+use toker_model::{Listing, Platform, Profile};
 use toker_store::{
-    IngestItem, IngestOptions, IngestOutcome, IngestResult, ListQuery, NewApiKey, Store,
-    StoreError, StoredVector, Upserted, VocabularyRecord,
+    IngestItem, IngestOptions, IngestOutcome, NewApiKey, Store, StoreError, StoredVector,
+    VocabularyRecord, Written,
 };
 use toker_testkit::on_both_backends;
 use toker_testkit::samples::{platform, profile, raw, video};
@@ -125,10 +125,11 @@ fn upsert_replaces_the_profile_and_its_links(store: &mut Store) {
     let mut p = profile(4);
     p.liked_videos = vec![video(1), video(2), video(3)];
     p.shared_videos = vec![];
-    let (id, what) = store
+    let what = store
         .upsert_profile(Platform::TikTok, &p, &raw(&p), Some("carol"))
         .unwrap();
-    assert_eq!(what, Upserted::Created);
+    assert!(what.created());
+    let id = what.id();
     let created = store.get_profile(id).unwrap();
     assert_eq!(store.stats().unwrap().videos, 3);
 
@@ -137,10 +138,10 @@ fn upsert_replaces_the_profile_and_its_links(store: &mut Store) {
     changed.followers_count = None;
     changed.liked_videos = vec![video(3), video(7)];
     changed.shared_videos = vec![video(8)];
-    let (same, what) = store
+    let what = store
         .upsert_profile(Platform::TikTok, &changed, &raw(&changed), None)
         .unwrap();
-    assert_eq!((same, what), (id, Upserted::Updated));
+    assert_eq!(what, Written::Updated(id));
     let back = store.get_profile(id).unwrap();
     assert_eq!(back.profile, changed);
     assert_eq!(back.raw_json, raw(&changed));
@@ -271,7 +272,7 @@ fn delete_owner_removes_only_that_owners_profiles(store: &mut Store) {
     }
     assert_eq!(store.delete_owner("dora").unwrap(), 3);
     assert_eq!(store.delete_owner("nobody").unwrap(), 0);
-    let left = store.load_profiles(&ListQuery::default()).unwrap();
+    let left = store.load_profiles(&Listing::default()).unwrap();
     assert_eq!(left.len(), 3);
     assert!(left.iter().all(|p| p.owner.as_deref() == Some("eve")));
     let linked: u64 = left
@@ -293,7 +294,7 @@ fn list_pages_by_offset_and_after_id_with_filters(store: &mut Store) {
                 .unwrap(),
         );
     }
-    let all = store.list_profiles(&ListQuery::default()).unwrap();
+    let all = store.list_profiles(&Listing::default()).unwrap();
     assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
     let row = &all[4];
     let p4 = profile(4);
@@ -305,7 +306,7 @@ fn list_pages_by_offset_and_after_id_with_filters(store: &mut Store) {
     assert_eq!(row.shared_count, p4.shared_videos.len() as u64);
     assert_eq!(row.owner, None);
 
-    let page = |q: ListQuery, store: &mut Store| -> Vec<i64> {
+    let page = |q: Listing, store: &mut Store| -> Vec<i64> {
         store
             .list_profiles(&q)
             .unwrap()
@@ -313,46 +314,46 @@ fn list_pages_by_offset_and_after_id_with_filters(store: &mut Store) {
             .map(|r| r.id)
             .collect()
     };
-    let q = ListQuery {
+    let q = Listing {
         limit: Some(3),
         offset: 2,
-        ..ListQuery::default()
+        ..Listing::default()
     };
     assert_eq!(page(q.clone(), store), ids[2..5]);
-    let q = ListQuery {
+    let q = Listing {
         limit: Some(3),
         after_id: Some(ids[5]),
-        ..ListQuery::default()
+        ..Listing::default()
     };
     assert_eq!(page(q.clone(), store), ids[6..9]);
     assert_eq!(store.count_profiles(&q).unwrap(), 9, "count ignores paging");
-    let q = ListQuery {
+    let q = Listing {
         offset: 7,
-        ..ListQuery::default()
+        ..Listing::default()
     };
     assert_eq!(page(q, store), ids[7..9], "offset without limit");
 
     let tiktok: Vec<i64> = (0..9).filter(|i| i % 3 == 0).map(|i| ids[i]).collect();
-    assert_eq!(page(ListQuery::platform(Platform::TikTok), store), tiktok);
+    assert_eq!(page(Listing::platform(Platform::TikTok), store), tiktok);
     assert_eq!(
         store
-            .count_profiles(&ListQuery::platform(Platform::TikTok))
+            .count_profiles(&Listing::platform(Platform::TikTok))
             .unwrap(),
         3
     );
-    assert_eq!(page(ListQuery::owner("frank"), store), ids[..4]);
-    let both = ListQuery {
+    assert_eq!(page(Listing::owner("frank"), store), ids[..4]);
+    let both = Listing {
         platform: Some(Platform::Instagram),
         owner: Some("frank".into()),
-        ..ListQuery::default()
+        ..Listing::default()
     };
     assert_eq!(page(both.clone(), store), [ids[1]]);
     assert_eq!(store.count_profiles(&both).unwrap(), 1);
 
-    let q = ListQuery {
+    let q = Listing {
         limit: Some(4),
         offset: 1,
-        ..ListQuery::default()
+        ..Listing::default()
     };
     let loaded = store.load_profiles(&q).unwrap();
     assert_eq!(loaded.iter().map(|p| p.id).collect::<Vec<_>>(), ids[1..5]);
@@ -362,7 +363,7 @@ fn list_pages_by_offset_and_after_id_with_filters(store: &mut Store) {
 
     let mut walked = Vec::new();
     let seen = store
-        .for_each_profile(&ListQuery::default(), &mut |p| {
+        .for_each_profile(&Listing::default(), &mut |p| {
             walked.push(p.id);
             std::ops::ControlFlow::Continue(())
         })
@@ -439,15 +440,15 @@ fn ingest_reports_every_record_and_commits_in_batches(store: &mut Store) {
     assert_eq!(labels[0], "line 1");
     assert_eq!(labels[9], "line 10");
     let id_of_2 = outcomes[1].result;
-    assert!(matches!(id_of_2, IngestResult::Created(_)));
-    assert_eq!(outcomes[8].result, IngestResult::Duplicate(id_of_2.id()));
+    assert!(matches!(id_of_2, Written::Created(_)));
+    assert_eq!(outcomes[8].result, Written::Duplicate(id_of_2.id()));
     assert_eq!(
         outcomes[8].key,
         format!("{}:{}", platform(2), profile(2).user_id)
     );
-    assert_eq!(outcomes[9].result, IngestResult::Duplicate(existing));
+    assert_eq!(outcomes[9].result, Written::Duplicate(existing));
     assert_eq!(store.get_profile(id_of_2.id()).unwrap().profile, profile(2));
-    assert_eq!(store.count_profiles(&ListQuery::default()).unwrap(), 9);
+    assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 9);
     for o in &outcomes[..8] {
         let stored = store.get_profile(o.result.id()).unwrap();
         assert_eq!(stored.key(), o.key);
@@ -487,9 +488,9 @@ fn ingest_with_upsert_lets_the_last_duplicate_win(store: &mut Store) {
     assert_eq!(
         outcomes,
         vec![
-            IngestResult::Created(new_id),
-            IngestResult::Updated(existing),
-            IngestResult::Updated(new_id),
+            Written::Created(new_id),
+            Written::Updated(existing),
+            Written::Updated(new_id),
         ]
     );
     assert_eq!(store.get_profile(new_id).unwrap().profile, last);
@@ -497,7 +498,7 @@ fn ingest_with_upsert_lets_the_last_duplicate_win(store: &mut Store) {
     // a second run over the same keys only updates
     let report = store
         .ingest(vec![item("d", platform(1), profile(1))], &opts, &mut |o| {
-            assert_eq!(o.result, IngestResult::Updated(new_id))
+            assert_eq!(o.result, Written::Updated(new_id))
         })
         .unwrap();
     assert_eq!(report.updated, 1);
@@ -528,7 +529,7 @@ fn ingest_rejects_a_count_too_large_naming_the_record(store: &mut Store) {
         "{msg}"
     );
     assert_eq!(
-        store.count_profiles(&ListQuery::default()).unwrap(),
+        store.count_profiles(&Listing::default()).unwrap(),
         2,
         "the first batch was committed"
     );
@@ -718,7 +719,7 @@ fn profile_rows_reads_the_rows_of_the_ids_that_exist(store: &mut Store) {
         );
     }
     assert!(store.profile_rows(&[]).unwrap().is_empty());
-    let listed = store.list_profiles(&ListQuery::default()).unwrap();
+    let listed = store.list_profiles(&Listing::default()).unwrap();
     let missing = ids[4] + 1000;
     let asked = [ids[3], missing, ids[1], ids[3], -1];
     let rows = store.profile_rows(&asked).unwrap();

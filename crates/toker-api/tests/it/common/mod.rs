@@ -6,8 +6,9 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use serde_json::{Value, json};
 use toker_api::{AppState, Role, ServeConfig, create_api_key, router};
+use toker_model::Listing;
+use toker_store::Store;
 use toker_store::testing::TestDb;
-use toker_store::{ListQuery, Store};
 use tower::ServiceExt;
 
 pub const PROBLEM_BASE: &str = toker_api::problem::PROBLEM_BASE;
@@ -115,7 +116,7 @@ impl TestApp {
     pub fn snapshot(&self) -> Value {
         let mut store = self.store();
         let profiles: Vec<Value> = store
-            .load_profiles(&ListQuery::default())
+            .load_profiles(&Listing::default())
             .unwrap()
             .into_iter()
             .map(|p| {
