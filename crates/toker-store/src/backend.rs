@@ -61,6 +61,11 @@ macro_rules! per_backend {
         pub(crate) mod principals {
             include!("principals/queries.rs");
         }
+
+        /// The job queue.
+        pub(crate) mod jobs {
+            include!("jobs/queries.rs");
+        }
     };
 }
 

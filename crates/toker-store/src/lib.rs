@@ -1,6 +1,7 @@
 //! `toker-store` owns persistence: the Diesel schema, the embedded migrations for SQLite and
 //! PostgreSQL, and the [`Store`] with CRUD, bulk ingest, vector persistence and the
-//! checkpoints of resumable collection (runs, per-list cursors, committed pages, markers).
+//! checkpoints of resumable collection (runs, per-list cursors, committed pages, markers)
+//! and the durable job queue that workers claim work from (leases, retries, dead letters).
 //!
 //! It must not contain business rules beyond the database's constraints.
 //!
@@ -31,7 +32,7 @@
 //! assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 1);
 //! ```
 
-// Each feature (profiles, vectors, apikeys, checkpoints, principals) is a folder:
+// Each feature (profiles, vectors, apikeys, checkpoints, principals, jobs) is a folder:
 // `mod.rs` has its public types and its `impl Store` methods, `rows.rs` its Diesel rows,
 // `queries.rs` its SQL, compiled once per backend by `backend.rs`. Every table is in
 // `schema.rs`.
@@ -41,6 +42,7 @@ mod checkpoints;
 mod columns;
 mod connection;
 mod error;
+mod jobs;
 mod migrate;
 mod principals;
 mod profiles;
@@ -57,6 +59,7 @@ pub use checkpoints::{
 };
 pub use connection::{Backend, with_commit_guard};
 pub use error::{BusyReason, StoreError};
+pub use jobs::{Claimed, Enqueued, Job, JobCounts, JobEnd, JobState, Lease, NewJob};
 pub use migrate::{MigrationState, Migrator};
 pub use principals::{
     AccountClaim, AccountMethod, AccountRecord, AccountTokens, ConnectAccount, ConnectedAccount,

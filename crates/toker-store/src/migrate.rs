@@ -205,6 +205,7 @@ const RELEASED: &[&str] = &[
     "2026-11-25-170000_collection_runs_profile",
     "2026-12-02-050000_unproven_uploads",
     "2026-12-02-090000_profile_interests",
+    "2026-12-02-180000_jobs",
 ];
 
 /// Historic exceptions to "dated close to the one released before it":

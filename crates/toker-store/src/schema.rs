@@ -236,6 +236,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::UtcTime;
+
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        payload -> Text,
+        input -> Nullable<Binary>,
+        owner -> Nullable<Text>,
+        state -> Text,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        run_after -> UtcTime,
+        lease_owner -> Nullable<Text>,
+        lease_expires_at -> Nullable<UtcTime>,
+        progress -> Nullable<Text>,
+        result -> Nullable<Text>,
+        error -> Nullable<Text>,
+        dedup_key -> Nullable<Text>,
+        created_at -> UtcTime,
+        updated_at -> UtcTime,
+        finished_at -> Nullable<UtcTime>,
+    }
+}
+
+diesel::table! {
     /// Diesel's record of the applied migrations (see `crate::migrate`).
     __diesel_schema_migrations (version) {
         version -> Text,

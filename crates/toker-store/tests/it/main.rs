@@ -4,6 +4,7 @@
 mod checkpoints;
 mod concurrency;
 mod erasure;
+mod jobs;
 mod migrations;
 mod principals;
 mod processes;
