@@ -78,6 +78,7 @@ mod api;
 mod error;
 mod export;
 mod items;
+pub mod jobs;
 mod merge;
 mod records;
 mod refresh;

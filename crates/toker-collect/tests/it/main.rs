@@ -3,5 +3,6 @@
 #![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
 
 mod collect;
+mod jobs;
 mod records;
 mod refresh;
