@@ -106,6 +106,8 @@ pub(crate) enum Command {
     /// Serve the REST API (see `toker apikey` for keys).
     #[command(after_help = SERVE_AFTER_HELP)]
     Serve(ServeArgs),
+    /// Run the database's queued jobs until SIGTERM or ctrl-c (or, with --once, until none is due).
+    Worker(WorkerArgs),
     /// Manage the REST API's keys.
     #[command(subcommand)]
     Apikey(ApikeyCommand),
@@ -308,6 +310,23 @@ pub(crate) struct VectorizeArgs {
     /// Keep at most this many features (the most frequent).
     #[arg(long, default_value_t = 20_000, value_name = "N")]
     pub(crate) max_features: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct WorkerArgs {
+    /// How many jobs to run at once.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub(crate) concurrency: usize,
+    /// How long a job's lease lasts (renewed every third of it); a killed worker's job is
+    /// taken over once it expires.
+    #[arg(long, default_value_t = 30, value_name = "SECONDS")]
+    pub(crate) lease_seconds: u64,
+    /// How long to wait when no job is due.
+    #[arg(long = "poll-interval-ms", default_value_t = 1000, value_name = "MS")]
+    pub(crate) poll_interval_ms: u64,
+    /// Exit when no job is due (drain the queue; for tests and cron).
+    #[arg(long)]
+    pub(crate) once: bool,
 }
 
 #[derive(Debug, Args)]

@@ -155,6 +155,27 @@ impl Drop for TestDb {
     }
 }
 
+/// Queues a job of `kind` with an empty payload, due now, and returns its id.
+///
+/// # Panics
+/// If the store refuses it.
+pub fn enqueue_due(store: &mut crate::Store, kind: &str, max_attempts: u32) -> i64 {
+    let payload = serde_json::json!({});
+    let job = crate::NewJob {
+        kind,
+        payload: &payload,
+        input: None,
+        owner: None,
+        max_attempts,
+        run_after: chrono::Utc::now(),
+        dedup_key: None,
+    };
+    match store.enqueue_job(&job) {
+        Ok(enqueued) => enqueued.job.id,
+        Err(e) => panic!("queueing a {kind} job: {e}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,7 @@ mod serve;
 mod show;
 mod stats;
 mod vectorize;
+mod worker;
 
 use toker_model::Platform;
 use toker_store::{Store, StoredProfile};
@@ -117,6 +118,7 @@ pub(crate) fn run(cli: Cli) -> CliResult {
         Command::Match(args) => matching::run(&mut ctx, &args),
         Command::Stats => stats::run(&mut ctx),
         Command::Serve(args) => serve::run(&mut ctx, &args),
+        Command::Worker(args) => worker::run(&mut ctx, &args),
         Command::Apikey(command) => apikey::run(&mut ctx, command),
         Command::Completions(args) => completions::run(&mut ctx, &args),
     };

@@ -10,3 +10,4 @@ mod fetch;
 mod import_export;
 mod serve;
 mod serve_export;
+mod worker;

@@ -7,15 +7,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
-use serde_json::{Value, json};
+use serde_json::Value;
 use toker_collect::jobs::{
     JobFailure, JobRunner, OpenStore, VECTORIZE, VectorizeRunner, WorkerOptions, WorkerReport,
     backoff, run_worker,
 };
 use toker_processing::VectorizerConfig;
-use toker_store::testing::TestDb;
-use toker_store::{Claimed, JobState, NewJob, Store};
+use toker_store::testing::{TestDb, enqueue_due};
+use toker_store::{Claimed, JobState, Store};
 use tokio::sync::watch;
 
 /// Fails every attempt.
@@ -41,20 +40,6 @@ impl JobRunner for Forever {
     }
 }
 
-fn enqueue(store: &mut Store, kind: &str, max_attempts: u32) -> i64 {
-    let payload = json!({});
-    let job = NewJob {
-        kind,
-        payload: &payload,
-        input: None,
-        owner: None,
-        max_attempts,
-        run_after: Utc::now(),
-        dedup_key: None,
-    };
-    store.enqueue_job(&job).unwrap().job.id
-}
-
 fn opener(url: &str) -> OpenStore {
     let url = url.to_owned();
     Arc::new(move || Store::open(&url))
@@ -73,9 +58,9 @@ fn options(once: bool) -> WorkerOptions {
 
 async fn drains_retries_and_fails(db: TestDb) {
     let mut store = Store::open(&db.url).unwrap();
-    let refit = enqueue(&mut store, VECTORIZE, 3);
-    let flaky = enqueue(&mut store, "flaky", 3);
-    let unknown = enqueue(&mut store, "unknown", 3);
+    let refit = enqueue_due(&mut store, VECTORIZE, 3);
+    let flaky = enqueue_due(&mut store, "flaky", 3);
+    let unknown = enqueue_due(&mut store, "unknown", 3);
     let mut runners: HashMap<String, Arc<dyn JobRunner>> = HashMap::new();
     runners.insert(
         VECTORIZE.to_owned(),
@@ -108,7 +93,7 @@ async fn drains_retries_and_fails(db: TestDb) {
 
 async fn shutdown_releases_the_running_job(db: TestDb) {
     let mut store = Store::open(&db.url).unwrap();
-    let id = enqueue(&mut store, "forever", 3);
+    let id = enqueue_due(&mut store, "forever", 3);
     let mut runners: HashMap<String, Arc<dyn JobRunner>> = HashMap::new();
     runners.insert("forever".to_owned(), Arc::new(Forever));
     let (tx, rx) = watch::channel(false);

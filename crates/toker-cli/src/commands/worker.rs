@@ -1,0 +1,93 @@
+//! `toker worker`: runs the queued jobs of the `--database` (toker-collect's `run_worker`)
+//! until SIGTERM or ctrl-c, which give the running jobs back to the queue; with `--once`,
+//! until nothing is due. This build's worker runs `vectorize` jobs.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use toker_collect::jobs::{JobRunner, OpenStore, VECTORIZE, VectorizeRunner, WorkerOptions};
+use toker_processing::VectorizerConfig;
+use toker_store::Store;
+
+use crate::cli::WorkerArgs;
+use crate::commands::Ctx;
+use crate::error::{CliError, CliResult};
+
+pub(crate) fn run(ctx: &mut Ctx, args: &WorkerArgs) -> CliResult {
+    if args.concurrency == 0 || args.lease_seconds < 3 || args.poll_interval_ms == 0 {
+        return Err(CliError::usage(
+            "worker: --concurrency and --poll-interval-ms must be at least 1, --lease-seconds at least 3",
+        ));
+    }
+    // Opened (and migrated) once here, so that the worker's connections find the tables.
+    ctx.store()?;
+    let url = ctx.global.database.clone();
+    let open: OpenStore = Arc::new(move || {
+        let mut store = Store::open(&url)?;
+        toker_collect::VocabularyVectorizer::install(&mut store);
+        Ok(store)
+    });
+    let mut runners: HashMap<String, Arc<dyn JobRunner>> = HashMap::new();
+    runners.insert(
+        VECTORIZE.to_owned(),
+        Arc::new(VectorizeRunner(VectorizerConfig::default())),
+    );
+    let options = WorkerOptions {
+        name: format!(
+            "{}:{}",
+            std::env::var("HOSTNAME").unwrap_or_else(|_| "worker".to_owned()),
+            std::process::id()
+        ),
+        concurrency: args.concurrency,
+        lease: Duration::from_secs(args.lease_seconds),
+        poll_interval: Duration::from_millis(args.poll_interval_ms),
+        once: args.once,
+        ..WorkerOptions::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::runtime(format!("cannot start the async runtime: {e}")))?;
+    let report = runtime.block_on(async move {
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            termination().await;
+            let _ = stop.send(true);
+        });
+        toker_collect::jobs::run_worker(open, Arc::new(runners), options, stopping).await
+    })?;
+    if ctx.json() {
+        ctx.out.json(&report)?;
+    } else if !ctx.global.quiet {
+        writeln!(
+            ctx.out,
+            "Ran {} job(s): {} succeeded, {} failed attempt(s), {} given back, {} taken over",
+            report.succeeded + report.failed + report.released + report.lost,
+            report.succeeded,
+            report.failed,
+            report.released,
+            report.lost
+        )?;
+    }
+    Ok(())
+}
+
+/// Ctrl-c or (on Unix) SIGTERM; never ends if neither can be listened for.
+async fn termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
