@@ -126,6 +126,11 @@ fn in_context(context: &Option<String>) -> String {
 /// (change it with [`crate::Store::set_busy_timeout`]).
 pub(crate) const BUSY_TIMEOUT_MS: u64 = 5_000;
 
+/// `map_err` adapter for [`StoreError::db`]: `.map_err(db("loading profile 7"))`.
+pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(DieselError) -> StoreError {
+    move |e| StoreError::db(context, e)
+}
+
 impl StoreError {
     /// Wraps a Diesel error with what the store was doing; a lock that stayed taken past
     /// the busy timeout becomes [`StoreError::Busy`].

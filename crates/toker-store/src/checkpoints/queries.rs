@@ -15,15 +15,11 @@ use crate::checkpoints::rows::{
 use crate::checkpoints::{
     ListingState, NewRun, PageCommit, ProfileWrite, RunEnd, RunStatus, subject_key,
 };
-use crate::error::StoreError;
+use crate::error::{StoreError, db};
 use crate::profiles::Written;
 use crate::profiles::rows::{DbTime, PreparedProfile};
 use crate::vectors::ProfileVectorizer;
 use crate::schema::{collection_checkpoints, collection_markers, collection_pages, collection_runs};
-
-fn db(context: impl Into<String>) -> impl FnOnce(DieselError) -> StoreError {
-    move |e| StoreError::db(context, e)
-}
 
 /// Writes the profile unless the stored one with its key is identical.
 pub(crate) fn write_if_changed(

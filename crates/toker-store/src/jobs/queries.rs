@@ -6,22 +6,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::result::Error as DieselError;
 use diesel::sql_types::Text;
 use serde_json::Value;
 
 use super::Conn;
 use crate::checkpoints::rows::{invalid, json_in};
 use crate::columns::{DbTime, db_time};
-use crate::error::StoreError;
+use crate::error::{StoreError, db};
 use crate::jobs::rows::{JOB_COLUMNS, JobDbRow, NewJobRow};
 use crate::jobs::{ClaimLock, Claimed, Enqueued, Job, JobCounts, JobEnd, JobState, Lease, NewJob, after};
 use crate::schema::jobs;
 use crate::schema::sql_types::UtcTime;
-
-fn db(context: impl Into<String>) -> impl FnOnce(DieselError) -> StoreError {
-    move |e| StoreError::db(context, e)
-}
 
 const UNFINISHED: [&str; 2] = ["queued", "running"];
 

@@ -10,7 +10,7 @@ use toker_model::{Platform, Profile};
 use super::Conn;
 use super::profiles as profile_queries;
 use crate::columns::{DbPlatformText, DbTime, db_time};
-use crate::error::StoreError;
+use crate::error::{StoreError, db};
 use crate::principals::rows::{AccountDbRow, SessionDbRow, StateDbRow};
 use crate::principals::{
     AccountClaim, AccountMethod, AccountRecord, AccountTokens, ConnectAccount,
@@ -21,10 +21,6 @@ use crate::profiles::Written;
 use crate::profiles::rows::PreparedProfile;
 use crate::schema::{oauth_states, principal_accounts, principals, profiles, sessions};
 use crate::vectors::ProfileVectorizer;
-
-fn db(context: impl Into<String>) -> impl FnOnce(DieselError) -> StoreError {
-    move |e| StoreError::db(context, e)
-}
 
 fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)

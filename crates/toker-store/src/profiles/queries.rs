@@ -10,7 +10,7 @@ use diesel::upsert::excluded;
 use toker_model::{Listing, Platform, Video, VideoRelation};
 
 use super::Conn;
-use crate::error::StoreError;
+use crate::error::{StoreError, db};
 use crate::backend::{IN_LIST, MAX_BINDS, coalesce};
 use crate::profiles::{ProfileRow, Stats, StoredProfile, Written};
 use crate::profiles::rows::{
@@ -42,10 +42,6 @@ macro_rules! upsert_video_rows {
 
 /// Columns of `profiles` a write binds.
 const PROFILE_COLUMNS: usize = 20;
-
-fn db(context: impl Into<String>) -> impl FnOnce(diesel::result::Error) -> StoreError {
-    move |e| StoreError::db(context, e)
-}
 
 /// Writes a batch of profiles whose keys are distinct, in the caller's transaction.
 ///

@@ -9,7 +9,7 @@ use toker_model::Platform;
 
 use super::Conn;
 use crate::backend::IN_LIST;
-use crate::error::StoreError;
+use crate::error::{StoreError, db};
 use crate::columns::{DbPlatform, DbTime};
 use crate::profiles::rows::PreparedProfile;
 use crate::vectors::rows::NewVectorRow;
@@ -21,10 +21,6 @@ use crate::vectors::{
 
 /// Vectors per insert statement.
 const CHUNK: usize = 1000;
-
-fn db(context: impl Into<String>) -> impl FnOnce(diesel::result::Error) -> StoreError {
-    move |e| StoreError::db(context, e)
-}
 
 /// Replaces every vector and the vocabulary, in the caller's transaction.
 pub(crate) fn save_vectors(
