@@ -8,7 +8,9 @@
 //! On shutdown a worker stops claiming, cancels the job it runs at its next wait (a
 //! collection commits each page with its checkpoint, so nothing read is lost) and gives it
 //! back to the queue without counting the attempt. A worker killed outright loses nothing
-//! either: its lease expires and another worker takes the job as a new attempt.
+//! either: its lease expires and another worker takes the job as a new attempt. A worker
+//! that finds its lease taken over (it stalled past the lease, e.g. a paused process)
+//! cancels the job the same way and leaves it to the new holder.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,7 +22,7 @@ use serde::Serialize;
 use serde_json::Value;
 use toker_processing::VectorizerConfig;
 use toker_store::{Claimed, JobEnd, Store, StoreError};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 use crate::error::CollectError;
 use crate::vectorize::vectorize_store;
@@ -84,6 +86,9 @@ pub struct WorkerOptions {
     pub once: bool,
     /// The wait before the first retry; it doubles with each attempt (at most an hour).
     pub retry_base: Duration,
+    /// Wakes an idle slot before its poll interval ends (e.g. the server that queued a job
+    /// in the same process calls `notify_one`).
+    pub wake: Option<Arc<Notify>>,
 }
 
 impl Default for WorkerOptions {
@@ -95,6 +100,7 @@ impl Default for WorkerOptions {
             poll_interval: Duration::from_secs(1),
             once: false,
             retry_base: Duration::from_secs(30),
+            wake: None,
         }
     }
 }
@@ -132,7 +138,8 @@ pub fn backoff(base: Duration, attempt: u32) -> Duration {
 /// is due), `concurrency` at a time; jobs of a kind without a runner fail for good.
 ///
 /// # Errors
-/// [`CollectError::Store`] when a store cannot be opened or a claim fails.
+/// [`CollectError::Store`] when a store cannot be opened, or (with [`WorkerOptions::once`])
+/// when claiming or ending a job fails; otherwise such failures are logged and retried.
 pub async fn run_worker(
     open: OpenStore,
     runners: Arc<HashMap<String, Arc<dyn JobRunner>>>,
@@ -203,12 +210,28 @@ async fn run_slot(
         let (name, lease) = (options.name.clone(), options.lease);
         let claimed;
         (leases, claimed) = blocking(leases, move |s| s.claim_job(&name, lease, Utc::now())).await;
-        let Some(claimed) = claimed? else {
+        let claimed = match claimed {
+            Ok(claimed) => claimed,
+            Err(e) if options.once => return Err(e.into()),
+            Err(e) => {
+                // A database that failed for now: try again after the poll interval.
+                tracing::warn!(worker = %options.name, error = %e, "could not claim a job");
+                None
+            }
+        };
+        let Some(claimed) = claimed else {
             if options.once {
                 return Ok(report);
             }
+            let woken = async {
+                match &options.wake {
+                    Some(wake) => wake.notified().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = tokio::time::sleep(options.poll_interval) => {}
+                () = woken => {}
                 _ = shutdown.changed() => {}
             }
             continue;
@@ -218,6 +241,8 @@ async fn run_slot(
         let runner = runners.get(&claimed.job.kind).cloned();
         let kind = claimed.job.kind.clone();
         let mut stop = shutdown.clone();
+        // Turned `true` when the lease is lost: the runner is cancelled as at shutdown.
+        let (lost_tx, mut lost) = watch::channel(false);
         let runtime = tokio::runtime::Handle::current();
         let mut job = tokio::task::spawn_blocking(move || {
             let outcome = match runner {
@@ -228,6 +253,7 @@ async fn run_slot(
                     tokio::select! {
                         done = runner.run(&mut work, &claimed) => Some(done),
                         _ = stop.wait_for(|stopping| *stopping) => None,
+                        _ = lost.wait_for(|lost| *lost) => None,
                     }
                 }),
             };
@@ -251,11 +277,19 @@ async fn run_slot(
                     .await;
                     match renewed {
                         Ok(true) => {}
-                        Ok(false) => tracing::warn!(job = lease.job_id, "lost the lease of a running job"),
+                        Ok(false) => {
+                            tracing::warn!(job = lease.job_id, "lost the lease of a running job; cancelling it");
+                            lost_tx.send_replace(true);
+                        }
                         Err(e) => tracing::warn!(job = lease.job_id, error = %e, "could not renew a lease"),
                     }
                 }
             }
+        }
+        if outcome.is_none() && *lost_tx.borrow() {
+            // Another worker holds the job now: nothing of it is this worker's to end.
+            report.lost += 1;
+            continue;
         }
         let Some(outcome) = outcome else {
             let held = lease.clone();
@@ -281,7 +315,16 @@ async fn run_slot(
                 .map(|ended| ended.map(|_| outcome.is_ok()))
         })
         .await;
-        match ended? {
+        let ended = match ended {
+            Ok(ended) => ended,
+            Err(e) if options.once => return Err(e.into()),
+            Err(e) => {
+                // Its lease expires and the job is claimed again, as a new attempt.
+                tracing::warn!(job = lease.job_id, error = %e, "could not end a job");
+                continue;
+            }
+        };
+        match ended {
             Some(true) => report.succeeded += 1,
             Some(false) => report.failed += 1,
             None => {

@@ -1,12 +1,15 @@
 //! The worker against a real store on both backends: it drains the queue, retries a
 //! failing job until it is dead, fails a job nothing runs, and at shutdown gives its job
-//! back to the queue without counting the attempt.
+//! back to the queue without counting the attempt; a worker whose lease was taken over
+//! cancels its job and leaves it to the new holder.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::Utc;
 use serde_json::Value;
 use toker_collect::jobs::{
     JobFailure, JobRunner, OpenStore, VECTORIZE, VectorizeRunner, WorkerOptions, WorkerReport,
@@ -40,6 +43,26 @@ impl JobRunner for Forever {
     }
 }
 
+/// Never ends on its own, and says when it was cancelled (its future dropped).
+struct Cancellable(Arc<AtomicBool>);
+
+/// Sets its flag when dropped.
+struct SetOnDrop(Arc<AtomicBool>);
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+#[async_trait(?Send)]
+impl JobRunner for Cancellable {
+    async fn run(&self, _store: &mut Store, _job: &Claimed) -> Result<Value, JobFailure> {
+        let _guard = SetOnDrop(Arc::clone(&self.0));
+        std::future::pending().await
+    }
+}
+
 fn opener(url: &str) -> OpenStore {
     let url = url.to_owned();
     Arc::new(move || Store::open(&url))
@@ -53,6 +76,7 @@ fn options(once: bool) -> WorkerOptions {
         poll_interval: Duration::from_millis(20),
         once,
         retry_base: Duration::ZERO,
+        wake: None,
     }
 }
 
@@ -101,15 +125,7 @@ async fn shutdown_releases_the_running_job(db: TestDb) {
     opts.concurrency = 1;
     let worker = tokio::spawn(run_worker(opener(&db.url), Arc::new(runners), opts, rx));
     // Wait until it runs, through at least one lease renewal.
-    let mut seen_running = false;
-    for _ in 0..200 {
-        if store.get_job(id).unwrap().unwrap().state == JobState::Running {
-            seen_running = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(seen_running);
+    until_running(&mut store, id).await;
     let before = store
         .get_job(id)
         .unwrap()
@@ -129,6 +145,77 @@ async fn shutdown_releases_the_running_job(db: TestDb) {
     assert_eq!(report.released, 1);
     let job = store.get_job(id).unwrap().unwrap();
     assert_eq!((job.state, job.attempts), (JobState::Queued, 0));
+}
+
+/// Waits until job `id` is running.
+async fn until_running(store: &mut Store, id: i64) {
+    for _ in 0..200 {
+        if store.get_job(id).unwrap().unwrap().state == JobState::Running {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("job {id} never ran");
+}
+
+async fn a_lost_lease_cancels_the_job(db: TestDb) {
+    let mut store = Store::open(&db.url).unwrap();
+    let id = enqueue_due(&mut store, "stall", 3);
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let mut runners: HashMap<String, Arc<dyn JobRunner>> = HashMap::new();
+    runners.insert(
+        "stall".to_owned(),
+        Arc::new(Cancellable(Arc::clone(&cancelled))),
+    );
+    let (tx, rx) = watch::channel(false);
+    let mut opts = options(false);
+    opts.concurrency = 1;
+    let worker = tokio::spawn(run_worker(opener(&db.url), Arc::new(runners), opts, rx));
+    until_running(&mut store, id).await;
+    // Another worker whose clock is past the lease takes the job over.
+    let later = Utc::now() + chrono::Duration::seconds(10);
+    let thief = store
+        .claim_job("thief", Duration::from_secs(60), later)
+        .unwrap()
+        .expect("the expired lease is claimable");
+    assert_eq!((thief.job.id, thief.lease.attempt), (id, 2));
+    // The worker's next renewal (a second later) finds the lease gone and cancels the run.
+    for _ in 0..200 {
+        if cancelled.load(Ordering::SeqCst) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(cancelled.load(Ordering::SeqCst), "the runner kept running");
+    tx.send(true).unwrap();
+    let report = worker.await.unwrap().unwrap();
+    assert_eq!(
+        report,
+        WorkerReport {
+            succeeded: 0,
+            failed: 0,
+            released: 0,
+            lost: 1
+        }
+    );
+    // The job is the thief's, untouched by the first worker.
+    let job = store.get_job(id).unwrap().unwrap();
+    assert_eq!(
+        (job.state, job.attempts, job.lease_owner.as_deref()),
+        (JobState::Running, 2, Some("thief"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_a_lost_lease_cancels_the_job() {
+    a_lost_lease_cancels_the_job(TestDb::sqlite()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_lost_lease_cancels_the_job() {
+    if let Some(db) = TestDb::postgres() {
+        a_lost_lease_cancels_the_job(db).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
