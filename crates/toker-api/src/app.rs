@@ -18,7 +18,7 @@ use crate::connect::session::authenticate;
 use crate::connect::{BodyLimits, limit_body};
 use crate::limits::{client_addresses, timeout};
 use crate::problem::{Problem, ProblemKind, problem_for_bare_errors};
-use crate::routes::{admin, connect, health, insights, me, profiles};
+use crate::routes::{admin, connect, health, insights, jobs, me, profiles};
 use crate::state::AppState;
 
 /// The header that carries each request's id (set if the client sent none, echoed back).
@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .merge(insights::routes())
         .merge(admin::routes())
         .merge(me::routes())
+        .merge(jobs::routes())
         .route_layer(timed.clone())
         .merge(admin::long_running_routes())
         .route_layer(from_fn_with_state(state.clone(), authenticate));

@@ -76,7 +76,14 @@ pub struct ServeConfig {
     /// File descriptors never given to client connections: the database, upload spool
     /// files and requests to the platforms need them even when the connection cap is reached.
     pub fd_reserve: usize,
+    /// Job slots run inside the server (refreshes and refits queued by requests, see
+    /// [`crate::jobs`]); `None` picks 1, or 0 for `:memory:` (a worker's own connections
+    /// would each see another database). 0 leaves the queue to `toker worker` processes.
+    pub workers: Option<usize>,
 }
+
+/// The most [`ServeConfig::workers`] accepted.
+pub(crate) const MAX_WORKERS: usize = 64;
 
 /// The largest [`ServeConfig::max_connections`] accepted.
 pub(crate) const MAX_CONNECTIONS_CEILING: usize = 1_000_000;
@@ -102,6 +109,7 @@ impl Default for ServeConfig {
             idle_timeout: Duration::from_secs(60),
             max_connections: 1024,
             fd_reserve: 128,
+            workers: None,
         }
     }
 }
@@ -171,6 +179,16 @@ impl ServeConfig {
                 "must be at least 1 (or unset for the number of cores)",
             );
         }
+        if self.workers.is_some_and(|n| n > 0) && self.database_url.trim() == ":memory:" {
+            return bad(
+                "workers",
+                "must be 0 for a :memory: database (a worker's connections would each see \
+                 another database)",
+            );
+        }
+        if self.workers.is_some_and(|n| n > MAX_WORKERS) {
+            return bad("workers", "must be at most 64");
+        }
         if self.pool_size == Some(0) {
             return bad("pool_size", "must be at least 1 connection");
         }
@@ -199,6 +217,16 @@ impl ServeConfig {
         self.cpu_jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
         })
+    }
+
+    /// The job slots to run in the server.
+    #[must_use]
+    pub fn effective_workers(&self) -> usize {
+        match self.workers {
+            Some(n) => n,
+            None if self.database_url.trim() == ":memory:" => 0,
+            None => 1,
+        }
     }
 
     /// The pool size to use for this database.

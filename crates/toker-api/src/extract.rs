@@ -37,16 +37,37 @@ impl<S: Send + Sync> FromRequestParts<S> for ProfileId {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| Problem::new(ProblemKind::BadRequest, e.body_text()))?;
-        raw.parse().map(ProfileId).map_err(|_| {
-            Problem::new(
-                ProblemKind::BadRequest,
-                format!("profile id must be an integer, got {raw:?}"),
-            )
-        })
+        integer_id(parts, state, "profile").await.map(ProfileId)
     }
+}
+
+/// The `{id}` of a job route; anything but an integer answers 400.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct JobId(pub(crate) i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for JobId {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        integer_id(parts, state, "job").await.map(JobId)
+    }
+}
+
+/// The route's `{id}` as an integer: 400 naming `what` otherwise.
+async fn integer_id<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+    what: &str,
+) -> Result<i64, Problem> {
+    let Path(raw) = Path::<String>::from_request_parts(parts, state)
+        .await
+        .map_err(|e| Problem::new(ProblemKind::BadRequest, e.body_text()))?;
+    raw.parse().map_err(|_| {
+        Problem::new(
+            ProblemKind::BadRequest,
+            format!("{what} id must be an integer, got {raw:?}"),
+        )
+    })
 }
 
 /// A request body that must be JSON (or JSON Lines, for batches): the raw bytes, after

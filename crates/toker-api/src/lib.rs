@@ -31,6 +31,7 @@ pub mod connect;
 mod dto;
 mod error;
 mod extract;
+pub mod jobs;
 mod keys;
 mod limits;
 mod matches;

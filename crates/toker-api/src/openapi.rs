@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto::{PlatformDoc, VideoDoc};
 use crate::problem::{PROBLEM_JSON, ProblemBody, ProblemKind, ProblemViolation};
-use crate::routes::{admin, connect, health, insights, me, profiles};
+use crate::routes::{admin, connect, health, insights, jobs, me, profiles};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -27,6 +27,7 @@ use crate::routes::{admin, connect, health, insights, me, profiles};
         (name = "health", description = "Probes and this document"),
         (name = "connect", description = "Connect a social account (OAuth or a data export) and sign in"),
         (name = "me", description = "The signed-in person's data: see, export, refresh, erase"),
+        (name = "jobs", description = "Long work queued by a request (a refresh): its state, progress and result"),
     )
 )]
 struct ApiDoc;
@@ -62,6 +63,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         admin::Doc::openapi(),
         connect::Doc::openapi(),
         me::Doc::openapi(),
+        jobs::Doc::openapi(),
     ] {
         doc.merge(part);
     }

@@ -129,6 +129,10 @@ impl Server {
             }
             let _ = stopping_tx.send(true);
         };
+        let workers = config.effective_workers();
+        let (stop_workers, workers_stopping) = watch::channel(false);
+        let worker = (workers > 0)
+            .then(|| crate::jobs::spawn_workers(&self.state, workers, workers_stopping));
         let app = router(self.state);
         let serving = accept_loop(
             self.listener,
@@ -154,6 +158,15 @@ impl Server {
                 "in-flight requests still running {} s after shutdown; stopping anyway",
                 drain_limit.as_secs()
             ),
+        }
+        if let Some(worker) = worker {
+            // Running jobs go back to the queue; another process resumes them.
+            let _ = stop_workers.send(true);
+            match worker.await {
+                Ok(Ok(report)) => tracing::info!(?report, "in-process worker stopped"),
+                Ok(Err(e)) => tracing::error!(error = %e, "the in-process worker failed"),
+                Err(e) => tracing::error!(error = %e, "the in-process worker panicked"),
+            }
         }
         tracing::info!("toker api stopped");
         Ok(())

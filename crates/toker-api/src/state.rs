@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use toker_model::ValidationRules;
 use toker_store::Store;
+use tokio::sync::Notify;
 
 use crate::ApiError;
 use crate::auth::Principal;
@@ -35,6 +36,8 @@ struct Inner {
     cpu: CpuPool,
     matches: MatchCache,
     connector: Connector,
+    /// Wakes the in-process worker when a request queued a job.
+    jobs_queued: Arc<Notify>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -82,10 +85,18 @@ impl AppState {
                 cpu: CpuPool::new(config.effective_cpu_jobs(), config.cpu_wait),
                 matches: MatchCache::new(config.match_refresh),
                 keys: Arc::new(VerifiedKeys::default()),
+                jobs_queued: Arc::new(Notify::new()),
                 pool,
                 config,
             }),
         }
+    }
+
+    /// What an in-process worker waits on between polls: notified when a request queues
+    /// a job.
+    #[must_use]
+    pub fn jobs_queued(&self) -> &Arc<Notify> {
+        &self.inner.jobs_queued
     }
 
     /// The configuration the state was opened with.

@@ -327,6 +327,8 @@ pub(crate) struct WorkerArgs {
     /// Exit when no job is due (drain the queue; for tests and cron).
     #[arg(long)]
     pub(crate) once: bool,
+    #[command(flatten)]
+    pub(crate) rules: RulesArgs,
 }
 
 #[derive(Debug, Args)]
@@ -376,6 +378,10 @@ pub(crate) struct ServeArgs {
     /// exports) at once; default: the number of CPU cores.
     #[arg(long, env = "TOKER_CPU_JOBS", value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) cpu_jobs: Option<u64>,
+    /// Queued jobs (refreshes, refits) run at once inside the server; 0 leaves them to
+    /// `toker worker` processes. Default: 1 (0 for `:memory:`).
+    #[arg(long, env = "TOKER_WORKERS", value_name = "N", value_parser = clap::value_parser!(u64).range(0..=64))]
+    pub(crate) workers: Option<u64>,
     /// The longest a client may take to send a request's head, in seconds.
     #[arg(long, default_value_t = 10, env = "TOKER_HEADER_READ_TIMEOUT", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) header_read_timeout: u64,

@@ -72,6 +72,8 @@ struct Inner {
     expires_in: Option<u64>,
     /// Access tokens valid now, per platform (renewals add to them).
     valid: HashMap<String, Vec<String>>,
+    /// How long each request waits before it is answered (a slow platform).
+    delay: std::time::Duration,
 }
 
 /// The running replay.
@@ -112,6 +114,11 @@ impl Replay {
     /// Every request so far.
     pub fn log(&self) -> Vec<Logged> {
         self.inner.lock().unwrap().log.clone()
+    }
+
+    /// Makes every request from now on wait `delay` before its answer (a slow platform).
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        self.inner.lock().unwrap().delay = delay;
     }
 
     /// Makes the tokens issued from now on expire after `seconds`.
@@ -301,6 +308,10 @@ async fn handle(
     let body = String::from_utf8_lossy(&body).into_owned();
     let path = uri.path().to_owned();
     let query = uri.query().unwrap_or("").to_owned();
+    let delay = replay.inner.lock().unwrap().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     replay.inner.lock().unwrap().log.push(Logged {
         method: method.to_string(),
         path: path.clone(),

@@ -41,18 +41,35 @@ pub(crate) async fn client_for(
     app: &App,
     token: &Secret,
 ) -> Result<(Box<dyn ApiClient>, UserRef), Problem> {
-    let (mut api, research) = api_settings(connector, app);
+    let (mut api, research) = api_settings(connector, app, Patience::Interactive);
     api.token = Some(token.clone());
     account_client(api, research, Arc::new(TokioSleeper))
         .await
         .map_err(|e| unusable(app.settings.platform, &e))
 }
 
+/// How long a read may wait on a platform's rate limit and retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Patience {
+    /// A person waits on the answer: short waits, few retries.
+    Interactive,
+    /// A queued job: the API client's own (longer) bounds.
+    Background,
+}
+
 /// The data API's settings for a person's token on `app`'s platform (without the token),
 /// and TikTok's Research API settings when this server has Research credentials.
-pub(crate) fn api_settings(connector: &Connector, app: &App) -> (ApiConfig, Option<ApiConfig>) {
+pub(crate) fn api_settings(
+    connector: &Connector,
+    app: &App,
+    patience: Patience,
+) -> (ApiConfig, Option<ApiConfig>) {
     let platform = app.settings.platform;
-    let api = interactive(connector.api_config(app));
+    let bounded = |api: ApiConfig| match patience {
+        Patience::Interactive => interactive(api),
+        Patience::Background => api,
+    };
+    let api = bounded(connector.api_config(app));
     let research = app
         .settings
         .research
@@ -61,7 +78,7 @@ pub(crate) fn api_settings(connector: &Connector, app: &App) -> (ApiConfig, Opti
         .map(|(key, secret)| {
             // TikTok: the Display API says who the person is; the Research API reads their
             // lists.
-            let mut research = interactive(ApiConfig::new(platform));
+            let mut research = bounded(ApiConfig::new(platform));
             research.base_url.clone_from(&app.settings.api_base_url);
             research.client_key = Some(key.clone());
             research.client_secret = Some(secret.clone());

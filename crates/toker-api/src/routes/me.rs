@@ -2,8 +2,9 @@
 //! account), all of it exportable as JSON and erasable in one transaction, and a refresh
 //! of their profiles with the platform tokens they granted.
 //!
-//! Refreshing is toker-collect's [`refresh_account`] for each connected account; this
-//! module only says what it came to, in the person's words.
+//! Refreshing is toker-collect's [`refresh_account`] for each connected account, run as a
+//! queued job ([`crate::jobs`]); this module only says what it came to, in the person's
+//! words.
 
 use axum::Json;
 use axum::Router;
@@ -16,13 +17,16 @@ use serde::Serialize;
 use toker_collect::{CollectError, CollectReport, RefreshOutcome, RefreshRequest, refresh_account};
 use toker_model::Listing;
 use toker_model::{Platform, Profile};
-use toker_store::{AccountMethod, AccountRecord, PrincipalErasure, StoreError};
+use toker_store::{AccountMethod, AccountRecord, PrincipalErasure, Store, StoreError};
 use utoipa::{OpenApi, ToSchema};
 
-use crate::connect::fetch::{api_settings, unusable};
+use crate::connect::fetch::{Patience, api_settings, unusable};
 use crate::connect::session::{SESSION_COOKIE, Session, set_cookie};
 use crate::dto::{PlatformDoc, ProfileDoc, ProfileListItem};
+use crate::extract::ApiQuery;
+use crate::jobs::{enqueue_refresh, wait_bound, wait_for_end};
 use crate::problem::{Problem, ProblemBody, ProblemKind};
+use crate::routes::jobs::{JobDoc, WaitQuery, job_answer};
 use crate::state::AppState;
 
 pub(crate) fn routes() -> Router<AppState> {
@@ -453,21 +457,27 @@ pub(crate) struct ItemsDoc {
     removed: u64,
 }
 
-/// What a refresh did.
+/// What a refresh did: a refresh job's result.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RefreshReport {
     /// One result per connected account.
     accounts: Vec<RefreshResult>,
 }
 
-/// Re-fetches the signed-in person's OAuth-connected accounts with their stored tokens
-/// (renewing an expired token first) and updates each profile that changed.
+/// Queues a refresh of the signed-in person's OAuth-connected accounts (each re-fetched
+/// with its stored tokens, an expired token renewed first, each changed profile updated)
+/// and answers the job: `202` while it is queued or running, `200` once it ended, its
+/// `result` then one entry per account. A refresh already queued or running is the one
+/// answered. `wait` waits up to that many seconds for it to end first.
 #[utoipa::path(
     post,
     path = "/v1/me/refresh",
     tag = "me",
+    params(WaitQuery),
     responses(
-        (status = 200, description = "One result per account", body = RefreshReport),
+        (status = 202, description = "Queued or running: follow it at the Location (GET /v1/jobs/{id})", body = JobDoc),
+        (status = 200, description = "Ended within the wait; `result` is a RefreshReport", body = JobDoc),
+        (status = 400, description = "A wait that is not a whole number of seconds", body = ProblemBody, content_type = "application/problem+json"),
         (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("session" = []), ("session_token" = []))
@@ -475,27 +485,47 @@ pub(crate) struct RefreshReport {
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     session: Session,
-) -> Result<Json<RefreshReport>, Problem> {
-    let id = session.principal_id.clone();
-    let accounts = state.db(move |store| Ok(store.list_accounts(&id)?)).await?;
+    ApiQuery(query): ApiQuery<WaitQuery>,
+) -> Result<Response, Problem> {
+    let wait = wait_bound(&state, query.wait);
+    let job = enqueue_refresh(&state, &session.principal_id).await?;
+    let job = wait_for_end(&state, job, wait).await?;
+    Ok(job_answer(job))
+}
+
+/// Refreshes every account of `principal` on `store`, one after the other (the
+/// [`REFRESH`](crate::jobs::REFRESH) job); also says whether any profile changed.
+pub(crate) async fn refresh_all(
+    store: &mut Store,
+    state: &AppState,
+    principal: &str,
+) -> Result<(RefreshReport, bool), StoreError> {
+    let accounts = store.list_accounts(principal)?;
     let mut results = Vec::with_capacity(accounts.len());
+    let mut changed = false;
     for account in accounts {
         let (platform, user_id) = (account.platform, account.user_id.clone());
-        let refreshed = refresh_one(&state, &session.principal_id, account).await;
+        let refreshed = refresh_one(store, state, principal, &account).await;
+        changed |= matches!(refreshed, Ok(Ok(RefreshOutcome::Updated(_))));
         results.push(refresh_result(platform, user_id, refreshed));
     }
-    Ok(Json(RefreshReport { accounts: results }))
+    Ok((RefreshReport { accounts: results }, changed))
 }
 
 /// What refreshing an account came to: the library's outcome or error, or why the server
 /// could not try.
 type Refreshed = Result<Result<RefreshOutcome, CollectError>, Problem>;
 
-/// Refreshes one account on a pooled connection ([`refresh_account`]).
-async fn refresh_one(state: &AppState, principal: &str, account: AccountRecord) -> Refreshed {
+/// Refreshes one account ([`refresh_account`]) with a background job's patience.
+async fn refresh_one(
+    store: &mut Store,
+    state: &AppState,
+    principal: &str,
+    account: &AccountRecord,
+) -> Refreshed {
     let platform = account.platform;
     let connector = state.connector();
-    let (Some(_), Ok(app)) = (connector.cipher(), connector.app(platform)) else {
+    let (Some(cipher), Ok(app)) = (connector.cipher(), connector.app(platform)) else {
         return Err(Problem::new(
             ProblemKind::ConnectDisabled,
             format!(
@@ -504,31 +534,17 @@ async fn refresh_one(state: &AppState, principal: &str, account: AccountRecord) 
             ),
         ));
     };
-    let (api, research) = api_settings(connector, app);
-    let owner = principal.to_owned();
-    let handle = state.clone();
-    state
-        .db(move |store| {
-            let connector = handle.connector();
-            let (Some(cipher), Ok(app)) = (connector.cipher(), connector.app(platform)) else {
-                return Err(Problem::new(
-                    ProblemKind::ConnectDisabled,
-                    "connecting is no longer enabled",
-                ));
-            };
-            let request = RefreshRequest {
-                account: &account,
-                cipher,
-                oauth: &app.oauth,
-                api: &api,
-                research: research.as_ref(),
-                rules: handle.rules(),
-                owner: Some(&owner),
-            };
-            let run = refresh_account(store, &request);
-            Ok(tokio::runtime::Handle::current().block_on(run))
-        })
-        .await
+    let (api, research) = api_settings(connector, app, Patience::Background);
+    let request = RefreshRequest {
+        account,
+        cipher,
+        oauth: &app.oauth,
+        api: &api,
+        research: research.as_ref(),
+        rules: state.rules(),
+        owner: Some(principal),
+    };
+    Ok(refresh_account(store, &request).await)
 }
 
 /// The answer for one account: its outcome, and what to know or do in the person's words.

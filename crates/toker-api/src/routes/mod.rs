@@ -6,6 +6,7 @@ pub(crate) mod admin;
 pub(crate) mod connect;
 pub(crate) mod health;
 pub(crate) mod insights;
+pub(crate) mod jobs;
 pub(crate) mod me;
 pub(crate) mod profiles;
 

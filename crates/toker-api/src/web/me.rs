@@ -3,6 +3,8 @@
 //! hashtags as a chart, and the actions: refresh, download, erase (after `/me/erase`
 //! asks), sign out. The actions call the `/v1/me` handlers themselves.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -12,13 +14,18 @@ use serde_json::Value;
 use toker_model::Listing;
 use toker_model::Platform;
 use toker_processing::summarize;
-use toker_store::{AccountMethod, AccountRecord, CollectionRun, RunStatus};
+use toker_store::{AccountMethod, AccountRecord, CollectionRun, Job, JobState, RunStatus};
 
 use super::chart::bars;
 use super::csrf::{CSRF_FIELD, CheckedForm, Csrf};
 use super::layout::{Frame, page as frame_page};
+use crate::auth::Principal;
 use crate::connect::session::Session;
+use crate::extract::JobId;
+use crate::jobs::{enqueue_refresh, wait_for_end};
+use crate::keys::Role;
 use crate::problem::{Problem, ProblemKind};
+use crate::routes::jobs::owned_job;
 use crate::routes::me as api;
 use crate::state::AppState;
 
@@ -289,34 +296,80 @@ pub(crate) async fn sign_out(
     Ok(super::see_other_keeping_cookies("/", &ended))
 }
 
-/// `POST /me/refresh`: refreshes (as `POST /v1/me/refresh`) and shows each account's result.
+/// How long a refresh page waits for the refresh to end before it shows that it runs.
+const PAGE_WAIT: Duration = Duration::from_secs(10);
+
+/// `POST /me/refresh`: queues a refresh (as `POST /v1/me/refresh`), waits a little for it
+/// and shows each account's result, or that it still runs ([`refresh_job`] follows it).
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     session: Session,
     csrf: Csrf,
     _checked: CheckedForm,
 ) -> Result<Response, Problem> {
-    let axum::Json(report) = api::refresh(State(state), session).await?;
-    let report = serde_json::to_value(&report).unwrap_or_default();
+    let job = enqueue_refresh(&state, &session.principal_id).await?;
+    refresh_page(&state, job, &csrf).await
+}
+
+/// `GET /me/jobs/{id}`: a refresh of the person's, as [`refresh`] shows it.
+pub(crate) async fn refresh_job(
+    State(state): State<AppState>,
+    session: Session,
+    JobId(id): JobId,
+    csrf: Csrf,
+) -> Result<Response, Problem> {
+    let principal = Principal {
+        key_id: session.principal_id,
+        role: Role::Session,
+    };
+    let job = owned_job(&state, &principal, id).await?;
+    refresh_page(&state, job, &csrf).await
+}
+
+/// The page of a refresh job: its result once it ended (within a short wait), else where
+/// it is and a link that looks again.
+async fn refresh_page(state: &AppState, job: Job, csrf: &Csrf) -> Result<Response, Problem> {
+    let wait = PAGE_WAIT.min(state.config().request_timeout / 2);
+    let job = wait_for_end(state, job, wait).await?;
     let empty = Vec::new();
-    let accounts = report["accounts"].as_array().unwrap_or(&empty);
+    let result = job.result.clone().unwrap_or_default();
+    let accounts = result["accounts"].as_array().unwrap_or(&empty);
     let text = |v: &Value, key: &str| v[key].as_str().unwrap_or_default().to_owned();
+    let title = match job.state {
+        JobState::Succeeded => "Refreshed",
+        JobState::Queued | JobState::Running => "Refreshing",
+        JobState::Failed | JobState::Dead => "The refresh failed",
+    };
     let body = html! {
-        @if accounts.is_empty() {
-            p { "No account is connected, so there was nothing to refresh." }
-        } @else {
-            table {
-                thead { tr { th scope="col" { "Account" } th scope="col" { "Result" } th scope="col" { "What to know" } } }
-                tbody {
-                    @for a in accounts {
-                        tr {
-                            th scope="row" { (platform_name(&text(a, "platform"))) " " (text(a, "user_id")) }
-                            td { (text(a, "outcome")) }
-                            td {
-                                @if let Some(items) = a.get("items").filter(|i| i.is_object()) {
-                                    "Posts new: " (items["new"]) ", changed: " (items["updated"]) ", unchanged: " (items["unchanged"]) ", gone: " (items["removed"]) ". "
+        @match job.state {
+            JobState::Queued | JobState::Running => {
+                p role="status" {
+                    @if job.state == JobState::Queued { "Your refresh is waiting for its turn." } @else { "Your refresh is reading your accounts." }
+                    " It goes on if you leave this page."
+                }
+                p { a href=(format!("/me/jobs/{}", job.id)) { "See how it is going" } }
+            }
+            JobState::Failed | JobState::Dead => {
+                p role="alert" { "The refresh could not finish: " (job.error.as_deref().unwrap_or("no reason was recorded")) ". Try again later." }
+            }
+            JobState::Succeeded => {
+                @if accounts.is_empty() {
+                    p { "No account is connected, so there was nothing to refresh." }
+                } @else {
+                    table {
+                        thead { tr { th scope="col" { "Account" } th scope="col" { "Result" } th scope="col" { "What to know" } } }
+                        tbody {
+                            @for a in accounts {
+                                tr {
+                                    th scope="row" { (platform_name(&text(a, "platform"))) " " (text(a, "user_id")) }
+                                    td { (text(a, "outcome")) }
+                                    td {
+                                        @if let Some(items) = a.get("items").filter(|i| i.is_object()) {
+                                            "Posts new: " (items["new"]) ", changed: " (items["updated"]) ", unchanged: " (items["unchanged"]) ", gone: " (items["removed"]) ". "
+                                        }
+                                        (text(a, "detail"))
+                                    }
                                 }
-                                (text(a, "detail"))
                             }
                         }
                     }
@@ -325,7 +378,7 @@ pub(crate) async fn refresh(
         }
         p { a href="/me" { "Back to your page" } }
     };
-    Ok(super::signed_in_page("Refreshed", body, &csrf))
+    Ok(super::signed_in_page(title, body, csrf))
 }
 
 fn platform_name(name: &str) -> String {

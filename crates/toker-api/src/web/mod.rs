@@ -65,6 +65,7 @@ pub(crate) fn routes(state: &AppState, request_timeout: Duration) -> Router<AppS
         .route("/me/matches", get(matches::page))
         .route("/me/erase", get(me::confirm_erase).post(me::erase))
         .route("/me/refresh", post(me::refresh))
+        .route("/me/jobs/{id}", get(me::refresh_job))
         .route("/me/sign-out", post(me::sign_out))
         .route_layer(from_fn_with_state(state.clone(), authenticate));
     let upload_timeout = request_timeout.max(crate::routes::connect::UPLOAD_TIMEOUT);

@@ -235,9 +235,11 @@ async fn instagram_has_no_likes_in_its_api_so_connecting_proves_and_the_export_f
     assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 0);
     // Nothing to refresh without a proven account.
     let refreshed = f
-        .call("POST", "/v1/me/refresh", Some(&uploader), None)
+        .call("POST", "/v1/me/refresh?wait=20", Some(&uploader), None)
         .await;
-    assert_eq!(refreshed.body["accounts"], serde_json::json!([]));
+    assert_eq!(refreshed.status.as_u16(), 200, "{}", refreshed.body);
+    assert_eq!(refreshed.body["state"], "succeeded", "{}", refreshed.body);
+    assert_eq!(refreshed.body["result"]["accounts"], serde_json::json!([]));
     f.assert_no_secret_answered();
 }
 
@@ -549,9 +551,11 @@ async fn refresh_renews_an_expired_token_then_refetches() {
         .list_accounts(x.body["principal"].as_str().unwrap())
         .unwrap();
 
-    let refreshed = f.call("POST", "/v1/me/refresh", Some(&jonas), None).await;
+    let refreshed = f
+        .call("POST", "/v1/me/refresh?wait=20", Some(&jonas), None)
+        .await;
     assert_eq!(refreshed.status.as_u16(), 200, "{}", refreshed.body);
-    let first = &refreshed.body["accounts"][0];
+    let first = &refreshed.body["result"]["accounts"][0];
     assert!(
         first["outcome"] == "updated" || first["outcome"] == "unchanged",
         "{first}"
@@ -594,9 +598,11 @@ async fn refresh_renews_an_expired_token_then_refetches() {
     // The renewed token is valid for two hours: the next refresh uses it as it is, and,
     // incremental since the last complete run, stops at the first page of known likes.
     let pages_before = liked_pages(&f);
-    let again = f.call("POST", "/v1/me/refresh", Some(&jonas), None).await;
+    let again = f
+        .call("POST", "/v1/me/refresh?wait=20", Some(&jonas), None)
+        .await;
     assert_eq!(
-        again.body["accounts"][0]["outcome"], "unchanged",
+        again.body["result"]["accounts"][0]["outcome"], "unchanged",
         "{}",
         again.body
     );
@@ -797,7 +803,7 @@ async fn a_session_may_only_see_refresh_export_and_erase_its_own_data() {
         for (method, uri) in [
             ("GET", "/v1/me".to_owned()),
             ("GET", "/v1/me/export".to_owned()),
-            ("POST", "/v1/me/refresh".to_owned()),
+            ("POST", "/v1/me/refresh?wait=20".to_owned()),
             ("GET", "/v1/profiles".to_owned()),
             ("GET", format!("/v1/profiles/{own}")),
             ("GET", format!("/v1/profiles/{own}/summary")),
@@ -1121,9 +1127,11 @@ async fn refreshing_an_instagram_account_proven_by_oauth_points_to_a_newer_expor
         .await;
     assert_eq!(uploaded.status.as_u16(), 201, "{}", uploaded.body);
     assert_eq!(uploaded.body["account"]["proven"], true);
-    let refreshed = f.call("POST", "/v1/me/refresh", Some(&session), None).await;
+    let refreshed = f
+        .call("POST", "/v1/me/refresh?wait=20", Some(&session), None)
+        .await;
     assert_eq!(refreshed.status.as_u16(), 200, "{}", refreshed.body);
-    let result = &refreshed.body["accounts"][0];
+    let result = &refreshed.body["result"]["accounts"][0];
     assert_eq!(result["platform"], "instagram");
     // Instagram's API has no likes: nothing is wrong, a newer export updates the profile.
     assert_eq!(result["outcome"], "skipped", "{result}");

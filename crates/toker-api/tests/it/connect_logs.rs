@@ -37,7 +37,9 @@ async fn no_token_code_state_or_session_is_ever_logged() {
             Auth::Bearer(t) => t.clone(),
             Auth::Cookie(c) => c.split_once('=').unwrap().1.to_owned(),
         });
-        let refreshed = f.call("POST", "/v1/me/refresh", Some(&session), None).await;
+        let refreshed = f
+            .call("POST", "/v1/me/refresh?wait=20", Some(&session), None)
+            .await;
         assert_eq!(refreshed.status.as_u16(), 200, "{}", refreshed.body);
         f.call("GET", "/v1/me/export", Some(&session), None).await;
     }

@@ -12,6 +12,7 @@ mod claims;
 mod connect;
 mod connect_logs;
 mod heavy;
+mod jobs;
 mod limits;
 mod logs;
 mod openapi;

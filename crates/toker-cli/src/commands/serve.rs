@@ -1,5 +1,6 @@
-//! `toker serve`: the REST API of toker-api over the `--database`, until SIGTERM or ctrl-c
-//! (in-flight requests finish first).
+//! `toker serve`: the REST API of toker-api over the `--database`, with `--workers` job
+//! slots in-process, until SIGTERM or ctrl-c (in-flight requests finish first, running jobs
+//! go back to the queue).
 
 use std::time::Duration;
 
@@ -26,6 +27,9 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ServeArgs) -> CliResult {
         min_likes: args.rules.min_likes,
         cpu_jobs: args
             .cpu_jobs
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        workers: args
+            .workers
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..ServeConfig::default()
     };

@@ -1,15 +1,15 @@
 //! `toker worker`: runs the queued jobs of the `--database` (toker-collect's `run_worker`)
 //! until SIGTERM or ctrl-c, which give the running jobs back to the queue; with `--once`,
-//! until nothing is due. This build's worker runs `vectorize` jobs.
+//! until nothing is due. It runs every kind of job the API queues (toker-api's
+//! `jobs::runners`: refreshes of connected accounts, with the `TOKER_SECRET_KEY` and
+//! `TOKER_CONNECT_*` settings `toker serve` reads) and vector refits.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
-use toker_collect::jobs::{JobRunner, OpenStore, VECTORIZE, VectorizeRunner, WorkerOptions};
-use toker_processing::VectorizerConfig;
-use toker_store::Store;
+use toker_api::{AppState, ServeConfig};
+use toker_collect::jobs::WorkerOptions;
 
 use crate::cli::WorkerArgs;
 use crate::commands::Ctx;
@@ -24,16 +24,17 @@ pub(crate) fn run(ctx: &mut Ctx, args: &WorkerArgs) -> CliResult {
     // Opened (and migrated) once here, so that the worker's connections find the tables.
     ctx.store()?;
     let url = ctx.global.database.clone();
-    let open: OpenStore = Arc::new(move || {
-        let mut store = Store::open(&url)?;
-        toker_collect::VocabularyVectorizer::install(&mut store);
-        Ok(store)
-    });
-    let mut runners: HashMap<String, Arc<dyn JobRunner>> = HashMap::new();
-    runners.insert(
-        VECTORIZE.to_owned(),
-        Arc::new(VectorizeRunner(VectorizerConfig::default())),
-    );
+    // The runners need what a server knows (connect settings, rules), on one connection.
+    let config = ServeConfig {
+        database_url: url.clone(),
+        min_likes: args.rules.min_likes,
+        pool_size: Some(1),
+        workers: Some(0),
+        ..ServeConfig::default()
+    };
+    let state = AppState::open(config)?;
+    let runners = toker_api::jobs::runners(&state);
+    let open = toker_api::jobs::opener(&url);
     let options = WorkerOptions {
         name: format!(
             "{}:{}",

@@ -17,6 +17,7 @@ use toker_sources::http::Secret;
 use toker_sources::oauth::OAuthEndpoints;
 use toker_store::Store;
 use toker_store::testing::TestDb;
+use tokio::sync::watch;
 use tower::ServiceExt;
 
 use crate::common::Reply;
@@ -99,6 +100,8 @@ pub struct Flow {
     pub replay: Replay,
     pub http: reqwest::Client,
     answers: Mutex<Vec<String>>,
+    /// Stops the worker when the flow ends.
+    _workers: watch::Sender<bool>,
 }
 
 /// How a client holds its session.
@@ -125,7 +128,11 @@ impl Flow {
             .await
             .unwrap()
             .unwrap();
+        // The in-process worker `toker serve` runs, for the queued refreshes.
+        let (workers, stopping) = watch::channel(false);
+        drop(toker_api::jobs::spawn_workers(&state, 1, stopping));
         Flow {
+            _workers: workers,
             app: router(state.clone()),
             db,
             state,

@@ -1,0 +1,145 @@
+//! Long work through the queue: a person's refresh answers 202 with a job at once, the
+//! in-process worker runs it on connections of its own (the request pool stays free while
+//! the platform is slow), `GET /v1/jobs/{id}` follows it, and only its owner (or an admin
+//! key) sees it.
+
+use std::time::{Duration, Instant};
+
+use axum::http::header;
+use toker_api::{Role, create_api_key};
+
+use crate::connect_support::{Auth, Flow, session_of};
+
+#[tokio::test]
+async fn a_refresh_is_a_job_that_holds_no_request_connection_while_the_platform_is_slow() {
+    // One pooled connection: a refresh that held it would block every other request.
+    let f = Flow::with(toker_store::testing::TestDb::sqlite(), |c| {
+        c.pool_size = Some(1);
+    })
+    .await;
+    let connected = f.connect("x", "", None).await;
+    assert!(connected.status.is_success(), "{}", connected.body);
+    let jonas = session_of(&connected);
+    f.replay.set_delay(Duration::from_millis(400));
+
+    let queued = f.call("POST", "/v1/me/refresh", Some(&jonas), None).await;
+    assert_eq!(queued.status.as_u16(), 202, "{}", queued.body);
+    let id = queued.body["id"].as_i64().unwrap();
+    assert_eq!(queued.body["kind"], "refresh");
+    assert!(
+        queued.body["state"] == "queued" || queued.body["state"] == "running",
+        "{}",
+        queued.body
+    );
+    assert_eq!(
+        queued.headers[header::LOCATION].to_str().unwrap(),
+        format!("/v1/jobs/{id}")
+    );
+    // Asked again while it is unfinished: the same job, not a second refresh.
+    let again = f.call("POST", "/v1/me/refresh", Some(&jonas), None).await;
+    assert_eq!(again.body["id"], id, "{}", again.body);
+
+    // While the worker waits on the platform, the person's other requests are answered.
+    let mut running = false;
+    for _ in 0..100 {
+        let job = f
+            .call("GET", &format!("/v1/jobs/{id}"), Some(&jonas), None)
+            .await;
+        if job.body["state"] == "running" {
+            running = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(running, "the worker never took the job");
+    let asked = Instant::now();
+    let me = f.call("GET", "/v1/me", Some(&jonas), None).await;
+    assert_eq!(me.status.as_u16(), 200, "{}", me.body);
+    let still = f
+        .call("GET", &format!("/v1/jobs/{id}"), Some(&jonas), None)
+        .await;
+    assert_eq!(
+        still.body["state"],
+        "running",
+        "GET /v1/me was answered only after the refresh ended ({:?})",
+        asked.elapsed()
+    );
+    assert_eq!(still.status.as_u16(), 202);
+
+    // Following it to its end: the result is the refresh report.
+    let done = f
+        .call("GET", &format!("/v1/jobs/{id}?wait=20"), Some(&jonas), None)
+        .await;
+    assert_eq!(done.status.as_u16(), 200, "{}", done.body);
+    assert_eq!(done.body["state"], "succeeded", "{}", done.body);
+    assert_eq!(done.body["attempts"], 1);
+    let account = &done.body["result"]["accounts"][0];
+    assert_eq!(account["platform"], "x", "{account}");
+    assert!(
+        account["outcome"] == "updated" || account["outcome"] == "unchanged",
+        "{account}"
+    );
+    assert!(done.body["finished_at"].is_string());
+}
+
+#[tokio::test]
+async fn a_job_is_seen_only_by_its_owner_and_admins() {
+    let f = Flow::sqlite().await;
+    let connected = f.connect("x", "", None).await;
+    let jonas = session_of(&connected);
+    let queued = f
+        .call("POST", "/v1/me/refresh?wait=20", Some(&jonas), None)
+        .await;
+    assert_eq!(queued.status.as_u16(), 200, "{}", queued.body);
+    let id = queued.body["id"].as_i64().unwrap();
+
+    let other = f.connect("tiktok", "?session=bearer", None).await;
+    let bob = session_of(&other);
+    f.call("GET", &format!("/v1/jobs/{id}"), Some(&bob), None)
+        .await
+        .assert_problem(404, "not-found");
+    f.call("GET", "/v1/jobs/999999", Some(&jonas), None)
+        .await
+        .assert_problem(404, "not-found");
+    f.call("GET", "/v1/jobs/nope", Some(&jonas), None)
+        .await
+        .assert_problem(400, "bad-request");
+    f.call(
+        "GET",
+        &format!("/v1/jobs/{id}?wait=soon"),
+        Some(&jonas),
+        None,
+    )
+    .await
+    .assert_problem(400, "bad-request");
+    f.call("GET", &format!("/v1/jobs/{id}"), None, None)
+        .await
+        .assert_problem(401, "unauthenticated");
+
+    let mut store = f.store();
+    let (member, _) = create_api_key(&mut store, Role::Member, None).unwrap();
+    f.call(
+        "GET",
+        &format!("/v1/jobs/{id}"),
+        Some(&Auth::Bearer(member)),
+        None,
+    )
+    .await
+    .assert_problem(404, "not-found");
+    let (admin, _) = create_api_key(&mut store, Role::Admin, None).unwrap();
+    let seen = f
+        .call(
+            "GET",
+            &format!("/v1/jobs/{id}"),
+            Some(&Auth::Bearer(admin)),
+            None,
+        )
+        .await;
+    assert_eq!(seen.status.as_u16(), 200, "{}", seen.body);
+    assert_eq!(seen.body["state"], "succeeded");
+
+    // Erasing the person erases their jobs.
+    let erased = f.call("DELETE", "/v1/me", Some(&jonas), None).await;
+    assert_eq!(erased.status.as_u16(), 200, "{}", erased.body);
+    assert!(store.get_job(id).unwrap().is_none());
+}
