@@ -80,6 +80,10 @@ pub struct ServeConfig {
     /// [`crate::jobs`]); `None` picks 1, or 0 for `:memory:` (a worker's own connections
     /// would each see another database). 0 leaves the queue to `toker worker` processes.
     pub workers: Option<usize>,
+    /// How often every OAuth-connected account is refreshed by the workers (each run
+    /// planned in the job table when the last one ends, within ±10 % of it); zero plans
+    /// no refreshes (a person's own still run).
+    pub refresh_period: Duration,
 }
 
 /// The most [`ServeConfig::workers`] accepted.
@@ -110,6 +114,7 @@ impl Default for ServeConfig {
             max_connections: 1024,
             fd_reserve: 128,
             workers: None,
+            refresh_period: Duration::from_secs(24 * 3600),
         }
     }
 }

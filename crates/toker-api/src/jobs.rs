@@ -9,22 +9,33 @@
 //! so a single machine on SQLite needs nothing else); `toker worker` processes elsewhere
 //! run the same [`runners`].
 //!
+//! **Schedules.** Every OAuth-connected account is refreshed once per
+//! [`ServeConfig::refresh_period`] (default a day), planned in the job table, never in a
+//! process's memory: when a person's refresh ends, its runner queues the next one a period
+//! later (±10 %, so that runs spread out), in the transaction that ends it. People no
+//! refresh is planned for yet (newly connected, or a database from before schedules) are
+//! found by the [`PLAN`] job, which plans each a first run at a random point within one
+//! period and queues itself again; [`start_schedules`] queues it when a worker starts.
+//! Dedup keys keep one planned job per person and one planner however many workers run.
+//!
 //! [`ServeConfig::workers`]: crate::ServeConfig::workers
+//! [`ServeConfig::refresh_period`]: crate::ServeConfig::refresh_period
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use rand::RngExt;
 use serde_json::{Value, json};
 use toker_collect::jobs::{
-    JobFailure, JobRunner, OpenStore, VECTORIZE, VectorizeRunner, WorkerOptions, WorkerReport,
-    run_worker,
+    JobFailure, JobRunner, OpenStore, Planned, VECTORIZE, VectorizeRunner, WorkerOptions,
+    WorkerReport, run_worker,
 };
 use toker_collect::{CollectError, VocabularyVectorizer};
 use toker_processing::VectorizerConfig;
-use toker_store::{Claimed, Job, NewJob, ProfileVectorizer, Store};
+use toker_store::{Claimed, Job, ProfileVectorizer, Store, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -36,8 +47,19 @@ use crate::state::AppState;
 /// `{"principal": "<id>"}` and its result the refresh report (`POST /v1/me/refresh`).
 pub const REFRESH: &str = "refresh";
 
+/// The kind of the planner of schedules ([`start_schedules`]); its result is
+/// `{"planned": n}`.
+pub const PLAN: &str = "plan-refreshes";
+
 /// How many attempts a refresh gets before it is a dead letter.
 const REFRESH_ATTEMPTS: u32 = 3;
+
+/// How often the planner looks for people without a planned refresh (at most; a shorter
+/// refresh period makes it look every half period).
+const PLAN_EVERY: Duration = Duration::from_secs(300);
+
+/// People planned per transaction by the planner.
+const PLAN_BATCH: u32 = 500;
 
 /// The longest `?wait=` honoured, in seconds (also kept under the request timeout).
 pub(crate) const MAX_WAIT_SECONDS: u64 = 25;
@@ -48,6 +70,7 @@ pub(crate) const MAX_WAIT_SECONDS: u64 = 25;
 pub fn runners(state: &AppState) -> HashMap<String, Arc<dyn JobRunner>> {
     let mut runners: HashMap<String, Arc<dyn JobRunner>> = HashMap::new();
     runners.insert(REFRESH.to_owned(), Arc::new(RefreshRunner(state.clone())));
+    runners.insert(PLAN.to_owned(), Arc::new(PlanRunner(state.clone())));
     runners.insert(
         VECTORIZE.to_owned(),
         Arc::new(VectorizeRunner(VectorizerConfig::default())),
@@ -81,12 +104,107 @@ pub fn spawn_workers(
         wake: Some(Arc::clone(state.jobs_queued())),
         ..WorkerOptions::default()
     };
-    tokio::spawn(run_worker(
-        opener(&state.config().database_url),
-        Arc::new(runners(state)),
-        options,
-        shutdown,
-    ))
+    let open = opener(&state.config().database_url);
+    let runners = Arc::new(runners(state));
+    let period = state.config().refresh_period;
+    tokio::spawn(async move {
+        let opening = Arc::clone(&open);
+        let started = tokio::task::spawn_blocking(move || start_schedules(&mut opening()?, period))
+            .await
+            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        if let Err(e) = started {
+            tracing::error!(error = %e, "could not queue the planner of refreshes");
+        }
+        run_worker(open, runners, options, shutdown).await
+    })
+}
+
+/// Queues the planner of scheduled refreshes, due now (nothing if it is queued already
+/// or `period` is zero).
+///
+/// # Errors
+/// [`StoreError`] if the job cannot be queued.
+pub fn start_schedules(store: &mut Store, period: Duration) -> Result<(), StoreError> {
+    if period.is_zero() {
+        return Ok(());
+    }
+    store.enqueue_job(&planner_at(Utc::now()).as_new())?;
+    Ok(())
+}
+
+/// The planner's job, due at `at`.
+fn planner_at(at: DateTime<Utc>) -> Planned {
+    Planned {
+        kind: PLAN.to_owned(),
+        payload: json!({}),
+        owner: None,
+        max_attempts: 3,
+        run_after: at,
+        dedup_key: Some(PLAN.to_owned()),
+    }
+}
+
+/// A refresh of `principal`'s accounts, due at `at`.
+fn refresh_at(principal: &str, at: DateTime<Utc>) -> Planned {
+    Planned {
+        kind: REFRESH.to_owned(),
+        payload: json!({ "principal": principal }),
+        owner: Some(principal.to_owned()),
+        max_attempts: REFRESH_ATTEMPTS,
+        run_after: at,
+        dedup_key: Some(refresh_key(principal)),
+    }
+}
+
+/// The key that keeps one refresh per person unfinished.
+fn refresh_key(principal: &str) -> String {
+    format!("{REFRESH}:{principal}")
+}
+
+/// `now + period × factor`, the factor drawn from `range`.
+fn jittered(now: DateTime<Utc>, period: Duration, range: std::ops::Range<f64>) -> DateTime<Utc> {
+    let factor = rand::rng().random_range(range);
+    let offset = chrono::Duration::from_std(period.mul_f64(factor)).unwrap_or_default();
+    now.checked_add_signed(offset).unwrap_or(now)
+}
+
+/// Plans a first refresh for every person with an OAuth account and none planned, each at
+/// a random point within one period, then queues itself again.
+struct PlanRunner(AppState);
+
+#[async_trait(?Send)]
+impl JobRunner for PlanRunner {
+    async fn run(&self, store: &mut Store, _job: &Claimed) -> Result<Value, JobFailure> {
+        let period = self.0.config().refresh_period;
+        let mut planned = 0u64;
+        if !period.is_zero() {
+            loop {
+                let people = store
+                    .principals_without_job(&refresh_key(""), PLAN_BATCH)
+                    .map_err(|e| JobFailure::Retry(e.to_string()))?;
+                let now = Utc::now();
+                for principal in &people {
+                    let job = refresh_at(principal, jittered(now, period, 0.0..1.0));
+                    store
+                        .enqueue_job(&job.as_new())
+                        .map_err(|e| JobFailure::Retry(e.to_string()))?;
+                }
+                planned += people.len() as u64;
+                if people.len() < PLAN_BATCH as usize {
+                    break;
+                }
+            }
+        }
+        Ok(json!({ "planned": planned }))
+    }
+
+    fn next(&self, _job: &Job, _outcome: &Result<Value, JobFailure>) -> Option<Planned> {
+        let period = self.0.config().refresh_period;
+        (!period.is_zero()).then(|| {
+            let every = PLAN_EVERY.min(period / 2).max(Duration::from_secs(1));
+            planner_at(jittered(Utc::now(), every, 1.0..1.1))
+        })
+    }
 }
 
 /// Refreshes every connected account of the payload's principal.
@@ -115,6 +233,26 @@ impl JobRunner for RefreshRunner {
         serde_json::to_value(report)
             .map_err(|e| JobFailure::Permanent(format!("the report cannot be told: {e}")))
     }
+
+    /// The next scheduled refresh, a period later, unless schedules are off or none of
+    /// the person's accounts can be refreshed (connected by exports only).
+    fn next(&self, job: &Job, outcome: &Result<Value, JobFailure>) -> Option<Planned> {
+        let period = self.0.config().refresh_period;
+        let principal = job.payload.get("principal").and_then(Value::as_str)?;
+        if period.is_zero() {
+            return None;
+        }
+        if let Ok(report) = outcome {
+            let accounts = report["accounts"].as_array()?;
+            if accounts.iter().all(|a| a["outcome"] == "skipped") {
+                return None;
+            }
+        }
+        Some(refresh_at(
+            principal,
+            jittered(Utc::now(), period, 0.9..1.1),
+        ))
+    }
 }
 
 /// Queues a refresh of `principal`'s accounts, or finds the one already queued or running.
@@ -122,17 +260,7 @@ pub(crate) async fn enqueue_refresh(state: &AppState, principal: &str) -> Result
     let owner = principal.to_owned();
     let job = state
         .db(move |store| {
-            let payload = json!({ "principal": owner });
-            let key = format!("{REFRESH}:{owner}");
-            let enqueued = store.enqueue_job(&NewJob {
-                kind: REFRESH,
-                payload: &payload,
-                input: None,
-                owner: Some(&owner),
-                max_attempts: REFRESH_ATTEMPTS,
-                run_after: Utc::now(),
-                dedup_key: Some(&key),
-            })?;
+            let enqueued = store.enqueue_job(&refresh_at(&owner, Utc::now()).as_new())?;
             Ok(enqueued.job)
         })
         .await?;

@@ -328,7 +328,30 @@ pub(crate) struct WorkerArgs {
     #[arg(long)]
     pub(crate) once: bool,
     #[command(flatten)]
+    pub(crate) schedule: ScheduleArgs,
+    #[command(flatten)]
     pub(crate) rules: RulesArgs,
+}
+
+/// How often connected accounts are refreshed (`serve`, `worker`).
+#[derive(Debug, Args)]
+pub(crate) struct ScheduleArgs {
+    /// Refresh every OAuth-connected account every this many minutes (planned in the
+    /// database, ±10 %); 0 plans none.
+    #[arg(
+        long = "refresh-minutes",
+        default_value_t = 1440,
+        env = "TOKER_REFRESH_MINUTES",
+        value_name = "MINUTES"
+    )]
+    pub(crate) refresh_minutes: u64,
+}
+
+impl ScheduleArgs {
+    /// The refresh period.
+    pub(crate) fn period(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.refresh_minutes.saturating_mul(60))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -382,6 +405,8 @@ pub(crate) struct ServeArgs {
     /// `toker worker` processes. Default: 1 (0 for `:memory:`).
     #[arg(long, env = "TOKER_WORKERS", value_name = "N", value_parser = clap::value_parser!(u64).range(0..=64))]
     pub(crate) workers: Option<u64>,
+    #[command(flatten)]
+    pub(crate) schedule: ScheduleArgs,
     /// The longest a client may take to send a request's head, in seconds.
     #[arg(long, default_value_t = 10, env = "TOKER_HEADER_READ_TIMEOUT", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub(crate) header_read_timeout: u64,

@@ -17,11 +17,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use toker_processing::VectorizerConfig;
-use toker_store::{Claimed, JobEnd, Store, StoreError};
+use toker_store::{Claimed, Job, JobEnd, NewJob, Store, StoreError};
 use tokio::sync::{Notify, watch};
 
 use crate::error::CollectError;
@@ -49,6 +49,47 @@ pub trait JobRunner: Send + Sync {
     /// # Errors
     /// [`JobFailure`]: how the attempt failed.
     async fn run(&self, store: &mut Store, job: &Claimed) -> Result<Value, JobFailure>;
+
+    /// The job to queue when this attempt ends as `outcome` (the next run of a schedule),
+    /// in the same transaction that ends it; none by default. A `next` with this job's
+    /// `dedup_key` is free to take it once this one ended; after a retryable failure the
+    /// job itself is queued again under its key, and `next` then only moves it earlier.
+    fn next(&self, _job: &Job, _outcome: &Result<Value, JobFailure>) -> Option<Planned> {
+        None
+    }
+}
+
+/// A job to queue ([`JobRunner::next`]): an owned [`NewJob`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Planned {
+    /// What to do.
+    pub kind: String,
+    /// Its parameters.
+    pub payload: Value,
+    /// Who it is for.
+    pub owner: Option<String>,
+    /// Attempts before it is dead.
+    pub max_attempts: u32,
+    /// Not claimed before this time.
+    pub run_after: DateTime<Utc>,
+    /// At most one unfinished job has this key.
+    pub dedup_key: Option<String>,
+}
+
+impl Planned {
+    /// As the store queues it.
+    #[must_use]
+    pub fn as_new(&self) -> NewJob<'_> {
+        NewJob {
+            kind: &self.kind,
+            payload: &self.payload,
+            input: None,
+            owner: self.owner.as_deref(),
+            max_attempts: self.max_attempts,
+            run_after: self.run_after,
+            dedup_key: self.dedup_key.as_deref(),
+        }
+    }
 }
 
 /// Refits the vocabulary over the whole store ([`vectorize_store`]).
@@ -239,6 +280,8 @@ async fn run_slot(
         let lease = claimed.lease.clone();
         let attempt = lease.attempt;
         let runner = runners.get(&claimed.job.kind).cloned();
+        let planner = runner.clone();
+        let claimed_job = claimed.job.clone();
         let kind = claimed.job.kind.clone();
         let mut stop = shutdown.clone();
         // Turned `true` when the lease is lost: the runner is cancelled as at shutdown.
@@ -300,6 +343,7 @@ async fn run_slot(
             return Ok(report);
         };
         let retry_after = backoff(options.retry_base, attempt);
+        let next = planner.and_then(|r| r.next(&claimed_job, &outcome));
         let held = lease.clone();
         let ended;
         (leases, ended) = blocking(leases, move |s| {
@@ -311,7 +355,8 @@ async fn run_slot(
                     after: retry_after,
                 },
             };
-            s.finish_job(&held, end, None, Utc::now())
+            let next = next.as_ref().map(Planned::as_new);
+            s.finish_job(&held, end, next.as_ref(), Utc::now())
                 .map(|ended| ended.map(|_| outcome.is_ok()))
         })
         .await;

@@ -143,3 +143,73 @@ async fn a_job_is_seen_only_by_its_owner_and_admins() {
     assert_eq!(erased.status.as_u16(), 200, "{}", erased.body);
     assert!(store.get_job(id).unwrap().is_none());
 }
+
+#[tokio::test]
+async fn connected_accounts_are_refreshed_on_a_schedule_planned_in_the_database() {
+    let period = Duration::from_secs(4);
+    let f = Flow::with(toker_store::testing::TestDb::sqlite(), |c| {
+        c.refresh_period = period;
+    })
+    .await;
+    let connected = f.connect("x", "", None).await;
+    assert!(connected.status.is_success(), "{}", connected.body);
+    let principal = connected.body["principal"].as_str().unwrap().to_owned();
+    let mut store = f.store();
+    let mine = |store: &mut toker_store::Store| -> Vec<toker_store::Job> {
+        store
+            .list_jobs(Some(toker_api::jobs::REFRESH))
+            .unwrap()
+            .into_iter()
+            .filter(|j| j.owner.as_deref() == Some(principal.as_str()))
+            .collect()
+    };
+    // The planner (looking every half period) plans a first run within one period; each
+    // run that ends plans the next one a period later.
+    let started = Instant::now();
+    while mine(&mut store)
+        .iter()
+        .filter(|j| j.state == toker_store::JobState::Succeeded)
+        .count()
+        < 2
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "two scheduled refreshes did not run: {:?}",
+            mine(&mut store)
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let jobs = mine(&mut store);
+    let unfinished: Vec<_> = jobs.iter().filter(|j| !j.state.is_finished()).collect();
+    assert_eq!(unfinished.len(), 1, "one run planned at a time: {jobs:?}");
+    let last = jobs
+        .iter()
+        .filter(|j| j.state == toker_store::JobState::Succeeded)
+        .max_by_key(|j| j.finished_at)
+        .unwrap();
+    let gap = (unfinished[0].run_after - last.finished_at.unwrap())
+        .to_std()
+        .unwrap();
+    assert!(
+        gap >= period.mul_f64(0.85) && gap <= period.mul_f64(1.15),
+        "the next run is planned a period (±10 %) after the last: {gap:?}"
+    );
+    // Each run read the platform with the person's token.
+    let reads = f
+        .replay
+        .log()
+        .iter()
+        .filter(|l| l.path == "/x/2/users/me")
+        .count();
+    assert!(
+        reads >= 3,
+        "connect and two refreshes read the account: {reads}"
+    );
+    // One planner, however often it ran.
+    let planners = store.list_jobs(Some(toker_api::jobs::PLAN)).unwrap();
+    assert_eq!(
+        planners.iter().filter(|j| !j.state.is_finished()).count(),
+        1,
+        "{planners:?}"
+    );
+}

@@ -28,6 +28,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ServeArgs) -> CliResult {
         cpu_jobs: args
             .cpu_jobs
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+        refresh_period: args.schedule.period(),
         workers: args
             .workers
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),

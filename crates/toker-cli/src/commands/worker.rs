@@ -30,9 +30,11 @@ pub(crate) fn run(ctx: &mut Ctx, args: &WorkerArgs) -> CliResult {
         min_likes: args.rules.min_likes,
         pool_size: Some(1),
         workers: Some(0),
+        refresh_period: args.schedule.period(),
         ..ServeConfig::default()
     };
     let state = AppState::open(config)?;
+    toker_api::jobs::start_schedules(ctx.store()?, args.schedule.period())?;
     let runners = toker_api::jobs::runners(&state);
     let open = toker_api::jobs::opener(&url);
     let options = WorkerOptions {

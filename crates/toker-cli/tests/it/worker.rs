@@ -1,5 +1,6 @@
 //! `toker worker` through the binary: it drains the queue with `--once`, ends a job of a
-//! kind it does not run as failed, refuses bad options, and exits cleanly on SIGTERM.
+//! kind it does not run as failed, starts the planner of scheduled refreshes, refuses bad
+//! options, and exits cleanly on SIGTERM.
 
 use std::time::{Duration, Instant};
 
@@ -33,8 +34,19 @@ fn worker_once_drains_the_queue() {
         .assert()
         .success();
     let report: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(report["succeeded"], 1, "{report}");
+    // The refit and the planner of refreshes (which found no connected account).
+    assert_eq!(report["succeeded"], 2, "{report}");
     assert_eq!(report["failed"], 1, "{report}");
+    let planners = store.list_jobs(Some("plan-refreshes")).unwrap();
+    assert_eq!(planners.len(), 2, "{planners:?}");
+    assert_eq!(planners[0].state, JobState::Succeeded);
+    assert_eq!(planners[0].result.as_ref().unwrap()["planned"], 0);
+    assert_eq!(
+        planners[1].state,
+        JobState::Queued,
+        "planned again, for later"
+    );
+    assert!(planners[1].run_after > planners[0].finished_at.unwrap());
     let job = store.get_job(refit).unwrap().unwrap();
     assert_eq!(job.state, JobState::Succeeded);
     assert_eq!(job.result.unwrap()["profiles"], 5);

@@ -354,6 +354,22 @@ impl Store {
         }))
     }
 
+    /// Up to `limit` principals with an OAuth-connected account and no unfinished job
+    /// keyed `{key_prefix}{principal}`: the people a schedule has not planned a job for
+    /// yet (ordered by id).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn principals_without_job(
+        &mut self,
+        key_prefix: &str,
+        limit: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        dispatch!(self.conn_mut(), |c, q| q::jobs::principals_without_job(
+            c, key_prefix, limit
+        ))
+    }
+
     /// Gives a job back to the queue without counting the attempt (a worker shutting
     /// down): `false` if the lease was no longer held.
     ///

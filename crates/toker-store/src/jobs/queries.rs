@@ -326,3 +326,29 @@ pub(crate) fn release(c: &mut Conn, lease: &Lease, now: DateTime<Utc>) -> Result
         .map_err(db(format!("releasing job {}", lease.job_id)))?;
     Ok(updated == 1)
 }
+
+/// One principal id (the planner's query).
+#[derive(QueryableByName)]
+struct PrincipalId {
+    #[diesel(sql_type = Text)]
+    principal: String,
+}
+
+pub(crate) fn principals_without_job(
+    c: &mut Conn,
+    key_prefix: &str,
+    limit: u32,
+) -> Result<Vec<String>, StoreError> {
+    // `$n` parameters as in `claim`.
+    let sql = "SELECT DISTINCT a.principal_id AS principal FROM principal_accounts a \
+               WHERE a.method = 'oauth' AND NOT EXISTS (SELECT 1 FROM jobs j \
+                   WHERE j.dedup_key = $1 || a.principal_id \
+                     AND j.state IN ('queued', 'running')) \
+               ORDER BY a.principal_id LIMIT $2";
+    diesel::sql_query(sql)
+        .bind::<Text, _>(key_prefix)
+        .bind::<diesel::sql_types::BigInt, _>(i64::from(limit))
+        .load::<PrincipalId>(c)
+        .map(|rows| rows.into_iter().map(|r| r.principal).collect())
+        .map_err(db("finding the people no job is planned for"))
+}

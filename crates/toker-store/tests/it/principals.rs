@@ -4,8 +4,8 @@
 use chrono::{Duration, Utc};
 use toker_model::{Listing, Platform};
 use toker_store::{
-    AccountMethod, AccountTokens, ConnectAccount, NewOAuthState, NewSession, Placement, StateUse,
-    Store, StoreError, StoredVector, VocabularyRecord, Written,
+    AccountMethod, AccountTokens, ConnectAccount, NewJob, NewOAuthState, NewSession, Placement,
+    StateUse, Store, StoreError, StoredVector, VocabularyRecord, Written,
 };
 use toker_testkit::on_both_backends;
 use toker_testkit::samples::{profile, raw};
@@ -19,6 +19,7 @@ on_both_backends!(
     a_state_is_used_once_by_its_browser_before_it_expires,
     a_spent_state_is_remembered_once_and_purged_after_expiry,
     erasing_a_principal_leaves_nothing_of_theirs,
+    the_planner_finds_oauth_people_with_no_unfinished_job,
 );
 
 fn tokens(tag: u8) -> AccountTokens {
@@ -477,4 +478,78 @@ fn unproven_copies_are_private_and_a_proof_unlocks_its_uploaders(store: &mut Sto
     // Erasing the attacker erases their copy only.
     assert_eq!(store.delete_principal("usr_att").unwrap().profiles, 1);
     assert_eq!(store.count_profiles(&Listing::default()).unwrap(), 1);
+}
+
+fn the_planner_finds_oauth_people_with_no_unfinished_job(store: &mut Store) {
+    connect(
+        store,
+        1,
+        "usr_a",
+        AccountMethod::OAuth,
+        Some(tokens(1)),
+        None,
+    );
+    connect(
+        store,
+        2,
+        "usr_b",
+        AccountMethod::OAuth,
+        Some(tokens(2)),
+        None,
+    );
+    connect(store, 3, "usr_c", AccountMethod::Export, None, None);
+    // A second OAuth account of usr_a: still one person to plan.
+    connect(
+        store,
+        4,
+        "usr_a",
+        AccountMethod::OAuth,
+        Some(tokens(3)),
+        None,
+    );
+    assert_eq!(
+        store.principals_without_job("refresh:", 10).unwrap(),
+        ["usr_a", "usr_b"]
+    );
+    assert_eq!(
+        store.principals_without_job("refresh:", 1).unwrap(),
+        ["usr_a"]
+    );
+    let payload = serde_json::json!({});
+    let job = |key: &'static str| NewJob {
+        kind: "refresh",
+        payload: &payload,
+        input: None,
+        owner: None,
+        max_attempts: 1,
+        run_after: Utc::now(),
+        dedup_key: Some(key),
+    };
+    store.enqueue_job(&job("refresh:usr_a")).unwrap();
+    // Another kind's key is not this schedule's.
+    store.enqueue_job(&job("other:usr_b")).unwrap();
+    assert_eq!(
+        store.principals_without_job("refresh:", 10).unwrap(),
+        ["usr_b"]
+    );
+    // Once usr_a's job ended, they need planning again.
+    let claimed = store
+        .claim_job("w", std::time::Duration::from_secs(30), Utc::now())
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.job.dedup_key.as_deref(), Some("refresh:usr_a"));
+    let result = serde_json::json!({});
+    store
+        .finish_job(
+            &claimed.lease,
+            toker_store::JobEnd::Succeeded(&result),
+            None,
+            Utc::now(),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        store.principals_without_job("refresh:", 10).unwrap(),
+        ["usr_a", "usr_b"]
+    );
 }
