@@ -105,7 +105,7 @@ impl Default for ServeConfig {
             request_timeout: Duration::from_secs(30),
             min_likes: DEFAULT_MIN_LIKES,
             pool_size: None,
-            match_refresh: Duration::from_secs(5),
+            match_refresh: Duration::from_secs(2),
             cpu_jobs: None,
             cpu_wait: Duration::from_secs(5),
             connect: None,

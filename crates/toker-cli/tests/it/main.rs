@@ -8,6 +8,7 @@ mod cli;
 mod collect;
 mod fetch;
 mod import_export;
+mod replicas;
 mod serve;
 mod serve_export;
 mod worker;
