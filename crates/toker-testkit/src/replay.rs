@@ -42,6 +42,9 @@ pub const X_ACCESS: &str = "example-x-user-access-token-jonas";
 pub const X_REFRESH: &str = "example-x-refresh-token-jonas";
 pub const INSTAGRAM_SHORT: &str = "IGAAexampleShortLivedLea";
 pub const INSTAGRAM_LONG: &str = "IGAAexampleLongLivedLea";
+/// The prefix of synthetic X users' access tokens: `synthetic-x-<n>` reads user `n`
+/// ([`synthetic_x_id`]), who liked the fixture's tweets.
+pub const SYNTHETIC_X: &str = "synthetic-x-";
 const TIKTOK_CLIENT_TOKEN: &str = "clt.2f9a7c1e4b8d4e6f9a0b3c5d7e9f1a2b3c4dXyZ1";
 
 /// One request the replay received.
@@ -74,6 +77,10 @@ struct Inner {
     valid: HashMap<String, Vec<String>>,
     /// How long each request waits before it is answered (a slow platform).
     delay: std::time::Duration,
+    /// Requests being answered now, per bearer token.
+    in_flight: HashMap<String, u32>,
+    /// Requests that arrived while another with the same bearer token was being answered.
+    overlaps: u64,
 }
 
 /// The running replay.
@@ -114,6 +121,13 @@ impl Replay {
     /// Every request so far.
     pub fn log(&self) -> Vec<Logged> {
         self.inner.lock().unwrap().log.clone()
+    }
+
+    /// How many requests arrived while another with the same bearer token was being
+    /// answered: two runs reading one account at once (one run reads its pages one after
+    /// the other).
+    pub fn overlaps(&self) -> u64 {
+        self.inner.lock().unwrap().overlaps
     }
 
     /// Makes every request from now on wait `delay` before its answer (a slow platform).
@@ -306,12 +320,66 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let body = String::from_utf8_lossy(&body).into_owned();
-    let path = uri.path().to_owned();
-    let query = uri.query().unwrap_or("").to_owned();
-    let delay = replay.inner.lock().unwrap().delay;
+    let token = bearer(&headers);
+    let delay = {
+        let mut inner = replay.inner.lock().unwrap();
+        if let Some(token) = &token {
+            let n = inner.in_flight.entry(token.clone()).or_default();
+            *n += 1;
+            if *n > 1 {
+                inner.overlaps += 1;
+            }
+        }
+        inner.delay
+    };
+    // Counted out when the answer is made or the client went away (the future dropped).
+    let _answering = token.map(|token| Answering {
+        replay: replay.clone(),
+        token,
+    });
+    answer(&replay, method, uri, headers, body, delay).await
+}
+
+/// A request being answered, counted in [`Inner::in_flight`] until dropped.
+struct Answering {
+    replay: Replay,
+    token: String,
+}
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        if let Ok(mut inner) = self.replay.inner.lock()
+            && let Some(n) = inner.in_flight.get_mut(&self.token)
+        {
+            *n -= 1;
+        }
+    }
+}
+
+/// A synthetic X user's number, from their token `synthetic-x-<n>` (valid without a
+/// connect: load tests store such accounts directly).
+fn synthetic_x(token: &str) -> Option<u64> {
+    token.strip_prefix(SYNTHETIC_X)?.parse().ok()
+}
+
+/// The X id of synthetic user `n`.
+pub fn synthetic_x_id(n: u64) -> String {
+    format!("77{n:010}")
+}
+
+async fn answer(
+    replay: &Replay,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: String,
+    delay: std::time::Duration,
+) -> Response {
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    let path = uri.path().to_owned();
+    let query = uri.query().unwrap_or("").to_owned();
     replay.inner.lock().unwrap().log.push(Logged {
         method: method.to_string(),
         path: path.clone(),
@@ -337,10 +405,10 @@ async fn handle(
     match (method.as_str(), platform.as_str(), rest.as_str()) {
         ("GET", "tiktok", "v2/auth/authorize/")
         | ("GET", "x", "i/oauth2/authorize")
-        | ("GET", "instagram", "oauth/authorize") => authorize(&replay, &platform, &q),
-        ("POST", "tiktok", "v2/oauth/token/") => tiktok_token(&replay, &form(&body)),
-        ("POST", "x", "2/oauth2/token") => x_token(&replay, &headers, &form(&body)),
-        ("POST", "instagram", "oauth/access_token") => instagram_token(&replay, &form(&body)),
+        | ("GET", "instagram", "oauth/authorize") => authorize(replay, &platform, &q),
+        ("POST", "tiktok", "v2/oauth/token/") => tiktok_token(replay, &form(&body)),
+        ("POST", "x", "2/oauth2/token") => x_token(replay, &headers, &form(&body)),
+        ("POST", "instagram", "oauth/access_token") => instagram_token(replay, &form(&body)),
         ("GET", "instagram", "graph/access_token") => {
             if q.get("client_secret").map(String::as_str) == Some(CLIENT_SECRET)
                 && q.get("access_token").map(String::as_str) == Some(INSTAGRAM_SHORT)
@@ -350,7 +418,7 @@ async fn handle(
                 fixture("instagram", "error_190.json")
             }
         }
-        _ => data(&replay, &platform, &rest, &headers, &q, &body),
+        _ => data(replay, &platform, &rest, &headers, &q, &body),
     }
 }
 
@@ -581,7 +649,8 @@ fn data(
         .unwrap()
         .valid
         .get(platform)
-        .is_some_and(|v| v.contains(&token));
+        .is_some_and(|v| v.contains(&token))
+        || (platform == "x" && synthetic_x(&token).is_some());
     match platform {
         "tiktok" if rest.starts_with("v2/research/") => {
             if token != TIKTOK_CLIENT_TOKEN {
@@ -607,7 +676,16 @@ fn data(
         }
         "x" if !valid => fixture("x", "error_401.json"),
         "x" => match rest {
-            "2/users/me" => fixture("x", "users_me.json"),
+            "2/users/me" => match synthetic_x(&token) {
+                Some(n) => {
+                    let mut me = fixture_json("x", "users_me.json");
+                    me["data"]["id"] = json!(synthetic_x_id(n));
+                    me["data"]["username"] = json!(format!("synth_{n}"));
+                    me["data"]["name"] = json!(format!("Synthetic {n}"));
+                    json_response(StatusCode::OK, me)
+                }
+                None => fixture("x", "users_me.json"),
+            },
             r if r.ends_with("/liked_tweets") && q.contains_key("pagination_token") => {
                 fixture("x", "liked_tweets_page2.json")
             }

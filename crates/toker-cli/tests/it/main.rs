@@ -7,6 +7,7 @@ mod common;
 mod cli;
 mod collect;
 mod fetch;
+mod fleet;
 mod import_export;
 mod replicas;
 mod serve;

@@ -1,0 +1,199 @@
+//! Three `toker worker` processes on one PostgreSQL refresh a few hundred connected X
+//! accounts from the platform replay while the test kills a worker with SIGKILL in the
+//! middle of its jobs, again and again. Every account ends refreshed exactly once (one
+//! succeeded job, its next run planned), with exactly the liked posts the platform lists,
+//! and no account was ever read by two runs at once. `TOKER_FLEET_ACCOUNTS` sets how many
+//! accounts (default 300).
+
+use std::process::{Child, Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use toker_collect::tokens::{SecretKey, TokenCipher};
+use toker_model::Platform;
+use toker_sources::http::Secret;
+use toker_sources::oauth::PlatformTokens;
+use toker_store::{AccountMethod, ConnectAccount, JobState, NewJob, Placement, Store};
+use toker_testkit::replay::{Replay, SYNTHETIC_X, synthetic_x_id};
+
+/// The key the workers open the accounts' tokens with.
+const SECRET_KEY: &str = "00112233445566778899aabbccddeeff0123456789abcdef0f1e2d3c4b5a6978";
+
+fn worker(database: &str, replay: &Replay) -> Child {
+    Process::new(assert_cmd::cargo::cargo_bin("toker"))
+        .env_remove("DATABASE_URL")
+        .env_remove("TOKER_LOG")
+        .envs(replay.env("http://127.0.0.1:9"))
+        .env("TOKER_SECRET_KEY", SECRET_KEY)
+        .args(["--database", database, "worker", "--concurrency", "2"])
+        .args(["--lease-seconds", "3", "--poll-interval-ms", "50"])
+        .args(["--refresh-minutes", "60"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Stores `n` connected X accounts (one person each) and queues a refresh of each.
+fn connect_accounts(store: &mut Store, n: u64) {
+    let cipher = TokenCipher::new(&SecretKey::from_hex(SECRET_KEY).unwrap());
+    let payload_of = |n: u64| json!({ "principal": format!("usr_{n}") });
+    for i in 0..n {
+        let user_id = synthetic_x_id(i);
+        let tokens = cipher.seal_tokens(
+            Platform::X,
+            &user_id,
+            &PlatformTokens {
+                access_token: Secret::new(format!("{SYNTHETIC_X}{i}")),
+                expires_in: Some(Duration::from_secs(7200)),
+                refresh_token: None,
+                refresh_expires_in: None,
+                scope: Some("tweet.read users.read like.read offline.access".to_owned()),
+                account_id: None,
+            },
+        );
+        let username = format!("synth_{i}");
+        let account = ConnectAccount {
+            platform: Platform::X,
+            user_id: &user_id,
+            username: &username,
+            profile: None,
+            method: AccountMethod::OAuth,
+            tokens: Some(tokens),
+            session: None,
+        };
+        store
+            .connect_account(&account, &mut |_| {
+                Ok::<_, ()>(Placement::Proven(format!("usr_{i}")))
+            })
+            .unwrap()
+            .unwrap();
+        let payload = payload_of(i);
+        let owner = format!("usr_{i}");
+        let key = format!("refresh:usr_{i}");
+        store
+            .enqueue_job(&NewJob {
+                kind: "refresh",
+                payload: &payload,
+                input: None,
+                owner: Some(&owner),
+                max_attempts: 5,
+                run_after: chrono::Utc::now(),
+                dedup_key: Some(&key),
+            })
+            .unwrap();
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_killed_mid_job_refresh_every_account_exactly_once() {
+    let Some(db) = toker_store::testing::TestDb::postgres() else {
+        return;
+    };
+    let accounts: u64 = std::env::var("TOKER_FLEET_ACCOUNTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    let replay = Replay::start("127.0.0.1:0").await;
+    // A platform that takes its time: runs are long enough to be killed in the middle.
+    replay.set_delay(Duration::from_millis(15));
+    let mut store = Store::open(&db.url).unwrap();
+    connect_accounts(&mut store, accounts);
+
+    let started = Instant::now();
+    let mut workers: Vec<Child> = (0..3).map(|_| worker(&db.url, &replay)).collect();
+    let mut kills = 0;
+    let finished = |store: &mut Store| {
+        let c = store.count_jobs(Some("refresh")).unwrap();
+        c.succeeded + c.failed + c.dead
+    };
+    loop {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        let counts = store.count_jobs(Some("refresh")).unwrap();
+        if finished(&mut store) >= accounts {
+            break;
+        }
+        // Kill the worker whose turn it is while jobs run, and start another.
+        if kills < 6 && counts.running > 0 {
+            let victim = kills % workers.len();
+            workers[victim].kill().unwrap(); // SIGKILL
+            workers[victim].wait().unwrap();
+            workers[victim] = worker(&db.url, &replay);
+            kills += 1;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the refreshes did not end: {counts:?}"
+        );
+    }
+    let elapsed = started.elapsed();
+    for mut w in workers {
+        let _ = w.kill();
+        let _ = w.wait();
+    }
+    eprintln!(
+        "{accounts} accounts refreshed by 3 workers in {:.1} s ({:.1}/s) with {kills} kills",
+        elapsed.as_secs_f64(),
+        accounts as f64 / elapsed.as_secs_f64()
+    );
+    assert!(
+        kills >= 3,
+        "the workers were killed mid-job only {kills} times"
+    );
+
+    let jobs = store.list_jobs(Some("refresh")).unwrap();
+    let retaken = jobs.iter().filter(|j| j.attempts > 1).count();
+    assert!(retaken > 0, "no job was taken over from a killed worker");
+    let liked = store
+        .get_profile_by_key(Platform::X, &synthetic_x_id(0))
+        .unwrap()
+        .profile
+        .liked_videos
+        .len();
+    assert!(liked > 0);
+    for i in 0..accounts {
+        let owner = format!("usr_{i}");
+        let mine: Vec<_> = jobs
+            .iter()
+            .filter(|j| j.owner.as_deref() == Some(owner.as_str()))
+            .collect();
+        let succeeded = mine
+            .iter()
+            .filter(|j| j.state == JobState::Succeeded)
+            .count();
+        assert_eq!(succeeded, 1, "{owner}: {mine:?}");
+        let planned: Vec<_> = mine
+            .iter()
+            .filter(|j| j.state == JobState::Queued)
+            .collect();
+        assert_eq!(planned.len(), 1, "{owner}: the next run is planned once");
+        assert!(planned[0].run_after > chrono::Utc::now() + chrono::Duration::minutes(50));
+        let result = mine
+            .iter()
+            .find(|j| j.state == JobState::Succeeded)
+            .and_then(|j| j.result.clone())
+            .unwrap();
+        // `unchanged` when a killed attempt had stored the profile before its job ended.
+        let outcome = &result["accounts"][0]["outcome"];
+        assert!(
+            outcome == "updated" || outcome == "unchanged",
+            "{owner}: {result}"
+        );
+        // Exactly the liked posts the platform lists: none lost, none twice.
+        let profile = store
+            .get_profile_by_key(Platform::X, &synthetic_x_id(i))
+            .unwrap()
+            .profile;
+        let mut ids: Vec<_> = profile.liked_videos.iter().map(|v| &v.video_id).collect();
+        assert_eq!(ids.len(), liked, "{owner}");
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), liked, "{owner}: a liked post stored twice");
+    }
+    assert_eq!(
+        replay.overlaps(),
+        0,
+        "an account was read by two runs at once"
+    );
+}
