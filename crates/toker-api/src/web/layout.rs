@@ -5,6 +5,15 @@ use maud::{DOCTYPE, Markup, html};
 use super::STYLESHEET_PATH;
 use super::csrf::CSRF_FIELD;
 
+/// Who a page is shown to, as far as the frame is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Visitor {
+    /// Someone without a session: the frame shows no personal navigation.
+    Anonymous,
+    /// A signed-in person: the frame shows their pages.
+    SignedIn,
+}
+
 /// What the frame needs to know about the request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Frame<'a> {

@@ -97,10 +97,10 @@ async fn stylesheet() -> Response {
 /// The layer of every page route: a problem becomes its page, and every answer gets the
 /// page security headers.
 async fn pages(request: Request, next: Next) -> Response {
-    let signed_in = has_session_cookie(request.headers());
+    let visitor = visitor(request.headers());
     let response = next.run(request).await;
     let mut response = if is_problem(&response) || is_bare_error(&response) {
-        problem::page(response, signed_in).await
+        problem::page(response, visitor).await
     } else {
         response
     };
@@ -118,7 +118,7 @@ pub(crate) async fn for_browsers(
 ) -> Response {
     let browser = request.method() == Method::GET && wants_html(request.headers());
     let callback = request.uri().path().ends_with("/callback");
-    let signed_in = has_session_cookie(request.headers());
+    let visitor = visitor(request.headers());
     let response = next.run(request).await;
     if !browser {
         return response;
@@ -127,7 +127,7 @@ pub(crate) async fn for_browsers(
         // Shown at /problem, so that the callback's address (its code and state) goes.
         problem::carry(&state, response).await
     } else if is_problem(&response) {
-        problem::page(response, signed_in).await
+        problem::page(response, visitor).await
     } else if callback && response.status().is_success() {
         see_other_keeping_cookies("/me", &response)
     } else {
@@ -190,9 +190,14 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .any(|v| v.contains("text/html"))
 }
 
-/// Whether the request carries a session cookie (not checked: for the navigation shown).
-fn has_session_cookie(headers: &HeaderMap) -> bool {
-    crate::connect::session::cookie(headers, crate::connect::SESSION_COOKIE).is_some()
+/// Who the request is from by whether it carries a session cookie (not checked: for the
+/// navigation shown).
+fn visitor(headers: &HeaderMap) -> layout::Visitor {
+    if crate::connect::session::cookie(headers, crate::connect::SESSION_COOKIE).is_some() {
+        layout::Visitor::SignedIn
+    } else {
+        layout::Visitor::Anonymous
+    }
 }
 
 /// An error status without a problem body (from an extractor or a layer).

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
-use super::layout::{Frame, page as frame_page};
+use super::layout::{Frame, Visitor, page as frame_page};
 use crate::connect::session::{cookie, set_cookie};
 use crate::problem::{PROBLEM_BASE, PROBLEM_JSON, Problem, ProblemKind};
 use crate::state::AppState;
@@ -55,7 +55,7 @@ struct Carried {
 /// own cookies kept. Without the server key, the page is shown where it is.
 pub(crate) async fn carry(state: &AppState, response: Response) -> Response {
     let Some(cipher) = state.connector().cipher() else {
-        return page(response, false).await;
+        return page(response, Visitor::Anonymous).await;
     };
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, MAX_BODY)
@@ -125,8 +125,9 @@ pub(crate) async fn carried(State(state): State<AppState>, headers: HeaderMap) -
     response
 }
 
-/// `response` (a problem, or a bare error status) as its page.
-pub(crate) async fn page(response: Response, signed_in: bool) -> Response {
+/// `response` (a problem, or a bare error status) as its page, framed for `visitor` (as
+/// [`Visitor::Anonymous`] when the problem is that the session is not valid).
+pub(crate) async fn page(response: Response, visitor: Visitor) -> Response {
     let (parts, body) = response.into_parts();
     let status = parts.status;
     let bytes = axum::body::to_bytes(body, MAX_BODY)
@@ -151,12 +152,12 @@ pub(crate) async fn page(response: Response, signed_in: bool) -> Response {
         .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    let markup = render(
-        kind,
-        &said,
-        retry_after,
-        signed_in && kind != ProblemKind::Unauthenticated,
-    );
+    let visitor = if kind == ProblemKind::Unauthenticated {
+        Visitor::Anonymous
+    } else {
+        visitor
+    };
+    let markup = render(kind, &said, retry_after, visitor);
     let mut answer = (status, axum::response::Html(markup.into_string())).into_response();
     for name in [header::RETRY_AFTER, header::SET_COOKIE] {
         for value in parts.headers.get_all(&name) {
@@ -171,9 +172,9 @@ pub(crate) async fn page(response: Response, signed_in: bool) -> Response {
     answer
 }
 
-fn render(kind: ProblemKind, said: &Said, retry_after: Option<u64>, signed_in: bool) -> Markup {
+fn render(kind: ProblemKind, said: &Said, retry_after: Option<u64>, visitor: Visitor) -> Markup {
     let frame = Frame {
-        signed_in,
+        signed_in: visitor == Visitor::SignedIn,
         csrf: None,
     };
     let body = html! {
@@ -260,7 +261,8 @@ mod tests {
                 .to_owned(),
             violations: None,
         };
-        let page = render(ProblemKind::ConsentDenied, &said, None, false).into_string();
+        let page =
+            render(ProblemKind::ConsentDenied, &said, None, Visitor::Anonymous).into_string();
         assert!(page.contains("&lt;script&gt;"), "{page}");
         assert!(!page.contains("<script>"), "{page}");
         assert!(page.contains("Access not granted"), "{page}");

@@ -73,6 +73,15 @@ struct ClientToken {
     renew_at: tokio::time::Instant,
 }
 
+/// Whether [`TikTokApi::client_token`] may answer with the cached token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fetch {
+    /// The cached token while it is not near expiry, else a new one.
+    CachedOrNew,
+    /// A new token (the cached one was rejected).
+    New,
+}
+
 /// The TikTok API client.
 #[derive(Debug)]
 pub struct TikTokApi {
@@ -146,8 +155,9 @@ impl TikTokApi {
         matches!(self.route, Route::Research { .. })
     }
 
-    /// The cached client token, fetched or renewed when missing, near expiry or `renew`.
-    async fn client_token(&self, renew: bool) -> Result<Secret, SourceError> {
+    /// The client token: the cached one, fetched anew when missing, near expiry or when
+    /// `fetch` is [`Fetch::New`].
+    async fn client_token(&self, fetch: Fetch) -> Result<Secret, SourceError> {
         let Route::Research {
             client_key,
             client_secret,
@@ -160,7 +170,7 @@ impl TikTokApi {
         };
         let mut cached = self.token.lock().await;
         if let Some(current) = cached.as_ref() {
-            if !renew && tokio::time::Instant::now() < current.renew_at {
+            if fetch == Fetch::CachedOrNew && tokio::time::Instant::now() < current.renew_at {
                 return Ok(current.token.clone());
             }
         }
@@ -198,11 +208,11 @@ impl TikTokApi {
 
     /// A Research API call with the client token; a rejected token is renewed once.
     async fn research(&self, call: Call) -> Result<Value, SourceError> {
-        let token = self.client_token(false).await?;
+        let token = self.client_token(Fetch::CachedOrNew).await?;
         match self.http.send(&call.clone().bearer(&token), classify).await {
             Err(SourceError::TokenRejected { .. }) => {
                 tracing::info!("tiktok: client token rejected, fetching a new one (once)");
-                let token = self.client_token(true).await?;
+                let token = self.client_token(Fetch::New).await?;
                 self.http.send(&call.bearer(&token), classify).await
             }
             other => other,
