@@ -23,8 +23,6 @@
 //! The raw JSON keeps the (repaired) liked posts and the username and name, not the rest
 //! of the personal information (e-mail, phone, birth date).
 
-use std::path::Path;
-
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 use toker_model::{Platform, Profile, Video};
@@ -51,21 +49,14 @@ const USERNAME_KEYS: [&str; 7] = [
 /// `string_map_data` keys for the display name.
 const NAME_KEYS: [&str; 5] = ["Name", "Nome", "Naam", "Nom", "Nombre"];
 
-/// Imports the Instagram export at `path` (zip or folder) within the default limits.
+/// Imports from an opened export, streaming `liked_posts.json` post by post.
+///
+/// The entry point is [`crate::import_export`], which opens the export within the
+/// limits and dispatches here.
 ///
 /// # Errors
 /// A [`SourceError`] naming the export, the file inside it and the key that is missing or
 /// malformed (e.g. `likes_media_likes` that is not a list).
-pub fn import(path: &Path) -> Result<RawProfile, SourceError> {
-    let limits = ImportLimits::default();
-    let mut archive = ExportArchive::open_with_limits(Platform::Instagram, path, limits.archive)?;
-    import_archive(&mut archive, &limits)
-}
-
-/// Imports from an opened export, streaming `liked_posts.json` post by post.
-///
-/// # Errors
-/// As [`import`].
 pub fn import_archive(
     archive: &mut ExportArchive,
     limits: &ImportLimits,

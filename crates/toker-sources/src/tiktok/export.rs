@@ -17,8 +17,6 @@
 //! profile fields used, the number of comment rows) and nothing else: the export also holds
 //! messages, e-mail and phone number, which Toker has no use for.
 
-use std::path::Path;
-
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
 use toker_model::{Platform, Profile, Video};
@@ -42,23 +40,15 @@ const SHARED_KEYS: [&str; 2] = ["videosSharedSinceAccountRegistration", "sharedV
 /// How many top-level keys an error message lists.
 const KEYS_SHOWN: usize = 50;
 
-/// Imports the TikTok export at `path` (zip, folder, or the JSON file itself) within the
-/// default limits.
+/// Imports from an opened export, streaming the data file section by section and each
+/// list row by row.
+///
+/// The entry point is [`crate::import_export`], which opens the export within the
+/// limits and dispatches here.
 ///
 /// # Errors
 /// A [`SourceError`] naming the export, the file inside it and the key that is missing or
 /// malformed (e.g. no `Like List` anywhere).
-pub fn import(path: &Path) -> Result<RawProfile, SourceError> {
-    let limits = ImportLimits::default();
-    let mut archive = ExportArchive::open_with_limits(Platform::TikTok, path, limits.archive)?;
-    import_archive(&mut archive, &limits)
-}
-
-/// Imports from an opened export, streaming the data file section by section and each
-/// list row by row.
-///
-/// # Errors
-/// As [`import`].
 pub fn import_archive(
     archive: &mut ExportArchive,
     limits: &ImportLimits,
@@ -712,7 +702,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("user_data.json");
         std::fs::write(&path, doc.to_string()).unwrap();
-        let raw = import(&path).unwrap();
+        let raw = crate::import_export(Platform::TikTok, &path).unwrap();
         let ids: Vec<&str> = raw
             .profile
             .liked_videos

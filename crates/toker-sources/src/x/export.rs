@@ -19,7 +19,6 @@
 //! the posts, as the archive wrote them.
 
 use std::collections::HashSet;
-use std::path::Path;
 
 use serde_json::{Map, Value, json};
 use toker_model::{Platform, Profile, Video};
@@ -35,21 +34,14 @@ use crate::warnings::{WarningKind, Warnings};
 
 const ACCOUNT: &str = "data/account.js";
 
-/// Imports the X archive at `path` (zip or folder) within the default limits.
+/// Imports from an opened archive, streaming each data file entry by entry.
+///
+/// The entry point is [`crate::import_export`], which opens the export within the
+/// limits and dispatches here.
 ///
 /// # Errors
 /// A [`SourceError`] naming the archive, the file inside it and the key that is missing or
 /// malformed (e.g. a `data/like.js` cut short).
-pub fn import(path: &Path) -> Result<RawProfile, SourceError> {
-    let limits = ImportLimits::default();
-    let mut archive = ExportArchive::open_with_limits(Platform::X, path, limits.archive)?;
-    import_archive(&mut archive, &limits)
-}
-
-/// Imports from an opened archive, streaming each data file entry by entry.
-///
-/// # Errors
-/// As [`import`].
 pub fn import_archive(
     archive: &mut ExportArchive,
     limits: &ImportLimits,
