@@ -142,6 +142,21 @@ fn platform_of(name: &str) -> Result<Platform, Problem> {
     })
 }
 
+/// The platform a connect start or callback names, once the client address may make one
+/// more of them (429 when it has used up its allowance, then 404 for an unknown name).
+fn connect_platform(
+    state: &AppState,
+    extensions: &Extensions,
+    name: &str,
+) -> Result<Platform, Problem> {
+    check_address(
+        state.connect_limiter(),
+        extensions,
+        "connect starts and callbacks",
+    )?;
+    platform_of(name)
+}
+
 /// The enabled platform's runtime, or 404 saying why it is disabled.
 fn app_of(state: &AppState, platform: Platform) -> Result<&App, Problem> {
     state.connector().app(platform).map_err(|why| {
@@ -201,12 +216,7 @@ pub(crate) async fn start(
     extensions: Extensions,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    check_address(
-        state.connect_limiter(),
-        &extensions,
-        "connect starts and callbacks",
-    )?;
-    let platform = platform_of(&name)?;
+    let platform = connect_platform(&state, &extensions, &name)?;
     let mode = SessionMode::parse(params.session.as_deref())?;
     let app = app_of(&state, platform)?;
     let cipher = state
@@ -305,12 +315,7 @@ pub(crate) async fn callback(
     extensions: Extensions,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    check_address(
-        state.connect_limiter(),
-        &extensions,
-        "connect starts and callbacks",
-    )?;
-    let platform = platform_of(&name)?;
+    let platform = connect_platform(&state, &extensions, &name)?;
     let app = app_of(&state, platform)?;
     let used = open_state(&state, platform, &params, &headers)?;
     // The state is spent from here on: every answer clears its cookie.
