@@ -131,6 +131,34 @@ pub(crate) fn db(context: impl Into<String>) -> impl FnOnce(DieselError) -> Stor
     move |e| StoreError::db(context, e)
 }
 
+/// `map_err` adapter for an insert: a unique violation is [`StoreError::AlreadyExists`]
+/// naming `what()`, any other error as [`db`] with `context`:
+/// `.map_err(db_insert("creating api key ab12", || "api key ab12".to_owned()))`.
+pub(crate) fn db_insert(
+    context: impl Into<String>,
+    what: impl FnOnce() -> String,
+) -> impl FnOnce(DieselError) -> StoreError {
+    move |e| match e {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => {
+            StoreError::AlreadyExists { what: what() }
+        }
+        e => StoreError::db(context, e),
+    }
+}
+
+/// The result of a query for at most one row, in the store's terms.
+pub(crate) trait Found<T> {
+    /// `Ok(None)` when the query found no row, a database error as [`db`] with `context`:
+    /// `table.find(7).first(c).found("loading run 7")`.
+    fn found(self, context: impl Into<String>) -> Result<Option<T>, StoreError>;
+}
+
+impl<T> Found<T> for diesel::QueryResult<T> {
+    fn found(self, context: impl Into<String>) -> Result<Option<T>, StoreError> {
+        diesel::OptionalExtension::optional(self).map_err(db(context))
+    }
+}
+
 impl StoreError {
     /// Wraps a Diesel error with what the store was doing; a lock that stayed taken past
     /// the busy timeout becomes [`StoreError::Busy`].

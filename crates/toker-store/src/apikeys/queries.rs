@@ -3,11 +3,10 @@
 // Included once per backend by `crate::backend`; `super::Conn` is that backend's connection.
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
 use super::Conn;
 use crate::apikeys::{ApiKeyRecord, NewApiKey};
-use crate::error::StoreError;
+use crate::error::{Found, StoreError, db, db_insert};
 use crate::apikeys::rows::ApiKeyDbRow;
 use crate::columns::DbTime;
 use crate::schema::api_keys;
@@ -33,18 +32,13 @@ pub(crate) fn create_api_key(c: &mut Conn, key: &NewApiKey) -> Result<(), StoreE
         created_at: DbTime::now(),
         revoked_at: None,
     };
-    match diesel::insert_into(api_keys::table).values(&row).execute(c) {
-        Ok(_) => Ok(()),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            Err(StoreError::AlreadyExists {
-                what: format!("api key {}", key.key_id),
-            })
-        }
-        Err(e) => Err(StoreError::db(
-            format!("creating api key {}", key.key_id),
-            e,
-        )),
-    }
+    diesel::insert_into(api_keys::table)
+        .values(&row)
+        .execute(c)
+        .map(drop)
+        .map_err(db_insert(format!("creating api key {}", key.key_id), || {
+            format!("api key {}", key.key_id)
+        }))
 }
 
 /// The key with this id.
@@ -53,9 +47,8 @@ pub(crate) fn get_api_key(c: &mut Conn, key_id: &str) -> Result<Option<ApiKeyRec
         .find(key_id)
         .select(ApiKeyDbRow::as_select())
         .first(c)
-        .optional()
+        .found(format!("loading api key {key_id}"))
         .map(|row| row.map(record))
-        .map_err(|e| StoreError::db(format!("loading api key {key_id}"), e))
 }
 
 /// Every key, oldest first.
@@ -64,7 +57,7 @@ pub(crate) fn list_api_keys(c: &mut Conn) -> Result<Vec<ApiKeyRecord>, StoreErro
         .order((api_keys::created_at, api_keys::key_id))
         .select(ApiKeyDbRow::as_select())
         .load(c)
-        .map_err(|e| StoreError::db("listing api keys", e))?;
+        .map_err(db("listing api keys"))?;
     Ok(rows.into_iter().map(record).collect())
 }
 
@@ -75,8 +68,7 @@ pub(crate) fn revoke_api_key(c: &mut Conn, key_id: &str) -> Result<(), StoreErro
         .find(key_id)
         .select(api_keys::key_id)
         .first(c)
-        .optional()
-        .map_err(|e| StoreError::db(context(), e))?;
+        .found(context())?;
     if exists.is_none() {
         return Err(StoreError::NotFound {
             what: format!("api key {key_id}"),
@@ -89,6 +81,6 @@ pub(crate) fn revoke_api_key(c: &mut Conn, key_id: &str) -> Result<(), StoreErro
     )
     .set(api_keys::revoked_at.eq(Some(DbTime::now())))
     .execute(c)
-    .map(|_| ())
-    .map_err(|e| StoreError::db(context(), e))
+    .map(drop)
+    .map_err(db(context()))
 }

@@ -4,7 +4,6 @@
 // `profile_queries` its compiled profile queries.
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use toker_model::Platform;
 
 use super::Conn;
@@ -15,7 +14,7 @@ use crate::checkpoints::rows::{
 use crate::checkpoints::{
     ListingState, NewRun, PageCommit, ProfileWrite, RunEnd, RunStatus, subject_key,
 };
-use crate::error::{StoreError, db};
+use crate::error::{Found, StoreError, db, db_insert};
 use crate::profiles::Written;
 use crate::profiles::rows::{DbTime, PreparedProfile};
 use crate::vectors::ProfileVectorizer;
@@ -53,11 +52,10 @@ pub(crate) fn unfinished_run(
         .filter(collection_runs::status.eq(RunStatus::Unfinished.as_str()))
         .select(RunDbRow::as_select())
         .first(c)
-        .optional()
-        .map_err(db(format!(
+        .found(format!(
             "looking up the unfinished run of {}",
             subject_key(platform, subject)
-        )))
+        ))
 }
 
 pub(crate) fn run(c: &mut Conn, run_id: i64) -> Result<Option<RunDbRow>, StoreError> {
@@ -65,8 +63,7 @@ pub(crate) fn run(c: &mut Conn, run_id: i64) -> Result<Option<RunDbRow>, StoreEr
         .find(run_id)
         .select(RunDbRow::as_select())
         .first(c)
-        .optional()
-        .map_err(db(format!("loading collection run {run_id}")))
+        .found(format!("loading collection run {run_id}"))
 }
 
 pub(crate) fn runs(
@@ -92,14 +89,10 @@ pub(crate) fn start_run(
     now: DbTime,
 ) -> Result<RunDbRow, StoreError> {
     let key = subject_key(new.platform, new.subject);
-    let exists = |id: Option<i64>| StoreError::AlreadyExists {
-        what: match id {
-            Some(id) => format!("an unfinished collection run of {key} (run {id})"),
-            None => format!("an unfinished collection run of {key}"),
-        },
-    };
     if let Some(existing) = unfinished_run(c, new.platform, new.subject)? {
-        return Err(exists(Some(existing.id)));
+        return Err(StoreError::AlreadyExists {
+            what: format!("an unfinished collection run of {key} (run {})", existing.id),
+        });
     }
     let record = format!("collection run of {key}");
     let row = NewRunRow {
@@ -124,16 +117,14 @@ pub(crate) fn start_run(
         updated_at: now,
         finished_at: None,
     };
-    match diesel::insert_into(collection_runs::table)
+    // A unique violation: another process started one between the check and the insert.
+    diesel::insert_into(collection_runs::table)
         .values(&row)
         .returning(RunDbRow::as_returning())
         .get_result(c)
-    {
-        Ok(run) => Ok(run),
-        // Another process started one between the check and the insert.
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => Err(exists(None)),
-        Err(e) => Err(StoreError::db(format!("starting a {record}"), e)),
-    }
+        .map_err(db_insert(format!("starting a {record}"), || {
+            format!("an unfinished collection run of {key}")
+        }))
 }
 
 pub(crate) fn checkpoints(c: &mut Conn, run_id: i64) -> Result<Vec<CheckpointDbRow>, StoreError> {
@@ -181,8 +172,7 @@ pub(crate) fn commit_page(
         .find((commit.run_id, commit.listing))
         .select(CheckpointDbRow::as_select())
         .first(c)
-        .optional()
-        .map_err(db(format!("loading the {} checkpoint of {record}", commit.listing)))?;
+        .found(format!("loading the {} checkpoint of {record}", commit.listing))?;
     if let Some(cp) = &current
         && cp.state != ListingState::Reading.as_str()
     {
@@ -362,11 +352,10 @@ pub(crate) fn latest_result(
         .order(collection_runs::id.desc())
         .select(collection_runs::result_json.assume_not_null())
         .first(c)
-        .optional()
-        .map_err(db(format!(
+        .found(format!(
             "loading the latest collection result of {}",
             subject_key(platform, subject)
-        )))
+        ))
 }
 
 pub(crate) fn marker(
@@ -378,9 +367,8 @@ pub(crate) fn marker(
         .find((platform.as_str(), subject))
         .select(MarkerDbRow::as_select())
         .first(c)
-        .optional()
-        .map_err(db(format!(
+        .found(format!(
             "loading the collection marker of {}",
             subject_key(platform, subject)
-        )))
+        ))
 }

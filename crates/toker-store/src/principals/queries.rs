@@ -4,13 +4,12 @@
 // `profile_queries` its compiled profile queries.
 
 use diesel::prelude::*;
-use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use toker_model::{Platform, Profile};
 
 use super::Conn;
 use super::profiles as profile_queries;
 use crate::columns::{DbPlatformText, DbTime, db_time};
-use crate::error::{StoreError, db};
+use crate::error::{Found, StoreError, db, db_insert};
 use crate::principals::rows::{AccountDbRow, SessionDbRow, StateDbRow};
 use crate::principals::{
     AccountClaim, AccountMethod, AccountRecord, AccountTokens, ConnectAccount,
@@ -31,14 +30,13 @@ pub(crate) fn get_principal(c: &mut Conn, id: &str) -> Result<Option<PrincipalRe
         .find(id)
         .select((principals::id, principals::created_at))
         .first::<(String, DbTime)>(c)
-        .optional()
+        .found(format!("loading principal {id}"))
         .map(|row| {
             row.map(|(id, created_at)| PrincipalRecord {
                 id,
                 created_at: created_at.0,
             })
         })
-        .map_err(db(format!("loading principal {id}")))
 }
 
 fn account_row(
@@ -50,8 +48,7 @@ fn account_row(
         .find((platform.as_str(), user_id))
         .select(AccountDbRow::as_select())
         .first(c)
-        .optional()
-        .map_err(db(format!("loading account {platform}:{user_id}")))
+        .found(format!("loading account {platform}:{user_id}"))
 }
 
 pub(crate) fn get_account(
@@ -90,9 +87,8 @@ fn profile_owner(
         .filter(profiles::unproven_by.eq(""))
         .select((profiles::id, profiles::owner))
         .first::<(i64, Option<String>)>(c)
-        .optional()
+        .found(format!("loading the owner of profile {platform}:{user_id}"))
         .map(|row| row.map(|(id, owner)| ProfileOwner { id, owner }))
-        .map_err(db(format!("loading the owner of profile {platform}:{user_id}")))
 }
 
 /// The id of `principal_id`'s unproven copy of the account, if they uploaded one.
@@ -108,10 +104,7 @@ fn unproven_copy(
         .filter(profiles::unproven_by.eq(principal_id))
         .select(profiles::id)
         .first::<i64>(c)
-        .optional()
-        .map_err(db(format!(
-            "looking up the unproven copy of {platform}:{user_id}"
-        )))
+        .found(format!("looking up the unproven copy of {platform}:{user_id}"))
 }
 
 /// Writes `profile` as the account's profile (`unproven_by` None) or as a principal's
@@ -328,18 +321,14 @@ pub(crate) fn create_session(
         created_at: DbTime::now(),
         expires_at: db_time(session.expires_at),
     };
-    match diesel::insert_into(sessions::table).values(&row).execute(c) {
-        Ok(_) => Ok(()),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            Err(StoreError::AlreadyExists {
-                what: format!("a session of principal {principal_id} with this token"),
-            })
-        }
-        Err(e) => Err(StoreError::db(
+    diesel::insert_into(sessions::table)
+        .values(&row)
+        .execute(c)
+        .map(drop)
+        .map_err(db_insert(
             format!("opening a session for principal {principal_id}"),
-            e,
-        )),
-    }
+            || format!("a session of principal {principal_id} with this token"),
+        ))
 }
 
 pub(crate) fn get_session(c: &mut Conn, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
@@ -347,9 +336,8 @@ pub(crate) fn get_session(c: &mut Conn, token_hash: &str) -> Result<Option<Sessi
         .find(token_hash)
         .select(SessionDbRow::as_select())
         .first(c)
-        .optional()
+        .found("loading a session")
         .map(|row| row.map(SessionDbRow::record))
-        .map_err(db("loading a session"))
 }
 
 pub(crate) fn list_sessions(
@@ -389,18 +377,14 @@ fn state_row(state: &NewOAuthState, consumed_at: Option<DbTime>) -> StateDbRow {
 
 pub(crate) fn create_state(c: &mut Conn, state: &NewOAuthState) -> Result<(), StoreError> {
     let row = state_row(state, None);
-    match diesel::insert_into(oauth_states::table).values(&row).execute(c) {
-        Ok(_) => Ok(()),
-        Err(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-            Err(StoreError::AlreadyExists {
-                what: format!("a {} connect state with this value", state.platform),
-            })
-        }
-        Err(e) => Err(StoreError::db(
+    diesel::insert_into(oauth_states::table)
+        .values(&row)
+        .execute(c)
+        .map(drop)
+        .map_err(db_insert(
             format!("remembering a {} connect state", state.platform),
-            e,
-        )),
-    }
+            || format!("a {} connect state with this value", state.platform),
+        ))
 }
 
 pub(crate) fn spend_state(
@@ -422,9 +406,8 @@ pub(crate) fn state_known(c: &mut Conn, state_hash: &str) -> Result<bool, StoreE
         .find(state_hash)
         .select(oauth_states::state_hash)
         .first::<String>(c)
-        .optional()
+        .found("looking up a connect state")
         .map(|row| row.is_some())
-        .map_err(db("looking up a connect state"))
 }
 
 pub(crate) fn consume_state(
@@ -437,8 +420,7 @@ pub(crate) fn consume_state(
         .find(state_hash)
         .select(StateDbRow::as_select())
         .first(c)
-        .optional()
-        .map_err(db("loading a connect state"))?;
+        .found("loading a connect state")?;
     let Some(row) = row else {
         return Ok(StateUse::Unknown);
     };
