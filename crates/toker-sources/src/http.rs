@@ -64,6 +64,27 @@ macro_rules! impl_source_for_api_client {
 #[allow(unused_imports)]
 pub(crate) use impl_source_for_api_client;
 
+/// The [`ApiClient`] methods every client answers alike, for its `impl ApiClient` block:
+/// `profile_from_raw` is the platform module's function of that name, `max_items` the
+/// client's `config.max_items`.
+#[allow(unused_macros)]
+macro_rules! api_client_shared_methods {
+    () => {
+        fn profile_from_raw(
+            &self,
+            raw: &serde_json::Value,
+        ) -> Result<$crate::source::RawProfile, $crate::error::SourceError> {
+            profile_from_raw(raw)
+        }
+
+        fn max_items(&self) -> Option<u64> {
+            self.config.max_items
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use api_client_shared_methods;
+
 /// The API source for `platform` (what `toker fetch` uses), waiting on the tokio clock.
 ///
 /// # Errors

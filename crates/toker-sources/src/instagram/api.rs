@@ -154,13 +154,7 @@ impl ApiClient for InstagramApi {
         ))
     }
 
-    fn profile_from_raw(&self, raw: &Value) -> Result<RawProfile, SourceError> {
-        profile_from_raw(raw)
-    }
-
-    fn max_items(&self) -> Option<u64> {
-        self.config.max_items
-    }
+    crate::http::api_client_shared_methods!();
 }
 
 /// The `after` cursor when there is a next page (`paging.next` present).

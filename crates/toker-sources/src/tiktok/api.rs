@@ -365,13 +365,7 @@ impl ApiClient for TikTokApi {
         ))
     }
 
-    fn profile_from_raw(&self, raw: &Value) -> Result<RawProfile, SourceError> {
-        profile_from_raw(raw)
-    }
-
-    fn max_items(&self) -> Option<u64> {
-        self.config.max_items
-    }
+    crate::http::api_client_shared_methods!();
 }
 
 /// The username in a user reference: trimmed, without `@`, lower-case (TikTok handles are).

@@ -200,13 +200,7 @@ impl ApiClient for XApi {
         ))
     }
 
-    fn profile_from_raw(&self, raw: &Value) -> Result<RawProfile, SourceError> {
-        profile_from_raw(raw)
-    }
-
-    fn max_items(&self) -> Option<u64> {
-        self.config.max_items
-    }
+    crate::http::api_client_shared_methods!();
 }
 
 #[derive(Debug, Deserialize)]
