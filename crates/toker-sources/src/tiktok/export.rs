@@ -61,13 +61,7 @@ pub fn import_archive(
         max_items: limits.max_items_per_list,
         budget: RawBudget::new(limits),
         warnings: &mut warnings,
-        top_keys: Vec::new(),
-        favorite_videos: false,
-        profile: None,
-        summary: None,
-        likes: None,
-        shares: None,
-        comments: None,
+        sections: Sections::default(),
     };
     let root = Walk {
         meter: &meter,
@@ -75,15 +69,7 @@ pub fn import_archive(
         path: String::new(),
     };
     archive.stream_json(&file, false, &meter, root)?;
-    let sections = Sections {
-        top_keys: std::mem::take(&mut doc.top_keys),
-        favorite_videos: doc.favorite_videos,
-        profile: doc.profile.take(),
-        summary: doc.summary.take(),
-        likes: doc.likes.take(),
-        shares: doc.shares.take(),
-        comments: doc.comments.take(),
-    };
+    let sections = doc.sections;
     let reader = Reader {
         archive,
         file: &file,
@@ -202,16 +188,10 @@ struct Doc<'w> {
     max_items: usize,
     budget: RawBudget,
     warnings: &'w mut Warnings,
-    top_keys: Vec<String>,
-    favorite_videos: bool,
-    profile: Option<(String, Map<String, Value>)>,
-    summary: Option<(String, Map<String, Value>)>,
-    likes: Option<Rows>,
-    shares: Option<Rows>,
-    comments: Option<u64>,
+    sections: Sections,
 }
 
-impl Doc<'_> {
+impl Sections {
     fn found(&self, section: Section) -> bool {
         match section {
             Section::Profile => self.profile.is_some(),
@@ -221,7 +201,9 @@ impl Doc<'_> {
             Section::Comments => self.comments.is_some(),
         }
     }
+}
 
+impl Doc<'_> {
     /// One row of a likes or shares list.
     fn row(&mut self, section: Section, rows: &mut Rows, i: u64, row: Value, bytes: u64) {
         let counts = section == Section::Likes || is_video_share(&row);
@@ -289,11 +271,11 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let top = self.path.is_empty();
         while let Some(key) = map.next_key::<String>()? {
-            if top && self.doc.top_keys.len() < KEYS_SHOWN {
-                self.doc.top_keys.push(key.clone());
+            if top && self.doc.sections.top_keys.len() < KEYS_SHOWN {
+                self.doc.sections.top_keys.push(key.clone());
             }
             if key.eq_ignore_ascii_case("Favorite Videos") {
-                self.doc.favorite_videos = true;
+                self.doc.sections.favorite_videos = true;
             }
             let path = if top {
                 key.clone()
@@ -302,14 +284,14 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
             };
             let wanted = Section::ALL
                 .into_iter()
-                .find(|s| key.eq_ignore_ascii_case(s.name()) && !self.doc.found(*s));
+                .find(|s| key.eq_ignore_ascii_case(s.name()) && !self.doc.sections.found(*s));
             match wanted {
                 Some(section @ (Section::Profile | Section::Summary)) => {
                     if let Value::Object(object) = map.next_value_seed(Bounded(self.meter))? {
                         let slot = if section == Section::Profile {
-                            &mut self.doc.profile
+                            &mut self.doc.sections.profile
                         } else {
-                            &mut self.doc.summary
+                            &mut self.doc.sections.summary
                         };
                         *slot = Some((path, object));
                     }
@@ -429,9 +411,9 @@ impl<'de> Visitor<'de> for ListSection<'_, '_> {
             ));
         };
         match self.section {
-            Section::Likes => self.doc.likes = Some(rows),
-            Section::Shares => self.doc.shares = Some(rows),
-            _ => self.doc.comments = Some(rows.count.total),
+            Section::Likes => self.doc.sections.likes = Some(rows),
+            Section::Shares => self.doc.sections.shares = Some(rows),
+            _ => self.doc.sections.comments = Some(rows.count.total),
         }
         Ok(())
     }
@@ -466,7 +448,8 @@ impl<'de> Visitor<'de> for ListSection<'_, '_> {
     }
 }
 
-/// The sections found, once the file is read.
+/// The sections found: so far while the file is read, then all of them.
+#[derive(Default)]
 struct Sections {
     top_keys: Vec<String>,
     favorite_videos: bool,
