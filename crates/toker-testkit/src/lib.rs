@@ -22,6 +22,16 @@ pub use logs::LogCapture;
 #[cfg(feature = "store")]
 pub use toker_store::testing::TestDb;
 
+/// An environment for the crates' `from_lookup` constructors: the value of each of
+/// `pairs`' names, `None` for any other.
+pub fn env_lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: std::collections::HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
 /// The fixtures folder: `<platform>/api/…` (recorded API answers), `<platform>/export/…`
 /// (data exports, with `expected/` profiles), and shared files at its top.
 #[must_use]

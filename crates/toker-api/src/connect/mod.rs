@@ -582,17 +582,9 @@ impl Connector {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::HashMap;
+    use toker_testkit::env_lookup as lookup;
 
     use super::*;
-
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        move |k| map.get(k).cloned()
-    }
 
     #[test]
     fn export_import_limits_come_from_the_environment_and_refuse_zero() {
