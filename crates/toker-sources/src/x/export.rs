@@ -70,9 +70,12 @@ pub fn import_archive(
     let mut likes_raw = Vec::new();
     let mut liked = VideoSet::default();
     let (mut like_rows, mut like_repeats) = (0, 0);
-    let mut likes_left = limits.max_items_per_list;
-    for file in &like_files {
-        let count = stream_items(archive, file, limits, likes_left, |i, item, bytes| {
+    stream_parts(
+        archive,
+        &like_files,
+        limits,
+        &mut warnings,
+        |file, i, item, bytes, warnings| {
             like_rows += 1;
             match liked_post(&item) {
                 Ok(video) => like_repeats += u64::from(!liked.insert(video)),
@@ -80,32 +83,31 @@ pub fn import_archive(
                     format!("{file}: key `[{i}]`: {problem}; like counted, but no post recorded")
                 }),
             }
-            if budget.keep(bytes, || format!("{file}: key `[{i}]`"), &mut warnings) {
+            if budget.keep(bytes, || format!("{file}: key `[{i}]`"), warnings) {
                 likes_raw.push(item);
             }
             Ok(())
-        })?;
-        likes_left = likes_left.saturating_sub(usize::try_from(count.read).unwrap_or(usize::MAX));
-        count.warn_truncated(file, "", limits.max_items_per_list, &mut warnings);
-    }
+        },
+    )?;
     profile.number_of_likes = Some(like_rows - like_repeats);
     profile.liked_videos = liked.into_vec();
 
     let tweet_files = layout.data_files(archive, &["tweets", "tweet"], &mut warnings)?;
     let mut posts = Posts::default();
     let mut tweets_raw = Vec::new();
-    let mut posts_left = limits.max_items_per_list;
-    for file in &tweet_files {
-        let count = stream_items(archive, file, limits, posts_left, |i, item, bytes| {
-            posts.add(&item, || format!("{file}: key `[{i}]`"), &mut warnings);
-            if budget.keep(bytes, || format!("{file}: key `[{i}]`"), &mut warnings) {
+    stream_parts(
+        archive,
+        &tweet_files,
+        limits,
+        &mut warnings,
+        |file, i, item, bytes, warnings| {
+            posts.add(&item, || format!("{file}: key `[{i}]`"), warnings);
+            if budget.keep(bytes, || format!("{file}: key `[{i}]`"), warnings) {
                 tweets_raw.push(item);
             }
             Ok(())
-        })?;
-        posts_left = posts_left.saturating_sub(usize::try_from(count.read).unwrap_or(usize::MAX));
-        count.warn_truncated(file, "", limits.max_items_per_list, &mut warnings);
-    }
+        },
+    )?;
     if tweet_files.is_empty() {
         warnings.push(
             WarningKind::MissingFile,
@@ -154,6 +156,27 @@ fn stream_items(
         each,
     };
     archive.stream_json(file, true, &meter, items)
+}
+
+/// Streams every item of `files`, the parts of one list, at most
+/// `limits.max_items_per_list` in all; `each` gets the part, the item's index in it, the
+/// item and its size. A part cut short by the bound is a warning.
+fn stream_parts(
+    archive: &mut ExportArchive,
+    files: &[String],
+    limits: &ImportLimits,
+    warnings: &mut Warnings,
+    mut each: impl FnMut(&str, u64, Value, u64, &mut Warnings) -> Result<(), Misfit>,
+) -> Result<(), SourceError> {
+    let mut left = limits.max_items_per_list;
+    for file in files {
+        let count = stream_items(archive, file, limits, left, |i, item, bytes| {
+            each(file, i, item, bytes, warnings)
+        })?;
+        left = left.saturating_sub(usize::try_from(count.read).unwrap_or(usize::MAX));
+        count.warn_truncated(file, "", limits.max_items_per_list, warnings);
+    }
+    Ok(())
 }
 
 /// Where the archive's `data/` folder is, and its manifest when it has one.
