@@ -51,6 +51,14 @@ pub(crate) fn opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, 
     Ok(id_of(&Value::deserialize(d)?))
 }
 
+/// The non-empty string at the JSON `pointer` in `value` (`"/meta/next_token"`), if any.
+pub(crate) fn text_at<'v>(value: &'v Value, pointer: &str) -> Option<&'v str> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+}
+
 /// [`id`] on a JSON value.
 pub(crate) fn id_of(value: &Value) -> Option<String> {
     match value {

@@ -162,11 +162,7 @@ fn next_cursor(page: &Value) -> Result<Option<String>, String> {
     let Some(next) = page.pointer("/paging/next").and_then(Value::as_str) else {
         return Ok(None);
     };
-    if let Some(after) = page
-        .pointer("/paging/cursors/after")
-        .and_then(Value::as_str)
-        .filter(|a| !a.is_empty())
-    {
+    if let Some(after) = parse::text_at(page, "/paging/cursors/after") {
         return Ok(Some(after.to_owned()));
     }
     reqwest::Url::parse(next)

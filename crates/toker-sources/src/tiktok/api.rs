@@ -183,11 +183,8 @@ impl TikTokApi {
             ]),
         );
         let body = self.http.send(&call, classify_token).await?;
-        let token = body
-            .get("access_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .ok_or_else(|| SourceError::BadResponse {
+        let token =
+            parse::text_at(&body, "/access_token").ok_or_else(|| SourceError::BadResponse {
                 platform: PLATFORM,
                 endpoint: call.endpoint(),
                 message: "no access_token in the token response".to_owned(),
@@ -436,15 +433,11 @@ impl TikTokVideo {
 /// [`SourceError::BadResponse`] when `raw` does not have that shape.
 pub fn profile_from_raw(raw: &Value) -> Result<RawProfile, SourceError> {
     let user = parse::raw_user(PLATFORM, raw)?;
-    let username = user
-        .get("username")
-        .and_then(Value::as_str)
-        .filter(|u| !u.is_empty())
-        .ok_or_else(|| SourceError::BadResponse {
-            platform: PLATFORM,
-            endpoint: "raw profile user".to_owned(),
-            message: "no username".to_owned(),
-        })?;
+    let username = parse::text_at(user, "/username").ok_or_else(|| SourceError::BadResponse {
+        platform: PLATFORM,
+        endpoint: "raw profile user".to_owned(),
+        message: "no username".to_owned(),
+    })?;
     let display = user.get("api").and_then(Value::as_str) == Some("display");
     let pointer = if display {
         "/response/data/user"
@@ -528,11 +521,7 @@ fn videos(
 
 /// The envelope's error, as `"message" (code, log_id …)`.
 fn envelope_message(body: &Value, code: &str) -> String {
-    let message = body
-        .pointer("/error/message")
-        .and_then(Value::as_str)
-        .filter(|m| !m.is_empty())
-        .unwrap_or("no message");
+    let message = parse::text_at(body, "/error/message").unwrap_or("no message");
     match body.pointer("/error/log_id").and_then(Value::as_str) {
         Some(log_id) => format!("{message} ({code}, log_id {log_id})"),
         None => format!("{message} ({code})"),

@@ -186,11 +186,7 @@ impl ApiClient for XApi {
             call = call.query("pagination_token", cursor);
         }
         let raw = self.http.send(&call, classify).await?;
-        let next_cursor = raw
-            .pointer("/meta/next_token")
-            .and_then(Value::as_str)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned);
+        let next_cursor = parse::text_at(&raw, "/meta/next_token").map(str::to_owned);
         Ok(Page::trimmed(
             listing,
             raw,
