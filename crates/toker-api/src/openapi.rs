@@ -153,26 +153,17 @@ impl CommonResponses {
         let mut response = ResponseBuilder::new()
             .description(description)
             .content(PROBLEM_JSON, content);
-        match kind {
-            ProblemKind::Unauthenticated => {
-                response = response.header(
-                    "WWW-Authenticate",
-                    HeaderBuilder::new()
-                        .schema(utoipa::openapi::schema::Object::with_type(Type::String))
-                        .description(Some("`Bearer`"))
-                        .build(),
-                );
-            }
-            ProblemKind::RateLimited => {
-                response = response.header(
-                    "Retry-After",
-                    HeaderBuilder::new()
-                        .schema(utoipa::openapi::schema::Object::with_type(Type::Integer))
-                        .description(Some("Seconds to wait"))
-                        .build(),
-                );
-            }
-            _ => {}
+        let header = match kind {
+            ProblemKind::Unauthenticated => Some(("WWW-Authenticate", Type::String, "`Bearer`")),
+            ProblemKind::RateLimited => Some(("Retry-After", Type::Integer, "Seconds to wait")),
+            _ => None,
+        };
+        if let Some((name, of, description)) = header {
+            let header = HeaderBuilder::new()
+                .schema(utoipa::openapi::schema::Object::with_type(of))
+                .description(Some(description))
+                .build();
+            response = response.header(name, header);
         }
         response.build()
     }
