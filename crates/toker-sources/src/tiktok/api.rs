@@ -548,14 +548,19 @@ fn token_hint(reply: &Reply) -> String {
     }
 }
 
+/// The reply's JSON body, or the verdict on one that is not JSON.
+fn json_body(reply: &Reply) -> Result<Value, Verdict> {
+    reply.json().map_err(|message| {
+        let hint = token_hint(reply);
+        Verdict::not_json(reply, message, hints(&hint))
+    })
+}
+
 /// Judges a Research or Display API reply by its envelope's `error.code`.
 fn classify(reply: &Reply) -> Verdict {
-    let body = match reply.json() {
+    let body = match json_body(reply) {
         Ok(body) => body,
-        Err(message) => {
-            let hint = token_hint(reply);
-            return Verdict::not_json(reply, message, hints(&hint));
-        }
+        Err(verdict) => return verdict,
     };
     let code = body.pointer("/error/code").and_then(Value::as_str);
     let fail = |error| Verdict::Fail(error);
@@ -604,12 +609,9 @@ fn classify(reply: &Reply) -> Verdict {
 
 /// Judges the client-token reply (OAuth shape `{"error", "error_description", "log_id"}`).
 fn classify_token(reply: &Reply) -> Verdict {
-    let body = match reply.json() {
+    let body = match json_body(reply) {
         Ok(body) => body,
-        Err(message) => {
-            let hint = token_hint(reply);
-            return Verdict::not_json(reply, message, hints(&hint));
-        }
+        Err(verdict) => return verdict,
     };
     if reply.is_success() && body.get("access_token").is_some_and(Value::is_string) {
         return Verdict::Done(body);
