@@ -6,6 +6,7 @@
 mod bench;
 mod ci;
 mod demo;
+mod fleet;
 mod fuzz;
 mod migrate;
 mod release;
@@ -26,6 +27,9 @@ commands:
                              manage the store's migrations (DATABASE_URL honoured)
   bench [--profiles 10000,100000] [--backend sqlite|postgres] [--json FILE]
                              end-to-end benchmark, each figure beside a same-run baseline
+  bench-fleet [--accounts 300] [--workers 1,2,4] [--backend sqlite|postgres] [--delay-ms 20]
+                             refreshes per second by 1, 2 and 4 `toker worker` processes
+                             against the platform replay (one JSON line per run)
   supply-chain [--install-tools]
                              licenses, bans, sources (deny.toml); advisories with cargo-deny
   demo-platforms [--bind ADDR] [--public-url URL]
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
         "migrate" => migrate::run(rest),
         "demo-platforms" => demo::run_demo(rest),
         "bench" => bench::run(rest),
+        "bench-fleet" => fleet::run_fleet(rest),
         "supply-chain" => supply::check(rest.iter().any(|a| a == "--install-tools")),
         "fuzz" => fuzz::run(rest),
         "release" => release::run(rest),

@@ -176,6 +176,51 @@ pub fn enqueue_due(store: &mut crate::Store, kind: &str, max_attempts: u32) -> i
     }
 }
 
+/// Connects `n` X accounts, one person each (principal `usr_<i>`, account id
+/// `user_id(i)`, handle `synth_<i>`, no profile yet) with the tokens `seal(i, user_id)`
+/// makes, and queues a refresh of each as `POST /v1/me/refresh` does (kind `refresh`, due
+/// now, key `refresh:usr_<i>`, 5 attempts): a fleet of workers' load.
+///
+/// # Panics
+/// If the store refuses an account or a job.
+pub fn connect_synthetic_accounts(
+    store: &mut crate::Store,
+    n: u64,
+    user_id: impl Fn(u64) -> String,
+    seal: impl Fn(u64, &str) -> crate::AccountTokens,
+) {
+    for i in 0..n {
+        let (id, username, principal) = (user_id(i), format!("synth_{i}"), format!("usr_{i}"));
+        let account = crate::ConnectAccount {
+            platform: toker_model::Platform::X,
+            user_id: &id,
+            username: &username,
+            profile: None,
+            method: crate::AccountMethod::OAuth,
+            tokens: Some(seal(i, &id)),
+            session: None,
+        };
+        let placed = store.connect_account(&account, &mut |_| {
+            Ok::<_, ()>(crate::Placement::Proven(principal.clone()))
+        });
+        assert!(matches!(placed, Ok(Ok(_))), "connecting account {i}");
+        let payload = serde_json::json!({ "principal": principal });
+        let key = format!("refresh:{principal}");
+        let job = crate::NewJob {
+            kind: "refresh",
+            payload: &payload,
+            input: None,
+            owner: Some(&principal),
+            max_attempts: 5,
+            run_after: chrono::Utc::now(),
+            dedup_key: Some(&key),
+        };
+        if let Err(e) = store.enqueue_job(&job) {
+            panic!("queueing the refresh of account {i}: {e}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,12 +8,11 @@
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use toker_collect::tokens::{SecretKey, TokenCipher};
 use toker_model::Platform;
 use toker_sources::http::Secret;
 use toker_sources::oauth::PlatformTokens;
-use toker_store::{AccountMethod, ConnectAccount, JobState, NewJob, Placement, Store};
+use toker_store::{JobState, Store};
 use toker_testkit::replay::{Replay, SYNTHETIC_X, synthetic_x_id};
 
 /// The key the workers open the accounts' tokens with.
@@ -34,54 +33,23 @@ fn worker(database: &str, replay: &Replay) -> Child {
         .unwrap()
 }
 
-/// Stores `n` connected X accounts (one person each) and queues a refresh of each.
+/// Stores `n` connected synthetic X accounts and queues a refresh of each.
 fn connect_accounts(store: &mut Store, n: u64) {
     let cipher = TokenCipher::new(&SecretKey::from_hex(SECRET_KEY).unwrap());
-    let payload_of = |n: u64| json!({ "principal": format!("usr_{n}") });
-    for i in 0..n {
-        let user_id = synthetic_x_id(i);
-        let tokens = cipher.seal_tokens(
-            Platform::X,
-            &user_id,
-            &PlatformTokens {
-                access_token: Secret::new(format!("{SYNTHETIC_X}{i}")),
-                expires_in: Some(Duration::from_secs(7200)),
-                refresh_token: None,
-                refresh_expires_in: None,
-                scope: Some("tweet.read users.read like.read offline.access".to_owned()),
-                account_id: None,
-            },
-        );
-        let username = format!("synth_{i}");
-        let account = ConnectAccount {
-            platform: Platform::X,
-            user_id: &user_id,
-            username: &username,
-            profile: None,
-            method: AccountMethod::OAuth,
-            tokens: Some(tokens),
-            session: None,
-        };
-        store
-            .connect_account(&account, &mut |_| {
-                Ok::<_, ()>(Placement::Proven(format!("usr_{i}")))
-            })
-            .unwrap()
-            .unwrap();
-        let payload = payload_of(i);
-        let owner = format!("usr_{i}");
-        let key = format!("refresh:usr_{i}");
-        store
-            .enqueue_job(&NewJob {
-                kind: "refresh",
-                payload: &payload,
-                input: None,
-                owner: Some(&owner),
-                max_attempts: 5,
-                run_after: chrono::Utc::now(),
-                dedup_key: Some(&key),
-            })
-            .unwrap();
+    toker_store::testing::connect_synthetic_accounts(store, n, synthetic_x_id, |i, user_id| {
+        cipher.seal_tokens(Platform::X, user_id, &synthetic_tokens(i))
+    });
+}
+
+/// The tokens of synthetic X user `i` (the replay accepts them without a connect).
+fn synthetic_tokens(i: u64) -> PlatformTokens {
+    PlatformTokens {
+        access_token: Secret::new(format!("{SYNTHETIC_X}{i}")),
+        expires_in: Some(Duration::from_secs(7200)),
+        refresh_token: None,
+        refresh_expires_in: None,
+        scope: Some("tweet.read users.read like.read offline.access".to_owned()),
+        account_id: None,
     }
 }
 
