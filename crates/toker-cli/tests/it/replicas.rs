@@ -4,7 +4,6 @@
 //! worker; the other replica answers matches from the new vocabulary within 5 s, and no
 //! answer mixes two vocabularies.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
@@ -39,22 +38,7 @@ fn replica(database: &str) -> (Running, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut line = String::new();
-    let base = loop {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "a replica exited");
-        if let Some(url) = line.trim().strip_prefix("toker: serving the REST API on ") {
-            break url.to_owned();
-        }
-    };
-    // Keep draining its stderr so that it never blocks on a full pipe.
-    std::thread::spawn(move || {
-        let mut sink = String::new();
-        while stderr.read_line(&mut sink).is_ok_and(|n| n > 0) {
-            sink.clear();
-        }
-    });
+    let base = crate::common::served_base(&mut child);
     (Running(child), base)
 }
 

@@ -1,7 +1,6 @@
 //! `toker apikey` and `toker serve` as an operator runs them: create a key, serve the
 //! embedded SQLite database, call the API over a real socket, stop with SIGTERM.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Command as Process, Stdio};
 
 use assert_cmd::Command;
@@ -47,15 +46,7 @@ async fn serve_answers_the_rest_api_with_keys_from_the_cli_and_stops_on_sigterm(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(server.stderr.take().unwrap());
-    let mut line = String::new();
-    let base = loop {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "server exited");
-        if let Some(url) = line.trim().strip_prefix("toker: serving the REST API on ") {
-            break url.to_owned();
-        }
-    };
+    let base = crate::common::served_base(&mut server);
 
     let http = reqwest::Client::new();
     let anonymous = http
@@ -208,18 +199,8 @@ async fn serve_keeps_files_in_reserve_and_refuses_connections_beyond_its_cap() {
             .spawn()
             .unwrap(),
     );
-    let mut stderr = BufReader::new(server.0.stderr.take().unwrap());
-    let mut line = String::new();
-    let addr = loop {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "server exited");
-        if let Some(url) = line
-            .trim()
-            .strip_prefix("toker: serving the REST API on http://")
-        {
-            break url.to_owned();
-        }
-    };
+    let base = crate::common::served_base(&mut server.0);
+    let addr = base.trim_start_matches("http://").to_owned();
     let mut first = tokio::net::TcpStream::connect(&addr).await.unwrap();
     assert_eq!(status_on(&mut first, "/readyz", None).await, 200);
 

@@ -4,7 +4,6 @@
 
 use crate::common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command as Process, Stdio};
 
@@ -26,17 +25,7 @@ fn serve(db: &Path) -> (Child, String) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut stderr = BufReader::new(server.stderr.take().unwrap());
-    let mut line = String::new();
-    let base = loop {
-        line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "server exited");
-        if let Some(url) = line.trim().strip_prefix("toker: serving the REST API on ") {
-            break url.to_owned();
-        }
-    };
-    // Keep draining the server's log so that it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in stderr.lines() {});
+    let base = crate::common::served_base(&mut server);
     (server, base)
 }
 

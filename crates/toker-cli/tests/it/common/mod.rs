@@ -79,3 +79,20 @@ pub(crate) fn instagram_export_folder(dir: &Path, posts: usize, zeros: usize) ->
     std::fs::write(root.join(PERSONAL), personal_information()).unwrap();
     root
 }
+
+/// The base URL (`http://…`) a `toker serve` started with a piped stderr announces there;
+/// the rest of its stderr is drained on a thread so that it never blocks on a full pipe.
+pub(crate) fn served_base(server: &mut std::process::Child) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut stderr = BufReader::new(server.stderr.take().unwrap());
+    let mut line = String::new();
+    let base = loop {
+        line.clear();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "server exited");
+        if let Some(url) = line.trim().strip_prefix("toker: serving the REST API on ") {
+            break url.to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    base
+}
