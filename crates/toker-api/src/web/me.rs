@@ -23,7 +23,6 @@ use crate::auth::Principal;
 use crate::connect::session::Session;
 use crate::extract::JobId;
 use crate::jobs::{enqueue_refresh, wait_for_end};
-use crate::keys::Role;
 use crate::problem::{Problem, ProblemKind};
 use crate::routes::jobs::owned_job;
 use crate::routes::me as api;
@@ -314,14 +313,11 @@ pub(crate) async fn refresh(
 /// `GET /me/jobs/{id}`: a refresh of the person's, as [`refresh`] shows it.
 pub(crate) async fn refresh_job(
     State(state): State<AppState>,
-    session: Session,
+    _person: Session,
+    principal: Principal,
     JobId(id): JobId,
     csrf: Csrf,
 ) -> Result<Response, Problem> {
-    let principal = Principal {
-        key_id: session.principal_id,
-        role: Role::Session,
-    };
     let job = owned_job(&state, &principal, id).await?;
     refresh_page(&state, job, &csrf).await
 }
