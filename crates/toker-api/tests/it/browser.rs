@@ -242,6 +242,19 @@ async fn text(client: &Client) -> String {
         .unwrap()
 }
 
+/// The page's text once it shows `needle` (a form that posts to its own address changes
+/// no path to wait for), or after 10 s.
+async fn text_showing(client: &Client, needle: &str) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let now = text(client).await;
+        if now.contains(needle) || started.elapsed() > std::time::Duration::from_secs(10) {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
 /// Checks the page a person sees now: no secret in its address, under the size limit,
 /// no serious or critical accessibility violation. Returns its size in bytes.
 async fn check_page(client: &Client, name: &str) -> u64 {
@@ -415,7 +428,7 @@ async fn a_person_connects_sees_their_profile_and_matches_and_erases_it_in_a_rea
     sizes.push(("/me/erase", check_page(client, "erase").await));
     click_button(client, "Erase everything").await;
     wait_for_path(client, "/me/erase").await;
-    let erased = text(client).await;
+    let erased = text_showing(client, "is erased").await;
     assert!(
         erased.contains("is erased, and you are signed out"),
         "{erased}"
