@@ -7,22 +7,37 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use toker_model::{Platform, Profile};
 use toker_processing::Summary;
 use toker_store::{ProfileRow, StoredProfile};
 use utoipa::ToSchema;
 
-/// A platform name (`twitter` is accepted as an alias of `x` on input).
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-#[allow(dead_code)] // documentation only
-pub(crate) enum PlatformDoc {
-    Tiktok,
-    Instagram,
-    /// X (formerly Twitter).
-    X,
+/// A platform name: `tiktok`, `instagram` or `x`, with `twitter` accepted as an alias of
+/// `x` and any letter case accepted on input (the data format's rule); answers always use
+/// the lowercase name. Written by hand: an `enum` cannot say "any case", so the schema is a
+/// pattern that accepts exactly what the API does (no surrounding spaces).
+pub(crate) struct PlatformDoc;
+
+/// The pattern of [`PlatformDoc`]: each letter in either case.
+const PLATFORM_PATTERN: &str = "^([Tt][Ii][Kk][Tt][Oo][Kk]|[Ii][Nn][Ss][Tt][Aa][Gg][Rr][Aa][Mm]\
+                                |[Xx]|[Tt][Ww][Ii][Tt][Tt][Ee][Rr])$";
+
+impl utoipa::PartialSchema for PlatformDoc {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(PLATFORM_PATTERN))
+            .examples(["tiktok", "instagram", "x"])
+            .description(Some(
+                "`tiktok`, `instagram` or `x` (alias `twitter`), any case; answers use the \
+                 lowercase name",
+            ))
+            .into()
+    }
 }
+
+impl ToSchema for PlatformDoc {}
 
 /// How a connect hands out the new session: `cookie` (the default; also an empty value),
 /// an `HttpOnly` session cookie, or `bearer`, the session token in the JSON answer

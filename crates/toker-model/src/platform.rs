@@ -59,7 +59,7 @@ impl FromStr for Platform {
     type Err = UnknownPlatform;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s.trim().to_ascii_lowercase().as_str() {
+        match s.to_ascii_lowercase().as_str() {
             "tiktok" => Ok(Platform::TikTok),
             "instagram" => Ok(Platform::Instagram),
             "x" | "twitter" => Ok(Platform::X),
@@ -93,6 +93,9 @@ mod tests {
         assert_eq!("INSTAGRAM".parse::<Platform>(), Ok(Platform::Instagram));
         assert_eq!("x".parse::<Platform>(), Ok(Platform::X));
         assert_eq!("Twitter".parse::<Platform>(), Ok(Platform::X));
+        // Letter case is forgiven, surrounding spaces are not (the API's schema says so).
+        assert!(" X".parse::<Platform>().is_err());
+        assert!("tiktok ".parse::<Platform>().is_err());
     }
 
     #[test]

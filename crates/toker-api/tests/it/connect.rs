@@ -674,6 +674,17 @@ async fn readiness_reports_the_platforms_and_the_key_is_required() {
     f.call("GET", "/v1/connect/myspace", None, None)
         .await
         .assert_problem(404, "not-found");
+    // A name with spaces around it is not one of the names the document's pattern allows.
+    f.call("GET", "/v1/connect/%20X", None, None)
+        .await
+        .assert_problem(404, "not-found");
+    let pattern = doc.body["components"]["schemas"]["PlatformDoc"]["pattern"]
+        .as_str()
+        .unwrap();
+    assert!(
+        pattern.contains("[Xx]") && !pattern.contains(' '),
+        "{pattern}"
+    );
 
     // Credentials without the key: the server refuses to start.
     let db = common_db();
