@@ -72,7 +72,7 @@ impl AppState {
         let connect = config.connect.clone().unwrap_or_default();
         AppState {
             inner: Arc::new(Inner {
-                connector: Connector::new(&connect, &config.bind),
+                connector: Connector::new(&connect, &config.bind).with_budget(pool.clone()),
                 rules: ValidationRules::with_min_likes(config.min_likes),
                 rate_limiter: RateLimiter::new(config.rate_limit_per_minute),
                 auth_failures: RateLimiter::new(config.auth_failures_per_minute),

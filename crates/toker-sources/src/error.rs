@@ -85,6 +85,19 @@ pub enum SourceError {
         /// Which quota, and when it resets.
         message: String,
     },
+    /// The app's shared request budget could not be consulted (its database failed), so
+    /// nothing was sent.
+    #[error("{platform}: {endpoint}: the shared request budget {app:?} cannot be read: {message}")]
+    Budget {
+        #[allow(missing_docs, reason = "described on SourceError")]
+        platform: Platform,
+        #[allow(missing_docs, reason = "described on SourceError")]
+        endpoint: String,
+        /// The app whose budget it is.
+        app: String,
+        /// What failed.
+        message: String,
+    },
     /// The platform refused the request as invalid (a 4xx other than auth and rate limits).
     #[error("{platform}: {endpoint}: request rejected ({status}): {message}")]
     RequestRejected {

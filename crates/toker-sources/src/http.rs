@@ -9,6 +9,9 @@
 //!   connection errors, at most [`ApiConfig::max_retries`] times; no retry on other 4xx;
 //!   one retry of an unreadable success body. Waits go through a [`Sleeper`] (tokio time by
 //!   default, so a paused clock applies).
+//! - With a [`SharedBudget`] ([`ApiConfig::budget`]) each request first spends one of the
+//!   app's budget shared with other processes, waiting while it is spent, and a rate
+//!   limit the platform announces pauses the app for all of them.
 //! - [`ApiClient`] gives page-level access (a collector can checkpoint after each page);
 //!   [`collect`] reads everything into one [`crate::RawProfile`].
 //! - [`api_source`] / [`api_client`] build the client for a platform, or say which cargo
@@ -19,6 +22,7 @@
     allow(dead_code, unused_imports)
 )]
 
+mod budget;
 mod config;
 mod paging;
 pub(crate) mod parse;
@@ -28,6 +32,7 @@ use std::sync::Arc;
 
 use toker_model::Platform;
 
+pub use budget::{Budget, SharedBudget};
 pub use config::{ApiConfig, Secret, default_base_url, env};
 pub use paging::{Account, ApiClient, Listing, Page, collect};
 pub(crate) use retry::{Body, Call, Hints, Http, Reply, Verdict};

@@ -66,6 +66,11 @@ macro_rules! per_backend {
         pub(crate) mod jobs {
             include!("jobs/queries.rs");
         }
+
+        /// The platform apps' shared request budgets.
+        pub(crate) mod budgets {
+            include!("budgets/queries.rs");
+        }
     };
 }
 

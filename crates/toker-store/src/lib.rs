@@ -38,6 +38,7 @@
 // `schema.rs`.
 mod apikeys;
 mod backend;
+mod budgets;
 mod checkpoints;
 mod columns;
 mod connection;
@@ -53,6 +54,7 @@ pub mod testing;
 mod vectors;
 
 pub use apikeys::{ApiKeyRecord, NewApiKey};
+pub use budgets::{BudgetRule, Spend};
 pub use checkpoints::{
     Checkpoint, CollectionRun, CommittedPage, ListingState, Marker, NewPage, NewRun, PageCommit,
     ProfileWrite, RunEnd, RunMode, RunStatus,

@@ -206,6 +206,7 @@ const RELEASED: &[&str] = &[
     "2026-12-02-050000_unproven_uploads",
     "2026-12-02-090000_profile_interests",
     "2026-12-02-180000_jobs",
+    "2026-12-03-120000_platform_budgets",
 ];
 
 /// Historic exceptions to "dated close to the one released before it":

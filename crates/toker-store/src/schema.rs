@@ -262,6 +262,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Shared request budgets of the platform apps (see `crate::budgets`).
+    platform_budgets (app, window_seconds) {
+        app -> Text,
+        window_seconds -> BigInt,
+        window_start -> BigInt,
+        used -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Diesel's record of the applied migrations (see `crate::migrate`).
     __diesel_schema_migrations (version) {
         version -> Text,

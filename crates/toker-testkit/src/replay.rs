@@ -55,6 +55,8 @@ pub struct Logged {
     pub query: String,
     pub authorization: Option<String>,
     pub body: String,
+    /// When it arrived.
+    pub at: std::time::SystemTime,
 }
 
 #[derive(Debug, Clone)]
@@ -389,6 +391,7 @@ async fn answer(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
         body: body.clone(),
+        at: std::time::SystemTime::now(),
     });
     let q = url_pairs(&query);
     let platform = path

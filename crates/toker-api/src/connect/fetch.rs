@@ -83,6 +83,7 @@ pub(crate) fn api_settings(
             research.client_key = Some(key.clone());
             research.client_secret = Some(secret.clone());
             research.timeout = connector.config().platform_timeout;
+            research.budget = connector.budget(super::budget::TIKTOK_RESEARCH);
             research
         });
     (api, research)

@@ -13,24 +13,27 @@
 //!   ([`toker_collect::tokens`]); tokens, codes, states and session tokens are never logged or returned
 //!   (a bearer session token is returned once, to the client that asked for one).
 
+pub mod budget;
 pub(crate) mod crypto;
 pub(crate) mod fetch;
 pub(crate) mod flow;
 pub(crate) mod session;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use toker_model::Platform;
 use toker_sources::ImportLimits;
-use toker_sources::http::{ApiConfig, Secret, default_base_url, env as api_env};
+use toker_sources::http::{ApiConfig, Secret, SharedBudget, default_base_url, env as api_env};
 use toker_sources::oauth::{
     OAuthClient, OAuthClientConfig, OAuthEndpoints, OAuthProfile, TokenReach,
 };
 use utoipa::ToSchema;
 
 use crate::ApiError;
+use crate::pool::StorePool;
 pub use session::{SESSION_COOKIE, SESSION_PREFIX};
 use toker_collect::tokens::TokenCipher as Cipher;
 pub use toker_collect::tokens::{SECRET_KEY_ENV, SecretKey};
@@ -165,6 +168,9 @@ pub struct ConnectConfig {
     /// Bytes the uploads in progress may hold in temporary files together; an upload that
     /// would pass it gets 503 with `Retry-After`. At least [`ConnectConfig::export_limit`].
     pub upload_spool_limit: u64,
+    /// Each platform app's request budget, shared by every process on the database, by
+    /// app name ([`budget::SETTINGS`]; default [`budget::default_budgets`]).
+    pub budgets: BTreeMap<String, Vec<toker_store::BudgetRule>>,
 }
 
 impl Default for ConnectConfig {
@@ -184,6 +190,7 @@ impl Default for ConnectConfig {
             upload_rate_limit_per_minute: Some(DEFAULT_UPLOAD_RATE_LIMIT),
             max_concurrent_uploads: DEFAULT_MAX_UPLOADS,
             upload_spool_limit: DEFAULT_UPLOAD_SPOOL,
+            budgets: budget::default_budgets(),
         }
     }
 }
@@ -195,7 +202,8 @@ impl ConnectConfig {
     /// Instagram's `GRAPH_URL`) overrides, the data API's `TOKER_<PLATFORM>_API_URL`, TikTok's
     /// Research API credentials, [`env::EXPORT_LIMIT`], [`env::COOKIE_SECURE`], and the
     /// per-address and upload limits [`env::RATE_LIMIT`], [`env::UPLOAD_RATE_LIMIT`],
-    /// [`env::MAX_UPLOADS`] and [`env::UPLOAD_SPOOL`].
+    /// [`env::MAX_UPLOADS`] and [`env::UPLOAD_SPOOL`], and the apps' request budgets
+    /// ([`budget::SETTINGS`]).
     ///
     /// # Errors
     /// [`ApiError::Config`] naming the variable whose value is unusable (never the value).
@@ -279,6 +287,7 @@ impl ConnectConfig {
                 "0" | "false" | "no" | "off"
             );
         }
+        budget::from_lookup(get, &mut config.budgets)?;
         for platform in Platform::ALL {
             let var = |name: &str| get(&env::app(platform, name)).map(|v| v.trim().to_owned());
             let (Some(id), Some(secret)) = (var("CLIENT_ID"), var("CLIENT_SECRET")) else {
@@ -470,6 +479,8 @@ pub(crate) struct Connector {
     apps: BTreeMap<Platform, App>,
     disabled: BTreeMap<Platform, String>,
     config: ConnectConfig,
+    /// The apps' budgets shared through the database, once there is one.
+    budget: Option<Arc<budget::StoreBudget>>,
 }
 
 impl Connector {
@@ -529,6 +540,7 @@ impl Connector {
             apps,
             disabled,
             config: config.clone(),
+            budget: None,
         }
     }
 
@@ -563,7 +575,19 @@ impl Connector {
         let mut api = ApiConfig::new(app.settings.platform);
         api.base_url.clone_from(&app.settings.api_base_url);
         api.timeout = self.config.platform_timeout;
+        api.budget = self.budget(app.settings.platform.as_str());
         api
+    }
+
+    /// Shares the apps' request budgets through `pool`'s database.
+    pub(crate) fn with_budget(mut self, pool: StorePool) -> Self {
+        self.budget = Some(budget::StoreBudget::new(pool, self.config.budgets.clone()));
+        self
+    }
+
+    /// The shared budget of `app` (a [`budget::SETTINGS`] name), once there is a database.
+    pub(crate) fn budget(&self, app: &str) -> Option<SharedBudget> {
+        self.budget.as_ref().map(|b| b.shared(app))
     }
 
     /// What `/readyz` reports.

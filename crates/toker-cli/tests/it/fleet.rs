@@ -2,8 +2,9 @@
 //! accounts from the platform replay while the test kills a worker with SIGKILL in the
 //! middle of its jobs, again and again. Every account ends refreshed exactly once (one
 //! succeeded job, its next run planned), with exactly the liked posts the platform lists,
-//! and no account was ever read by two runs at once. `TOKER_FLEET_ACCOUNTS` sets how many
-//! accounts (default 300).
+//! and no account was ever read by two runs at once. The X app's request budget, shared by
+//! the workers through the database, holds: no window saw more requests than it allows.
+//! `TOKER_FLEET_ACCOUNTS` sets how many accounts (default 300).
 
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -15,6 +16,14 @@ use toker_sources::oauth::PlatformTokens;
 use toker_store::{JobState, Store};
 use toker_testkit::replay::{Replay, SYNTHETIC_X, synthetic_x_id};
 
+/// The X app's budget the workers share: this many requests per [`WINDOW_S`] seconds,
+/// below the rate three workers reach without it.
+const BUDGET: usize = 40;
+const WINDOW_S: u64 = 2;
+/// Worker processes, and jobs each runs at once.
+const WORKERS: usize = 3;
+const SLOTS: usize = 2;
+
 /// The key the workers open the accounts' tokens with.
 const SECRET_KEY: &str = "00112233445566778899aabbccddeeff0123456789abcdef0f1e2d3c4b5a6978";
 
@@ -24,7 +33,9 @@ fn worker(database: &str, replay: &Replay) -> Child {
         .env_remove("TOKER_LOG")
         .envs(replay.env("http://127.0.0.1:9"))
         .env("TOKER_SECRET_KEY", SECRET_KEY)
-        .args(["--database", database, "worker", "--concurrency", "2"])
+        .env("TOKER_CONNECT_X_BUDGET", format!("{BUDGET}/{WINDOW_S}s"))
+        .args(["--database", database, "worker", "--concurrency"])
+        .arg(SLOTS.to_string())
         .args(["--lease-seconds", "3", "--poll-interval-ms", "50"])
         .args(["--refresh-minutes", "60"])
         .stdout(Stdio::null())
@@ -70,7 +81,7 @@ async fn three_workers_killed_mid_job_refresh_every_account_exactly_once() {
     connect_accounts(&mut store, accounts);
 
     let started = Instant::now();
-    let mut workers: Vec<Child> = (0..3).map(|_| worker(&db.url, &replay)).collect();
+    let mut workers: Vec<Child> = (0..WORKERS).map(|_| worker(&db.url, &replay)).collect();
     let mut kills = 0;
     let finished = |store: &mut Store| {
         let c = store.count_jobs(Some("refresh")).unwrap();
@@ -164,4 +175,41 @@ async fn three_workers_killed_mid_job_refresh_every_account_exactly_once() {
         0,
         "an account was read by two runs at once"
     );
+
+    // The shared budget: X API requests per window as the platform saw them arrive. A
+    // request spent at the end of a window may arrive just after it: at most one per job
+    // slot, of the live workers and of one just killed, so a window holds at most the
+    // budget and that many.
+    let slip = (WORKERS + 1) * SLOTS;
+    let mut per_window = std::collections::BTreeMap::<u64, usize>::new();
+    for logged in replay.log().iter().filter(|l| is_x_api(&l.path)) {
+        let secs = logged
+            .at
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        *per_window.entry(secs / WINDOW_S).or_default() += 1;
+    }
+    let busiest = per_window.values().copied().max().unwrap_or(0);
+    let requests: usize = per_window.values().sum();
+    eprintln!(
+        "{requests} X API requests in {} windows of {WINDOW_S} s, the busiest with {busiest}",
+        per_window.len()
+    );
+    assert!(
+        busiest <= BUDGET + slip,
+        "a window of {WINDOW_S} s saw {busiest} requests, over the budget of {BUDGET}: \
+         {per_window:?}"
+    );
+    // Not vacuous: the workers ran into the budget.
+    assert!(
+        busiest + slip >= BUDGET,
+        "the busiest window saw only {busiest} requests: the budget never bound"
+    );
+}
+
+/// Whether `path` is a request to the X API the budget counts (the OAuth token endpoint is
+/// not the data API).
+fn is_x_api(path: &str) -> bool {
+    path.starts_with("/x/2/") && !path.starts_with("/x/2/oauth2/")
 }

@@ -101,6 +101,9 @@ pub struct ApiConfig {
     pub max_wait: Duration,
     /// The first backoff delay; it doubles per retry (with jitter), capped at a minute.
     pub backoff_base: Duration,
+    /// The app's request budget shared with other clients and processes; `None` (the
+    /// default) leaves rate limits to this client alone.
+    pub budget: Option<super::SharedBudget>,
 }
 
 impl ApiConfig {
@@ -131,6 +134,7 @@ impl ApiConfig {
             max_retries: Self::DEFAULT_MAX_RETRIES,
             max_wait: Self::DEFAULT_MAX_WAIT,
             backoff_base: Self::DEFAULT_BACKOFF_BASE,
+            budget: None,
         }
     }
 

@@ -12,6 +12,7 @@ use reqwest::header::HeaderMap;
 use serde_json::Value;
 use toker_model::Platform;
 
+use super::budget::SharedBudget;
 use super::config::{ApiConfig, Secret};
 use crate::error::SourceError;
 
@@ -36,6 +37,8 @@ pub enum WaitReason {
     Connection,
     /// A success response could not be read; trying once more.
     Unreadable,
+    /// The app's request budget shared with other processes is spent or paused.
+    Budget,
 }
 
 impl WaitReason {
@@ -49,6 +52,7 @@ impl WaitReason {
             WaitReason::Timeout => "timed out, retrying",
             WaitReason::Connection => "connection failed, retrying",
             WaitReason::Unreadable => "unreadable response, retrying",
+            WaitReason::Budget => "the app's shared request budget is spent, waiting",
         }
     }
 }
@@ -207,6 +211,14 @@ pub(crate) enum Verdict {
     },
     /// Fail now, without retrying.
     Fail(SourceError),
+    /// A quota or usage cap is spent: fail now, and pause the app's shared budget for
+    /// `pause` so that no other process spends requests on it before it resets.
+    Exhausted {
+        /// What to report.
+        error: SourceError,
+        /// Until the quota resets (or until it is worth asking again).
+        pause: Duration,
+    },
 }
 
 /// How a platform judges replies.
@@ -379,6 +391,8 @@ pub(crate) struct Http {
     sleeper: Arc<dyn Sleeper>,
     /// Set when a success said the rate-limit window is spent: no request before then.
     pause_until: Mutex<Option<tokio::time::Instant>>,
+    /// The app's budget shared with other processes, if any.
+    budget: Option<SharedBudget>,
     /// The setting `base` comes from, named when it cannot be reached.
     setting: String,
 }
@@ -424,6 +438,7 @@ impl Http {
             backoff_base: config.backoff_base,
             sleeper: Arc::new(TokioSleeper),
             pause_until: Mutex::new(None),
+            budget: config.budget.clone(),
             setting: super::config::env::api_url(config.platform),
         })
     }
@@ -446,6 +461,7 @@ impl Http {
         let mut attempts = 0u32;
         loop {
             self.respect_pause(&endpoint, waits + 1).await?;
+            self.spend_budget(&endpoint, waits + 1).await?;
             attempts += 1;
             let reply = match self.once(call, &endpoint).await {
                 Ok(reply) => reply,
@@ -481,11 +497,16 @@ impl Http {
                     continue;
                 }
             };
-            self.note_window(&reply);
+            self.note_window(&reply).await;
             match classify(&reply) {
                 Verdict::Done(value) => return Ok(value),
                 Verdict::Fail(error) => return Err(error),
+                Verdict::Exhausted { error, pause } => {
+                    self.pause_budget(pause).await;
+                    return Err(error);
+                }
                 Verdict::WaitFor { wait, message } => {
+                    self.pause_budget(wait).await;
                     if wait > self.max_wait {
                         return Err(self.too_long(&endpoint, wait, reply.now, &message));
                     }
@@ -607,15 +628,62 @@ impl Http {
         })
     }
 
-    /// Remembers a spent window (`x-rate-limit-remaining: 0` on a success).
-    fn note_window(&self, reply: &Reply) {
+    /// Remembers a spent window (`x-rate-limit-remaining: 0` on a success), and tells the
+    /// shared budget.
+    async fn note_window(&self, reply: &Reply) {
         if reply.is_success() && reply.window_spent() {
             if let Some(wait) = reply.reset_wait() {
                 let until = tokio::time::Instant::now() + wait;
                 if let Ok(mut pause) = self.pause_until.lock() {
                     *pause = Some(until);
                 }
+                self.pause_budget(wait).await;
             }
+        }
+    }
+
+    /// Pauses the shared budget's app for `wait`, if there is a shared budget.
+    async fn pause_budget(&self, wait: Duration) {
+        if let Some(shared) = &self.budget {
+            shared.budget.pause(&shared.app, wait).await;
+        }
+    }
+
+    /// Spends one request of the shared budget, waiting while it is spent or paused, or
+    /// fails when that would take longer than the allowed wait.
+    async fn spend_budget(&self, endpoint: &str, retry: u32) -> Result<(), SourceError> {
+        let Some(shared) = &self.budget else {
+            return Ok(());
+        };
+        let mut waited = Duration::ZERO;
+        loop {
+            let wait =
+                shared
+                    .budget
+                    .spend(&shared.app)
+                    .await
+                    .map_err(|message| SourceError::Budget {
+                        platform: self.platform,
+                        endpoint: endpoint.to_owned(),
+                        app: shared.app.clone(),
+                        message,
+                    })?;
+            let Some(wait) = wait else {
+                return Ok(());
+            };
+            if waited + wait > self.max_wait {
+                return Err(self.too_long(
+                    endpoint,
+                    wait,
+                    SystemTime::now(),
+                    &format!(
+                        "the request budget of {} shared by Toker's processes is spent",
+                        shared.app
+                    ),
+                ));
+            }
+            waited += wait;
+            self.wait(endpoint, WaitReason::Budget, wait, retry).await;
         }
     }
 

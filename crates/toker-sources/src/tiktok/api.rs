@@ -587,16 +587,19 @@ fn classify(reply: &Reply) -> Verdict {
         Some(code @ "rate_limit_exceeded") => {
             Verdict::wait_or_throttle(reply, envelope_message(&body, code))
         }
-        Some(code @ "daily_quota_limit_exceeded") => fail(SourceError::QuotaExceeded {
-            platform: PLATFORM,
-            endpoint: reply.endpoint.clone(),
-            message: format!(
-                "the Research API daily quota is spent: {}; it resets at 00:00 UTC ({}): \
-                 retry then",
-                envelope_message(&body, code),
-                until_midnight_utc(reply.now)
-            ),
-        }),
+        Some(code @ "daily_quota_limit_exceeded") => Verdict::Exhausted {
+            error: SourceError::QuotaExceeded {
+                platform: PLATFORM,
+                endpoint: reply.endpoint.clone(),
+                message: format!(
+                    "the Research API daily quota is spent: {}; it resets at 00:00 UTC ({}): \
+                     retry then",
+                    envelope_message(&body, code),
+                    until_midnight_utc(reply.now)
+                ),
+            },
+            pause: to_midnight_utc(reply.now),
+        },
         Some(code @ "internal_error") => Verdict::Transient {
             message: envelope_message(&body, code),
         },
@@ -657,12 +660,17 @@ fn hints(token: &str) -> Hints<'_> {
 
 /// "in 21 h 30 min" until the next 00:00 UTC after `now`.
 fn until_midnight_utc(now: SystemTime) -> String {
+    let minutes = to_midnight_utc(now).as_secs().div_ceil(60);
+    format!("in {} h {} min", minutes / 60, minutes % 60)
+}
+
+/// How long from `now` to the next 00:00 UTC, when TikTok's daily quotas reset.
+fn to_midnight_utc(now: SystemTime) -> Duration {
     let secs = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0);
-    let minutes = (86_400 - secs % 86_400).div_ceil(60);
-    format!("in {} h {} min", minutes / 60, minutes % 60)
+    Duration::from_secs(86_400 - secs % 86_400)
 }
 
 #[cfg(test)]

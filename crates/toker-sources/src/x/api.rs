@@ -33,6 +33,9 @@ pub const TWEET_FIELDS: &str =
 pub const CATEGORY_DOMAINS: [&str; 3] = ["65", "66", "131"];
 /// The most posts per page.
 const MAX_PAGE: u32 = 100;
+/// How long a reached usage cap pauses the app's shared budget: X does not say when the
+/// billing period ends, so one request an hour asks again.
+const USAGE_CAP_PAUSE: std::time::Duration = std::time::Duration::from_secs(3600);
 
 const TOKEN_HINT: &str = "reconnect the X account and set TOKER_X_TOKEN to a fresh user token \
                           (access tokens last 2 hours)";
@@ -504,15 +507,19 @@ fn classify(reply: &Reply) -> Verdict {
             .get("period")
             .and_then(Value::as_str)
             .unwrap_or("billing");
-        return Verdict::Fail(SourceError::QuotaExceeded {
-            platform: PLATFORM,
-            endpoint: reply.endpoint.clone(),
-            message: format!(
-                "the X API plan's usage cap is reached ({message}): it resets with the next \
-                 {} period; no retry helps before then",
-                period.to_lowercase()
-            ),
-        });
+        return Verdict::Exhausted {
+            error: SourceError::QuotaExceeded {
+                platform: PLATFORM,
+                endpoint: reply.endpoint.clone(),
+                message: format!(
+                    "the X API plan's usage cap is reached ({message}): it resets with the \
+                     next {} period; no retry helps before then",
+                    period.to_lowercase()
+                ),
+            },
+            // X does not say when the period ends: look again in an hour.
+            pause: USAGE_CAP_PAUSE,
+        };
     }
     if reply.status == 429 || v1_code == Some(88) {
         return Verdict::wait_or_throttle(reply, message);

@@ -4,6 +4,7 @@
 use crate::api_support;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use api_support::*;
 use serde_json::json;
@@ -361,9 +362,18 @@ async fn daily_quota_stops_at_once_and_says_when_it_resets() {
         .with_priority(1)
         .mount(&server)
         .await;
-    let (api, sleeper) = client(config(P, &server));
+    let budget = MemoryBudget::new(u32::MAX, None);
+    let (api, sleeper) = client(budget.on("tiktok-research", config(P, &server)));
     let err = api.fetch(&UserRef::new("mila.reyes")).await.unwrap_err();
     assert!(matches!(err, SourceError::QuotaExceeded { .. }), "{err:?}");
+    // Every process sharing the project's budget pauses until 00:00 UTC.
+    assert_eq!(
+        budget.pauses(),
+        [(
+            "tiktok-research".to_owned(),
+            Duration::from_secs(21 * 3600 + 30 * 60)
+        )]
+    );
     let text = err.to_string();
     assert!(text.contains("00:00 UTC"), "{text}");
     assert!(

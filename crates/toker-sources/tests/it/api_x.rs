@@ -467,3 +467,94 @@ fn a_missing_token_names_the_setting() {
     let err = XApi::new(ApiConfig::new(P)).unwrap_err().to_string();
     assert!(err.starts_with("x: no token: set TOKER_X_TOKEN"), "{err}");
 }
+
+#[tokio::test]
+async fn a_shared_budget_is_spent_per_request_and_waited_for_when_spent() {
+    let server = happy_server().await;
+    // Room for two requests, then a 40 s wait, then room again.
+    let budget = MemoryBudget::new(2, Some(Duration::from_secs(40)));
+    let (api, sleeper) = client(budget.on("x", config(P, &server)));
+    let raw = api.fetch(&UserRef::new("me")).await.unwrap();
+    assert_eq!(raw.profile.liked_videos.len(), 137);
+    // me, two liked pages and the posts: four requests, each spent once.
+    assert_eq!(server.received_requests().await.unwrap().len(), 4);
+    assert_eq!(budget.granted(), 4);
+    assert_eq!(sleeper.reasons(), [WaitReason::Budget]);
+    assert_eq!(sleeper.elapsed(), Duration::from_secs(40));
+    assert!(budget.pauses().is_empty(), "no limit was announced");
+}
+
+#[tokio::test]
+async fn a_rate_limit_pauses_the_shared_budget_for_everyone() {
+    let server = happy_server().await;
+    Mock::given(path(LIKED))
+        .and(query_param("pagination_token", PAGE2_TOKEN))
+        .respond_with(replay(P, "error_429.json"))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let budget = MemoryBudget::new(u32::MAX, None);
+    let (api, _) = client(budget.on("x", config(P, &server)));
+    api.fetch(&UserRef::new("me")).await.unwrap();
+    // The reset the 429 named, for the app the client spends.
+    assert_eq!(
+        budget.pauses(),
+        [("x".to_owned(), Duration::from_secs(901))]
+    );
+    // The resent page was spent again: five requests, five spends.
+    assert_eq!(budget.granted(), 5);
+}
+
+#[tokio::test]
+async fn a_reached_usage_cap_pauses_the_shared_budget_for_an_hour() {
+    let server = happy_server().await;
+    Mock::given(path(LIKED))
+        .respond_with(replay(P, "error_429_usage_cap.json"))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let budget = MemoryBudget::new(u32::MAX, None);
+    let (api, _) = client(budget.on("x-app", config(P, &server)));
+    let err = api.fetch(&UserRef::new("me")).await.unwrap_err();
+    assert!(matches!(err, SourceError::QuotaExceeded { .. }), "{err:?}");
+    assert_eq!(
+        budget.pauses(),
+        [("x-app".to_owned(), Duration::from_secs(3600))]
+    );
+}
+
+#[tokio::test]
+async fn a_budget_spent_longer_than_the_allowed_wait_sends_nothing() {
+    let server = happy_server().await;
+    let budget = MemoryBudget::new(0, Some(Duration::from_secs(7200)));
+    let (api, sleeper) = client(budget.on("x", config(P, &server)));
+    let err = api.fetch(&UserRef::new("me")).await.unwrap_err();
+    let SourceError::RateLimited { retry_after, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(*retry_after, Some(Duration::from_secs(7200)));
+    let text = err.to_string();
+    assert!(
+        text.contains("request budget of x shared by Toker's processes is spent"),
+        "{text}"
+    );
+    assert!(sleeper.waits().is_empty());
+    assert!(server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_budget_that_cannot_be_read_sends_nothing_and_says_so() {
+    let server = happy_server().await;
+    let budget = MemoryBudget::new(0, None);
+    let (api, _) = client(budget.on("x", config(P, &server)));
+    let err = api.fetch(&UserRef::new("me")).await.unwrap_err();
+    assert!(matches!(err, SourceError::Budget { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.contains("GET /2/users/me")
+            && text.contains("budget \"x\" cannot be read: the budget's database is down"),
+        "{text}"
+    );
+    assert!(server.received_requests().await.unwrap().is_empty());
+}

@@ -1,6 +1,7 @@
 //! The store's integration tests, one binary: every behaviour on SQLite and PostgreSQL.
 #![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
 
+mod budgets;
 mod checkpoints;
 mod concurrency;
 mod erasure;

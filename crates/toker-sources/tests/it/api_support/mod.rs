@@ -206,3 +206,72 @@ pub async fn requests_to(server: &MockServer, path: &str) -> Vec<Request> {
         .filter(|r| r.url.path() == path)
         .collect()
 }
+
+/// A [`Budget`](toker_sources::http::Budget) in memory: grants `room` requests, answering
+/// `wait` once after them before granting again (`None`: fails instead), and records the
+/// pauses it is told of.
+pub struct MemoryBudget {
+    state: Mutex<BudgetState>,
+}
+
+struct BudgetState {
+    room: u32,
+    wait: Option<Duration>,
+    granted: u32,
+    pauses: Vec<(String, Duration)>,
+}
+
+impl MemoryBudget {
+    pub fn new(room: u32, wait: Option<Duration>) -> Arc<Self> {
+        Arc::new(MemoryBudget {
+            state: Mutex::new(BudgetState {
+                room,
+                wait,
+                granted: 0,
+                pauses: Vec::new(),
+            }),
+        })
+    }
+
+    /// `config` with this budget, for `app`.
+    pub fn on(self: &Arc<Self>, app: &str, mut config: ApiConfig) -> ApiConfig {
+        config.budget = Some(toker_sources::http::SharedBudget {
+            app: app.to_owned(),
+            budget: self.clone(),
+        });
+        config
+    }
+
+    pub fn granted(&self) -> u32 {
+        self.state.lock().unwrap().granted
+    }
+
+    pub fn pauses(&self) -> Vec<(String, Duration)> {
+        self.state.lock().unwrap().pauses.clone()
+    }
+}
+
+#[async_trait]
+impl toker_sources::http::Budget for MemoryBudget {
+    async fn spend(&self, _app: &str) -> Result<Option<Duration>, String> {
+        let mut state = self.state.lock().unwrap();
+        if state.room == 0 {
+            state.room = u32::MAX;
+            return match state.wait {
+                Some(wait) => Ok(Some(wait)),
+                None => Err("the budget's database is down".to_owned()),
+            };
+        }
+        state.room -= 1;
+        state.granted += 1;
+        Ok(None)
+    }
+
+    async fn pause(&self, app: &str, wait: Duration) {
+        self.state
+            .lock()
+            .unwrap()
+            .pauses
+            .push((app.to_owned(), wait));
+    }
+}
