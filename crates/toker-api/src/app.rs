@@ -1,5 +1,6 @@
 //! The router: the routes of every module behind the shared layers.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -17,8 +18,9 @@ use tracing::Span;
 use crate::connect::session::authenticate;
 use crate::connect::{BodyLimits, limit_body};
 use crate::limits::{client_addresses, timeout};
+use crate::metrics::count_requests;
 use crate::problem::{Problem, ProblemKind, problem_for_bare_errors};
-use crate::routes::{admin, connect, health, insights, jobs, me, profiles};
+use crate::routes::{admin, connect, health, insights, jobs, me, metrics, profiles};
 use crate::state::AppState;
 
 /// The header that carries each request's id (set if the client sent none, echoed back).
@@ -28,14 +30,17 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 const MAX_REQUEST_ID_LEN: usize = 64;
 
 /// The API's router over `state`: `/v1/…` behind API-key authentication and the per-key
-/// rate limit; `/healthz`, `/readyz` and `/openapi.json` open. Every response carries an
-/// `x-request-id` (the client's if it is 1 to 64 of `A-Z a-z 0-9 . _ -`, else a generated
-/// one); every error is problem+json; bodies over the limit get 413; requests
+/// rate limit; `/healthz`, `/readyz` and `/openapi.json` open; `/metrics` an admin key's
+/// unless `metrics_open`. Every request is counted for `/metrics` under its matched route
+/// template, method and status. Every response carries an `x-request-id` (the client's if
+/// it is 1 to 64 of `A-Z a-z 0-9 . _ -`, else a generated one); every error is
+/// problem+json; bodies over the limit get 413; requests
 /// over the timeout get 503; each request is logged (method, path, status, latency, key
 /// id, request id — never the key itself or a body). `POST /v1/vectorize` is exempt from
 /// the timeout: a refit of a large corpus takes as long as it takes.
 pub fn router(state: AppState) -> Router {
     let config = state.config().clone();
+    let counted = Arc::clone(state.metrics());
     let timed = from_fn_with_state(config.request_timeout, timeout);
     let authenticated = Router::new()
         .merge(profiles::routes())
@@ -49,6 +54,7 @@ pub fn router(state: AppState) -> Router {
     let limits = BodyLimits::new(config.body_limit, state.connector().config().export_limit);
     let app = Router::new()
         .merge(health::routes().route_layer(timed))
+        .merge(metrics::routes(&state, config.request_timeout))
         .merge(
             connect::routes(config.request_timeout)
                 .layer(from_fn_with_state(state.clone(), crate::web::for_browsers)),
@@ -58,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(unknown_route)
         .with_state(state);
     let layers = ServiceBuilder::new()
+        .layer(from_fn_with_state(counted, count_requests))
         .map_request(keep_only_safe_request_id)
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(

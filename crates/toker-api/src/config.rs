@@ -84,6 +84,9 @@ pub struct ServeConfig {
     /// planned in the job table when the last one ends, within ±10 % of it); zero plans
     /// no refreshes (a person's own still run).
     pub refresh_period: Duration,
+    /// Whether `GET /metrics` answers without a key (for a scraper on a private network;
+    /// limited per client address then); `false` (the default) asks for an admin key.
+    pub metrics_open: bool,
 }
 
 /// The most [`ServeConfig::workers`] accepted.
@@ -115,6 +118,7 @@ impl Default for ServeConfig {
             fd_reserve: 128,
             workers: None,
             refresh_period: Duration::from_secs(24 * 3600),
+            metrics_open: false,
         }
     }
 }

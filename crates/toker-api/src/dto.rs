@@ -613,4 +613,18 @@ pub(crate) struct Health {
     /// Readiness only: which platforms people can connect, and why others cannot.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) connect: Option<crate::connect::ConnectStatus>,
+    /// Readiness only: the job queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) queue: Option<QueueStatus>,
+}
+
+/// The job queue as `/readyz` reads it from the job table.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct QueueStatus {
+    /// Jobs waiting for a worker (some may be planned for later).
+    pub(crate) queued: u64,
+    /// Jobs a worker runs now.
+    pub(crate) running: u64,
+    /// Jobs whose every attempt failed (dead letters).
+    pub(crate) dead: u64,
 }

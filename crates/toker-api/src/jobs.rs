@@ -39,6 +39,7 @@ use toker_store::{Claimed, Job, ProfileVectorizer, Store, StoreError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::metrics::OutcomeCounter;
 use crate::problem::Problem;
 use crate::routes::me::refresh_all;
 use crate::state::AppState;
@@ -91,7 +92,8 @@ pub fn opener(url: &str) -> OpenStore {
 }
 
 /// Starts a worker of `concurrency` slots over `state`'s database with [`runners`], until
-/// `shutdown` turns `true` (running jobs are then given back to the queue).
+/// `shutdown` turns `true` (running jobs are then given back to the queue). Its job
+/// outcomes are counted for `/metrics`.
 #[must_use]
 pub fn spawn_workers(
     state: &AppState,
@@ -102,6 +104,7 @@ pub fn spawn_workers(
         name: format!("serve-{}", std::process::id()),
         concurrency,
         wake: Some(Arc::clone(state.jobs_queued())),
+        observer: Some(Arc::new(OutcomeCounter(Arc::clone(state.metrics())))),
         ..WorkerOptions::default()
     };
     let open = opener(&state.config().database_url);

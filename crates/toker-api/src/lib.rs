@@ -35,6 +35,7 @@ pub mod jobs;
 mod keys;
 mod limits;
 mod matches;
+mod metrics;
 mod openapi;
 mod pool;
 pub mod problem;
@@ -53,7 +54,7 @@ pub use keys::{
     revoke_api_key,
 };
 pub use openapi::openapi;
-pub use pool::StorePool;
+pub use pool::{PoolUsage, StorePool};
 pub use problem::{Problem, ProblemKind};
 pub use server::{Server, bind, serve};
 pub use state::AppState;

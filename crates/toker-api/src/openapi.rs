@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::dto::{PlatformDoc, VideoDoc};
 use crate::problem::{PROBLEM_JSON, ProblemBody, ProblemKind, ProblemViolation};
-use crate::routes::{admin, connect, health, insights, jobs, me, profiles};
+use crate::routes::{admin, connect, health, insights, jobs, me, metrics, profiles};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -58,6 +58,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     for part in [
         health::Doc::openapi(),
+        metrics::Doc::openapi(),
         profiles::Doc::openapi(),
         insights::Doc::openapi(),
         admin::Doc::openapi(),

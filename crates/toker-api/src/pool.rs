@@ -20,6 +20,17 @@ use tokio::sync::Semaphore;
 
 use crate::ApiError;
 
+/// The pool's connections at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUsage {
+    /// Connections free for the next request.
+    pub idle: usize,
+    /// Connections lent to work in progress.
+    pub in_use: usize,
+    /// The most connections the pool holds.
+    pub max: usize,
+}
+
 /// Connections to one database, shared by all requests.
 #[derive(Clone)]
 pub struct StorePool {
@@ -31,6 +42,8 @@ struct Inner {
     backend: Backend,
     idle: Mutex<Vec<Pooled>>,
     permits: Arc<Semaphore>,
+    /// The most connections (permits) the pool holds.
+    size: usize,
     vectorizer: Arc<VocabularyVectorizer>,
     /// Tasks that stored vectors, counted after they returned.
     vector_writes: AtomicU64,
@@ -108,6 +121,7 @@ impl StorePool {
                 backend,
                 idle: Mutex::new(idle),
                 permits: Arc::new(Semaphore::new(size)),
+                size,
                 vectorizer,
                 vector_writes: AtomicU64::new(0),
             }),
@@ -118,6 +132,18 @@ impl StorePool {
     #[must_use]
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    /// How many connections are free and how many are lent to work now (a connection is
+    /// lent from when its work is admitted until the work returns).
+    #[must_use]
+    pub fn usage(&self) -> PoolUsage {
+        let idle = self.inner.permits.available_permits().min(self.inner.size);
+        PoolUsage {
+            idle,
+            in_use: self.inner.size - idle,
+            max: self.inner.size,
+        }
     }
 
     /// How many tasks stored profile vectors so far (counted once they returned): the

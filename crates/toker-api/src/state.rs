@@ -1,9 +1,10 @@
 //! What every handler shares: the database pool, the validation rules, the key cache, the
-//! rate limiter and the cached match index.
+//! rate limiter, the cached match index and the numbers `/metrics` tells.
 
 use std::sync::Arc;
 
 use toker_model::ValidationRules;
+use toker_sources::http::TokioSleeper;
 use toker_store::Store;
 use tokio::sync::Notify;
 
@@ -14,8 +15,13 @@ use crate::connect::{ConnectConfig, Connector};
 use crate::keys::{Role, VerifiedKeys};
 use crate::limits::{CpuPool, Deadline, RateLimiter, UploadGate};
 use crate::matches::MatchCache;
+use crate::metrics::{CountingSleeper, Metrics};
 use crate::pool::StorePool;
 use crate::problem::Problem;
+
+/// Scrapes per minute an open `/metrics` answers per client address (a scraper asks a few
+/// times a minute).
+const METRICS_OPEN_PER_MINUTE: u32 = 60;
 
 /// The shared state of the API: cheap to clone (one `Arc`).
 #[derive(Clone)]
@@ -38,6 +44,9 @@ struct Inner {
     connector: Connector,
     /// Wakes the in-process worker when a request queued a job.
     jobs_queued: Arc<Notify>,
+    metrics: Arc<Metrics>,
+    /// Scrapes of an open `/metrics` per client address.
+    metrics_limiter: RateLimiter,
 }
 
 impl std::fmt::Debug for AppState {
@@ -70,9 +79,15 @@ impl AppState {
     #[must_use]
     pub fn with_pool(config: ServeConfig, pool: StorePool) -> Self {
         let connect = config.connect.clone().unwrap_or_default();
+        let metrics = Arc::new(Metrics::default());
+        let sleeper = Arc::new(CountingSleeper {
+            inner: Arc::new(TokioSleeper),
+            metrics: Arc::clone(&metrics),
+        });
         AppState {
             inner: Arc::new(Inner {
-                connector: Connector::new(&connect, &config.bind).with_budget(pool.clone()),
+                connector: Connector::new(&connect, &config.bind, sleeper)
+                    .with_budget(pool.clone()),
                 rules: ValidationRules::with_min_likes(config.min_likes),
                 rate_limiter: RateLimiter::new(config.rate_limit_per_minute),
                 auth_failures: RateLimiter::new(config.auth_failures_per_minute),
@@ -86,6 +101,8 @@ impl AppState {
                 matches: MatchCache::new(config.match_refresh),
                 keys: Arc::new(VerifiedKeys::default()),
                 jobs_queued: Arc::new(Notify::new()),
+                metrics,
+                metrics_limiter: RateLimiter::new(Some(METRICS_OPEN_PER_MINUTE)),
                 pool,
                 config,
             }),
@@ -144,6 +161,16 @@ impl AppState {
     /// The verified keys and sessions (and the Argon2 run count).
     pub(crate) fn keys(&self) -> &VerifiedKeys {
         &self.inner.keys
+    }
+
+    /// What `/metrics` tells.
+    pub(crate) fn metrics(&self) -> &Arc<Metrics> {
+        &self.inner.metrics
+    }
+
+    /// Scrapes of an open `/metrics` per client address.
+    pub(crate) fn metrics_limiter(&self) -> &RateLimiter {
+        &self.inner.metrics_limiter
     }
 
     pub(crate) fn matches(&self) -> &MatchCache {

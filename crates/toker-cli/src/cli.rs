@@ -430,6 +430,10 @@ pub(crate) struct ServeArgs {
         value_name = "N"
     )]
     pub(crate) fd_reserve: usize,
+    /// Serve `GET /metrics` without a key (for a scraper on a private network); by default
+    /// it needs an admin key.
+    #[arg(long, env = "TOKER_METRICS_OPEN", value_parser = clap::builder::FalseyValueParser::new())]
+    pub(crate) metrics_open: bool,
     #[command(flatten)]
     pub(crate) rules: RulesArgs,
 }

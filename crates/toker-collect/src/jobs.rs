@@ -21,7 +21,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use toker_processing::VectorizerConfig;
-use toker_store::{Claimed, Job, JobEnd, NewJob, Store, StoreError};
+use toker_store::{Claimed, Job, JobEnd, JobState, NewJob, Store, StoreError};
 use tokio::sync::{Notify, watch};
 
 use crate::error::CollectError;
@@ -111,8 +111,57 @@ impl JobRunner for VectorizeRunner {
 /// Opens a store connection for a worker (e.g. with the vectorizer installed).
 pub type OpenStore = Arc<dyn Fn() -> Result<Store, StoreError> + Send + Sync>;
 
+/// How an attempt of a job ended, as the worker that ran it saw it ([`JobObserver`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    /// The job succeeded.
+    Succeeded,
+    /// The job failed for good ([`JobFailure::Permanent`], or no runner for its kind).
+    Failed,
+    /// The attempt failed and the job is queued again for a later one.
+    Retry,
+    /// The last attempt failed: the job is a dead letter.
+    Dead,
+    /// Given back to the queue at shutdown, the attempt not counted.
+    Released,
+    /// Another worker took the job's lease over before this one ended it.
+    Lost,
+}
+
+impl Outcome {
+    /// Every outcome, in the order above.
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Succeeded,
+        Outcome::Failed,
+        Outcome::Retry,
+        Outcome::Dead,
+        Outcome::Released,
+        Outcome::Lost,
+    ];
+
+    /// A short lowercase name (`succeeded`, `failed`, `retry`, `dead`, `released`, `lost`).
+    #[must_use]
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Retry => "retry",
+            Outcome::Dead => "dead",
+            Outcome::Released => "released",
+            Outcome::Lost => "lost",
+        }
+    }
+}
+
+/// Told of every attempt a worker ends (e.g. to count outcomes for monitoring); called on
+/// the worker's task, so it must return at once.
+pub trait JobObserver: Send + Sync {
+    /// An attempt of a job of `kind` ended as `outcome`.
+    fn ended(&self, kind: &str, outcome: Outcome);
+}
+
 /// How a worker runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WorkerOptions {
     /// The worker's name in the leases it takes (unique among the running workers, e.g.
     /// `host:pid`).
@@ -130,6 +179,32 @@ pub struct WorkerOptions {
     /// Wakes an idle slot before its poll interval ends (e.g. the server that queued a job
     /// in the same process calls `notify_one`).
     pub wake: Option<Arc<Notify>>,
+    /// Told of every attempt's outcome; `None` tells no one.
+    pub observer: Option<Arc<dyn JobObserver>>,
+}
+
+impl std::fmt::Debug for WorkerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerOptions")
+            .field("name", &self.name)
+            .field("concurrency", &self.concurrency)
+            .field("lease", &self.lease)
+            .field("poll_interval", &self.poll_interval)
+            .field("once", &self.once)
+            .field("retry_base", &self.retry_base)
+            .field("wake", &self.wake.is_some())
+            .field("observer", &self.observer.is_some())
+            .finish()
+    }
+}
+
+impl WorkerOptions {
+    /// Tells the observer, if any, that an attempt of a `kind` job ended as `outcome`.
+    fn observe(&self, kind: &str, outcome: Outcome) {
+        if let Some(observer) = &self.observer {
+            observer.ended(kind, outcome);
+        }
+    }
 }
 
 impl Default for WorkerOptions {
@@ -142,6 +217,7 @@ impl Default for WorkerOptions {
             once: false,
             retry_base: Duration::from_secs(30),
             wake: None,
+            observer: None,
         }
     }
 }
@@ -332,6 +408,7 @@ async fn run_slot(
         if outcome.is_none() && *lost_tx.borrow() {
             // Another worker holds the job now: nothing of it is this worker's to end.
             report.lost += 1;
+            options.observe(&claimed_job.kind, Outcome::Lost);
             continue;
         }
         let Some(outcome) = outcome else {
@@ -339,6 +416,7 @@ async fn run_slot(
             let (_, released) = blocking(leases, move |s| s.release_job(&held, Utc::now())).await;
             if released? {
                 report.released += 1;
+                options.observe(&claimed_job.kind, Outcome::Released);
             }
             return Ok(report);
         };
@@ -357,7 +435,7 @@ async fn run_slot(
             };
             let next = next.as_ref().map(Planned::as_new);
             s.finish_job(&held, end, next.as_ref(), Utc::now())
-                .map(|ended| ended.map(|_| outcome.is_ok()))
+                .map(|ended| ended.map(|job| job.state))
         })
         .await;
         let ended = match ended {
@@ -369,13 +447,21 @@ async fn run_slot(
                 continue;
             }
         };
-        match ended {
-            Some(true) => report.succeeded += 1,
-            Some(false) => report.failed += 1,
+        let outcome = match ended {
+            Some(JobState::Succeeded) => Outcome::Succeeded,
+            Some(JobState::Failed) => Outcome::Failed,
+            Some(JobState::Dead) => Outcome::Dead,
+            Some(JobState::Queued | JobState::Running) => Outcome::Retry,
             None => {
                 tracing::warn!(job = lease.job_id, "another worker took the job over");
-                report.lost += 1;
+                Outcome::Lost
             }
+        };
+        match outcome {
+            Outcome::Succeeded => report.succeeded += 1,
+            Outcome::Lost => report.lost += 1,
+            _ => report.failed += 1,
         }
+        options.observe(&claimed_job.kind, outcome);
     }
 }

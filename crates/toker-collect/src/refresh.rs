@@ -52,7 +52,6 @@ pub async fn account_client(
 }
 
 /// What [`refresh_account`] needs besides the store.
-#[derive(Debug)]
 pub struct RefreshRequest<'a> {
     /// The connected account, with its sealed tokens.
     pub account: &'a AccountRecord,
@@ -69,6 +68,22 @@ pub struct RefreshRequest<'a> {
     pub rules: &'a ValidationRules,
     /// Who the profile belongs to (the account's principal).
     pub owner: Option<&'a str>,
+    /// What the platform clients wait on (rate limits, backoff); `None`: [`TokioSleeper`].
+    pub sleeper: Option<Arc<dyn Sleeper>>,
+}
+
+impl std::fmt::Debug for RefreshRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("account", &self.account)
+            .field("cipher", &self.cipher)
+            .field("oauth", &self.oauth)
+            .field("api", &self.api)
+            .field("research", &self.research)
+            .field("rules", &self.rules)
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a refresh did to an account.
@@ -128,8 +143,11 @@ pub async fn refresh_account(
     };
     let mut api = request.api.clone();
     api.token = Some(access);
-    let (client, user) =
-        account_client(api, request.research.cloned(), Arc::new(TokioSleeper)).await?;
+    let sleeper = request
+        .sleeper
+        .clone()
+        .unwrap_or_else(|| Arc::new(TokioSleeper));
+    let (client, user) = account_client(api, request.research.cloned(), sleeper).await?;
     // A refresh cut short (rate limit, timeout) left its run unfinished: resume it from its
     // checkpoints; otherwise read only what is new since the last complete run.
     let unfinished = store.unfinished_run(platform, &subject_of(&user))?;

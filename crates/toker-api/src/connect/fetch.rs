@@ -6,12 +6,11 @@
 //! videos come from the Research API, when this server has Research credentials, for the
 //! username the Display API names.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use toker_collect::account_client;
 use toker_model::Platform;
-use toker_sources::http::{ApiClient, ApiConfig, Secret, TokioSleeper, collect};
+use toker_sources::http::{ApiClient, ApiConfig, Secret, collect};
 use toker_sources::oauth::{OAuthProfile, TokenReach};
 use toker_sources::{RawProfile, SourceError, UserRef};
 
@@ -43,7 +42,7 @@ pub(crate) async fn client_for(
 ) -> Result<(Box<dyn ApiClient>, UserRef), Problem> {
     let (mut api, research) = api_settings(connector, app, Patience::Interactive);
     api.token = Some(token.clone());
-    account_client(api, research, Arc::new(TokioSleeper))
+    account_client(api, research, connector.sleeper())
         .await
         .map_err(|e| unusable(app.settings.platform, &e))
 }

@@ -26,7 +26,9 @@ use std::time::Duration;
 use serde::Serialize;
 use toker_model::Platform;
 use toker_sources::ImportLimits;
-use toker_sources::http::{ApiConfig, Secret, SharedBudget, default_base_url, env as api_env};
+use toker_sources::http::{
+    ApiConfig, Secret, SharedBudget, Sleeper, default_base_url, env as api_env,
+};
 use toker_sources::oauth::{
     OAuthClient, OAuthClientConfig, OAuthEndpoints, OAuthProfile, TokenReach,
 };
@@ -473,7 +475,6 @@ pub(crate) struct App {
 }
 
 /// The connect flow at run time: the cipher, the enabled platforms, and the settings.
-#[derive(Debug)]
 pub(crate) struct Connector {
     cipher: Option<Cipher>,
     apps: BTreeMap<Platform, App>,
@@ -481,12 +482,25 @@ pub(crate) struct Connector {
     config: ConnectConfig,
     /// The apps' budgets shared through the database, once there is one.
     budget: Option<Arc<budget::StoreBudget>>,
+    /// What the platform clients wait on (rate limits, backoff).
+    sleeper: Arc<dyn Sleeper>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("cipher", &self.cipher)
+            .field("apps", &self.apps)
+            .field("disabled", &self.disabled)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Connector {
     /// The runtime of `config`; `bind` gives the public URL when none is configured.
     /// A platform whose OAuth client cannot be built is disabled with the reason.
-    pub(crate) fn new(config: &ConnectConfig, bind: &str) -> Self {
+    pub(crate) fn new(config: &ConnectConfig, bind: &str, sleeper: Arc<dyn Sleeper>) -> Self {
         let public_url = config
             .public_url
             .clone()
@@ -541,7 +555,13 @@ impl Connector {
             disabled,
             config: config.clone(),
             budget: None,
+            sleeper,
         }
+    }
+
+    /// What the platform clients wait on (rate limits, backoff).
+    pub(crate) fn sleeper(&self) -> Arc<dyn Sleeper> {
+        Arc::clone(&self.sleeper)
     }
 
     /// The cipher, when the key is set (every connect route needs it).
@@ -606,6 +626,7 @@ impl Connector {
 
 #[cfg(test)]
 mod tests {
+    use toker_sources::http::TokioSleeper;
     use toker_testkit::env_lookup as lookup;
 
     use super::*;
@@ -656,7 +677,7 @@ mod tests {
         ]))
         .unwrap();
         config.validate().unwrap();
-        let connector = Connector::new(&config, "127.0.0.1:8080");
+        let connector = Connector::new(&config, "127.0.0.1:8080", Arc::new(TokioSleeper));
         let status = connector.status();
         assert_eq!(status.enabled, vec!["x"]);
         assert!(status.disabled["tiktok"].contains("TOKER_CONNECT_TIKTOK_CLIENT_SECRET"));
@@ -725,7 +746,7 @@ mod tests {
             "{err}"
         );
         let none = ConnectConfig::from_lookup(lookup(&[])).unwrap();
-        let status = Connector::new(&none, "127.0.0.1:1").status();
+        let status = Connector::new(&none, "127.0.0.1:1", Arc::new(TokioSleeper)).status();
         assert!(status.enabled.is_empty() && !status.export_upload);
     }
 }

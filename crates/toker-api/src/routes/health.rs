@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::routing::get;
 use utoipa::OpenApi;
 
-use crate::dto::Health;
+use crate::dto::{Health, QueueStatus};
 use crate::problem::{Problem, ProblemBody, ProblemKind};
 use crate::state::AppState;
 
@@ -18,7 +18,10 @@ pub(crate) fn routes() -> Router<AppState> {
 }
 
 #[derive(OpenApi)]
-#[openapi(paths(healthz, readyz, openapi_json), components(schemas(Health)))]
+#[openapi(
+    paths(healthz, readyz, openapi_json),
+    components(schemas(Health, QueueStatus))
+)]
 pub(crate) struct Doc;
 
 /// The process is alive.
@@ -32,32 +35,45 @@ pub(crate) async fn healthz() -> Json<Health> {
     Json(Health {
         status: "ok".to_owned(),
         connect: None,
+        queue: None,
     })
 }
 
-/// The database answers: the server can take traffic.
+/// The database answers and its job table can be read: the server can take traffic. Tells
+/// which platforms people can connect and how many jobs are queued, running and dead.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "health",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "The database does not answer", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 503, description = "The database does not answer, or its job table cannot be read", body = ProblemBody, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, Problem> {
-    state
+    let counts = state
         .db(|store| {
-            store.ping().map_err(|e| {
-                tracing::warn!(error = %e, "readiness check failed");
-                Problem::new(ProblemKind::Unavailable, "the database does not answer")
+            store
+                .ping()
+                .and_then(|()| store.count_jobs(None))
+                .map_err(|e| {
+                    tracing::warn!(error = %e, "readiness check failed");
+                    Problem::new(
+                        ProblemKind::Unavailable,
+                        "the database does not answer, or its job table cannot be read",
+                    )
                     .with_retry_after(5)
-            })
+                })
         })
         .await?;
     Ok(Json(Health {
         status: "ready".to_owned(),
         connect: Some(state.connector().status()),
+        queue: Some(QueueStatus {
+            queued: counts.queued,
+            running: counts.running,
+            dead: counts.dead,
+        }),
     }))
 }
 

@@ -543,6 +543,7 @@ async fn refresh_one(
         research: research.as_ref(),
         rules: state.rules(),
         owner: Some(principal),
+        sleeper: Some(connector.sleeper()),
     };
     Ok(refresh_account(store, &request).await)
 }

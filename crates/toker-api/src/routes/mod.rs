@@ -8,6 +8,7 @@ pub(crate) mod health;
 pub(crate) mod insights;
 pub(crate) mod jobs;
 pub(crate) mod me;
+pub(crate) mod metrics;
 pub(crate) mod profiles;
 
 use std::collections::HashMap;

@@ -15,6 +15,7 @@ mod heavy;
 mod jobs;
 mod limits;
 mod logs;
+mod metrics;
 mod openapi;
 mod request_ids;
 mod sigterm;

@@ -9,10 +9,11 @@ use common::TestApp;
 use serde_json::Value;
 
 /// Every route the router serves, as (method, path).
-const ROUTES: [(&str, &str); 24] = [
+const ROUTES: [(&str, &str); 25] = [
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/openapi.json"),
+    ("get", "/metrics"),
     ("get", "/v1/profiles"),
     ("post", "/v1/profiles"),
     ("post", "/v1/profiles:batch"),
@@ -83,7 +84,7 @@ fn the_document_is_valid_openapi_3_1() {
     // A typed OpenAPI 3.1 reader accepts it whole.
     let spec = oas3::from_json(&text).unwrap();
     assert!(spec.openapi.starts_with("3.1."));
-    assert_eq!(spec.paths.as_ref().map(|p| p.len()), Some(20));
+    assert_eq!(spec.paths.as_ref().map(|p| p.len()), Some(21));
 
     // Every reference resolves to a component.
     let mut refs = Vec::new();
@@ -114,7 +115,9 @@ fn the_document_is_valid_openapi_3_1() {
             "{method} {path}"
         );
         let secured = op.get("security").is_some();
-        assert_eq!(secured, path.starts_with("/v1/"), "{method} {path}");
+        // `/v1/…` and `/metrics` (an admin key's unless the server opens it).
+        let needs_key = path.starts_with("/v1/") || path == "/metrics";
+        assert_eq!(secured, needs_key, "{method} {path}");
     }
     assert_eq!(
         json["components"]["securitySchemes"]["api_key"]["scheme"],

@@ -248,3 +248,49 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_metrics_open_answers_metrics_without_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("toker.db");
+    let mut server = KillOnDrop(
+        Process::new(assert_cmd::cargo::cargo_bin("toker"))
+            .env_remove("DATABASE_URL")
+            .env_remove("TOKER_METRICS_OPEN")
+            .arg("--database")
+            .arg(&db)
+            .args(["serve", "--bind", "127.0.0.1:0", "--metrics-open"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let base = crate::common::served_base(&mut server.0);
+    let http = reqwest::Client::new();
+    let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let scraped = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert_eq!(
+        scraped.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = scraped.text().await.unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l
+                == r#"toker_http_requests_total{route="/readyz",method="GET",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("toker_db_pool_max_connections 4\n"), "{text}");
+
+    let pid = server.0.id().to_string();
+    assert!(
+        Process::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = server.0.wait().unwrap();
+    assert!(status.success(), "{status}");
+}

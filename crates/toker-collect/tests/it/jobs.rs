@@ -4,16 +4,16 @@
 //! cancels its job and leaves it to the new holder.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::Utc;
 use serde_json::Value;
 use toker_collect::jobs::{
-    JobFailure, JobRunner, OpenStore, VECTORIZE, VectorizeRunner, WorkerOptions, WorkerReport,
-    backoff, run_worker,
+    JobFailure, JobObserver, JobRunner, OpenStore, Outcome, VECTORIZE, VectorizeRunner,
+    WorkerOptions, WorkerReport, backoff, run_worker,
 };
 use toker_processing::VectorizerConfig;
 use toker_store::testing::{TestDb, enqueue_due};
@@ -63,6 +63,16 @@ impl JobRunner for Cancellable {
     }
 }
 
+/// Records every outcome it is told of.
+#[derive(Default)]
+struct Recorder(Mutex<Vec<(String, Outcome)>>);
+
+impl JobObserver for Recorder {
+    fn ended(&self, kind: &str, outcome: Outcome) {
+        self.0.lock().unwrap().push((kind.to_owned(), outcome));
+    }
+}
+
 fn opener(url: &str) -> OpenStore {
     let url = url.to_owned();
     Arc::new(move || Store::open(&url))
@@ -77,6 +87,7 @@ fn options(once: bool) -> WorkerOptions {
         once,
         retry_base: Duration::ZERO,
         wake: None,
+        observer: None,
     }
 }
 
@@ -92,9 +103,25 @@ async fn drains_retries_and_fails(db: TestDb) {
     );
     runners.insert("flaky".to_owned(), Arc::new(Flaky));
     let (_tx, rx) = watch::channel(false);
-    let report = run_worker(opener(&db.url), Arc::new(runners), options(true), rx)
+    let recorder = Arc::new(Recorder::default());
+    let mut opts = options(true);
+    opts.observer = Some(Arc::clone(&recorder) as Arc<dyn JobObserver>);
+    let report = run_worker(opener(&db.url), Arc::new(runners), opts, rx)
         .await
         .unwrap();
+    let mut seen = recorder.0.lock().unwrap().clone();
+    seen.sort();
+    let outcome = |kind: &str, outcome| (kind.to_owned(), outcome);
+    assert_eq!(
+        seen,
+        [
+            outcome("flaky", Outcome::Retry),
+            outcome("flaky", Outcome::Retry),
+            outcome("flaky", Outcome::Dead),
+            outcome("unknown", Outcome::Failed),
+            outcome(VECTORIZE, Outcome::Succeeded),
+        ]
+    );
     assert_eq!(
         report,
         WorkerReport {

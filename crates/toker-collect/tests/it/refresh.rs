@@ -116,6 +116,7 @@ async fn refresh(
         research: None,
         rules: &rules,
         owner: Some(PRINCIPAL),
+        sleeper: None,
     };
     refresh_account(store, &request).await
 }

@@ -232,6 +232,32 @@ pub struct JobCounts {
     pub dead: u64,
 }
 
+impl JobCounts {
+    /// The count of `state`.
+    #[must_use]
+    pub const fn of(&self, state: JobState) -> u64 {
+        match state {
+            JobState::Queued => self.queued,
+            JobState::Running => self.running,
+            JobState::Succeeded => self.succeeded,
+            JobState::Failed => self.failed,
+            JobState::Dead => self.dead,
+        }
+    }
+
+    /// Adds `n` jobs in `state`.
+    pub(crate) fn add(&mut self, state: JobState, n: u64) {
+        let count = match state {
+            JobState::Queued => &mut self.queued,
+            JobState::Running => &mut self.running,
+            JobState::Succeeded => &mut self.succeeded,
+            JobState::Failed => &mut self.failed,
+            JobState::Dead => &mut self.dead,
+        };
+        *count += n;
+    }
+}
+
 /// `t + d`, saturating at the end of time.
 pub(crate) fn after(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(d)
@@ -292,6 +318,15 @@ impl Store {
     /// [`StoreError::Database`].
     pub fn count_jobs(&mut self, kind: Option<&str>) -> Result<JobCounts, StoreError> {
         dispatch!(self.conn_mut(), |c, q| q::jobs::count(c, kind))
+    }
+
+    /// How many jobs of each kind are in each state, by kind (in name order; kinds with
+    /// no job are absent). One grouped query, for monitoring.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], or [`StoreError::Invalid`] for a corrupt row.
+    pub fn count_jobs_by_kind(&mut self) -> Result<Vec<(String, JobCounts)>, StoreError> {
+        dispatch!(self.conn_mut(), |c, q| q::jobs::count_by_kind(c))
     }
 
     /// Claims the next job due at `now` for `worker`, with a lease until `now + lease_for`:

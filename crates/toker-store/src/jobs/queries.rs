@@ -62,17 +62,31 @@ pub(crate) fn count(c: &mut Conn, kind: Option<&str>) -> Result<JobCounts, Store
     .map_err(db("counting jobs"))?;
     let mut counts = JobCounts::default();
     for (state, n) in rows {
-        let n = u64::try_from(n).unwrap_or_default();
-        match state.parse::<JobState>() {
-            Ok(JobState::Queued) => counts.queued = n,
-            Ok(JobState::Running) => counts.running = n,
-            Ok(JobState::Succeeded) => counts.succeeded = n,
-            Ok(JobState::Failed) => counts.failed = n,
-            Ok(JobState::Dead) => counts.dead = n,
-            Err(message) => return Err(invalid("a job", message)),
-        }
+        let state = state.parse::<JobState>().map_err(|m| invalid("a job", m))?;
+        counts.add(state, u64::try_from(n).unwrap_or_default());
     }
     Ok(counts)
+}
+
+pub(crate) fn count_by_kind(c: &mut Conn) -> Result<Vec<(String, JobCounts)>, StoreError> {
+    let rows: Vec<(String, String, i64)> = jobs::table
+        .group_by((jobs::kind, jobs::state))
+        .select((jobs::kind, jobs::state, diesel::dsl::count_star()))
+        .order((jobs::kind, jobs::state))
+        .load(c)
+        .map_err(db("counting jobs by kind"))?;
+    let mut by_kind: Vec<(String, JobCounts)> = Vec::new();
+    for (kind, state, n) in rows {
+        let n = u64::try_from(n).unwrap_or_default();
+        if by_kind.last().is_none_or(|(last, _)| *last != kind) {
+            by_kind.push((kind, JobCounts::default()));
+        }
+        if let Some((_, counts)) = by_kind.last_mut() {
+            let state = state.parse::<JobState>().map_err(|m| invalid("a job", m))?;
+            counts.add(state, n);
+        }
+    }
+    Ok(by_kind)
 }
 
 /// The unfinished job with this key, if any.

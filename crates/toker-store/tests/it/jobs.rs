@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
-use toker_store::{JobEnd, JobState, NewJob, Store, StoreError};
+use toker_store::{JobCounts, JobEnd, JobState, NewJob, Store, StoreError};
 use toker_testkit::on_both_backends;
 
 on_both_backends!(
@@ -21,6 +21,7 @@ on_both_backends!(
     a_released_job_is_claimed_again_without_counting_the_attempt,
     a_job_ends_once_with_its_result_and_its_input_is_dropped,
     bad_jobs_are_refused_with_the_field_named,
+    jobs_are_counted_by_kind_and_state,
 );
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -366,4 +367,61 @@ fn bad_jobs_are_refused_with_the_field_named(store: &mut Store) {
         "an owner that is not stored"
     );
     assert!(store.list_jobs(None).unwrap().is_empty());
+}
+
+fn jobs_are_counted_by_kind_and_state(store: &mut Store) {
+    assert_eq!(store.count_jobs_by_kind().unwrap(), []);
+    let now = Utc::now();
+    let payload = json!({});
+    for kind in ["refresh", "vectorize", "refresh", "refresh"] {
+        let mut job = new_job(&payload, now);
+        job.kind = kind;
+        job.max_attempts = 1;
+        store.enqueue_job(&job).unwrap();
+    }
+    // The oldest refresh runs, then dies on its only attempt; the next one runs.
+    let first = store.claim_job("a", LEASE, now).unwrap().unwrap();
+    assert_eq!(first.job.kind, "refresh");
+    let retry = JobEnd::Retry {
+        error: "the platform failed",
+        after: Duration::ZERO,
+    };
+    store
+        .finish_job(&first.lease, retry, None, now)
+        .unwrap()
+        .unwrap();
+    let vectorize = store.claim_job("a", LEASE, now).unwrap().unwrap();
+    assert_eq!(vectorize.job.kind, "vectorize");
+    store
+        .finish_job(&vectorize.lease, JobEnd::Succeeded(&json!({})), None, now)
+        .unwrap()
+        .unwrap();
+    let running = store.claim_job("a", LEASE, now).unwrap().unwrap();
+    assert_eq!(running.job.kind, "refresh");
+
+    let by_kind = store.count_jobs_by_kind().unwrap();
+    let refresh = JobCounts {
+        queued: 1,
+        running: 1,
+        dead: 1,
+        ..JobCounts::default()
+    };
+    let vectorized = JobCounts {
+        succeeded: 1,
+        ..JobCounts::default()
+    };
+    assert_eq!(
+        by_kind,
+        [
+            ("refresh".to_owned(), refresh),
+            ("vectorize".to_owned(), vectorized)
+        ]
+    );
+    assert_eq!(refresh.of(JobState::Dead), 1);
+    // The totals agree with the per-kind counts.
+    let all = store.count_jobs(None).unwrap();
+    assert_eq!(
+        (all.queued, all.running, all.succeeded, all.dead),
+        (1, 1, 1, 1)
+    );
 }
