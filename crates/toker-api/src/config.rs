@@ -80,6 +80,10 @@ pub struct ServeConfig {
     /// [`crate::jobs`]); `None` picks 1, or 0 for `:memory:` (a worker's own connections
     /// would each see another database). 0 leaves the queue to `toker worker` processes.
     pub workers: Option<usize>,
+    /// Whether the rate limits hold for all the processes on the database together
+    /// (counted in it every second, see [`crate::limits`]) rather than for each process;
+    /// `None` shares them on PostgreSQL, where replicas run, and not on SQLite.
+    pub shared_limits: Option<bool>,
     /// How often every OAuth-connected account is refreshed by the workers (each run
     /// planned in the job table when the last one ends, within ±10 % of it); zero plans
     /// no refreshes (a person's own still run).
@@ -117,6 +121,7 @@ impl Default for ServeConfig {
             max_connections: 1024,
             fd_reserve: 128,
             workers: None,
+            shared_limits: None,
             refresh_period: Duration::from_secs(24 * 3600),
             metrics_open: false,
         }

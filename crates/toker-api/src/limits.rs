@@ -2,10 +2,22 @@
 //! is reachable without credentials), the export upload gate (uploads at once and bytes
 //! spooled at once), a per-request timeout whose answer never contradicts the database,
 //! and a bounded pool for CPU-heavy work.
+//!
+//! **Across replicas.** Each process meters requests with its own token buckets; with
+//! [`ServeConfig::shared_limits`] (on by default for PostgreSQL) the processes on one
+//! database also hold each limit for the whole service. Every [`SYNC_EVERY`] a process
+//! adds the requests it let through to the current minute's counters in the database
+//! (toker-store's `rate_windows`, by a digest of the key or address) and reads the keys
+//! over the limit there; a key over it is refused by every process until the minute ends.
+//! A replica's own burst is cut by its bucket at once, another replica's after at most one
+//! sync, so N replicas let a key through at most the limit plus what N processes pass in
+//! one second.
+//!
+//! [`ServeConfig::shared_limits`]: crate::ServeConfig::shared_limits
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -13,9 +25,14 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{Extensions, HeaderName};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use chrono::Utc;
+use sha2::{Digest, Sha256};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
+use tokio::task::JoinHandle;
 
+use crate::ApiError;
 use crate::problem::{Problem, ProblemKind};
+use crate::state::AppState;
 
 /// A token bucket per key: `per_minute` requests in a burst, refilled continuously at
 /// `per_minute` per minute. Memory is one small entry per key that made a request; past
@@ -24,7 +41,32 @@ use crate::problem::{Problem, ProblemKind};
 pub(crate) struct RateLimiter {
     per_minute: Option<u32>,
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// The name of its counters in the database.
+    scope: &'static str,
+    /// Whether the limit is shared with the other processes ([`spawn_sync`]).
+    sharing: AtomicBool,
+    shared: Mutex<Shared>,
 }
+
+/// What a limiter shares with the other processes, by key digest.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Requests let through since the last sync.
+    pending: HashMap<String, u64>,
+    /// Keys over the limit in the whole service, refused until then (Unix seconds).
+    blocked: HashMap<String, i64>,
+}
+
+/// How often a process adds its counts to the shared ones and learns the keys over.
+pub(crate) const SYNC_EVERY: Duration = Duration::from_secs(1);
+
+/// The window of the shared counters: the limits are per minute.
+const WINDOW_S: i64 = 60;
+
+/// Most keys a limiter adds to the shared counters per sync (the busiest ones), and most
+/// keys over the limit it learns: bounded work and memory under a flood from many
+/// addresses, each of which its own bucket still meters.
+const MAX_SYNCED: usize = 2_000;
 
 /// How many buckets a limiter keeps before it drops the refilled ones (and, if all are in
 /// use, starts over: memory stays bounded under a flood from many addresses).
@@ -46,10 +88,67 @@ impl Bucket {
 }
 
 impl RateLimiter {
-    pub(crate) fn new(per_minute: Option<u32>) -> Self {
+    /// A limiter of `per_minute` requests per key (`None`: unlimited) whose shared
+    /// counters are named `scope`.
+    pub(crate) fn new(scope: &'static str, per_minute: Option<u32>) -> Self {
         RateLimiter {
             per_minute,
             buckets: Mutex::new(HashMap::new()),
+            scope,
+            sharing: AtomicBool::new(false),
+            shared: Mutex::new(Shared::default()),
+        }
+    }
+
+    /// The digest `key` is shared by, when the limit is shared.
+    fn digest(&self, key: &str) -> Option<String> {
+        self.sharing.load(Ordering::Relaxed).then(|| {
+            let hash = Sha256::digest(key.as_bytes());
+            hash.iter().take(16).map(|b| format!("{b:02x}")).collect()
+        })
+    }
+
+    /// The whole seconds until `digest` is let through again, if the service refuses it.
+    fn blocked(&self, digest: &str) -> Option<u64> {
+        let now = Utc::now().timestamp();
+        let shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        shared
+            .blocked
+            .get(digest)
+            .filter(|until| **until > now)
+            .map(|until| (until - now).unsigned_abs())
+    }
+
+    /// Counts a request let through, for the next sync.
+    fn note(&self, digest: String) {
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        if shared.pending.len() < MAX_BUCKETS || shared.pending.contains_key(&digest) {
+            *shared.pending.entry(digest).or_default() += 1;
+        }
+    }
+
+    /// The counts since the last sync, the busiest first, at most [`MAX_SYNCED`].
+    fn drain(&self) -> Vec<(String, u64)> {
+        let pending = std::mem::take(
+            &mut self
+                .shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .pending,
+        );
+        let mut counts: Vec<(String, u64)> = pending.into_iter().collect();
+        counts.sort_unstable_by_key(|c| std::cmp::Reverse(c.1));
+        counts.truncate(MAX_SYNCED);
+        counts
+    }
+
+    /// Refuses `digests` until `until` (Unix seconds); forgets the refusals that ended.
+    fn block(&self, digests: Vec<String>, until: i64) {
+        let now = Utc::now().timestamp();
+        let mut shared = self.shared.lock().unwrap_or_else(PoisonError::into_inner);
+        shared.blocked.retain(|_, u| *u > now);
+        for digest in digests {
+            shared.blocked.insert(digest, until);
         }
     }
 
@@ -68,6 +167,9 @@ impl RateLimiter {
         let Some(per_minute) = self.per_minute else {
             return Ok(());
         };
+        if let Some(wait) = self.digest(key).and_then(|d| self.blocked(&d)) {
+            return Err(wait);
+        }
         let capacity = f64::from(per_minute);
         let per_second = capacity / 60.0;
         let buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
@@ -94,6 +196,10 @@ impl RateLimiter {
         let Some(per_minute) = self.per_minute else {
             return Ok(());
         };
+        let digest = self.digest(key);
+        if let Some(wait) = digest.as_deref().and_then(|d| self.blocked(d)) {
+            return Err(wait);
+        }
         let capacity = f64::from(per_minute);
         let per_second = capacity / 60.0;
         let mut buckets = self.buckets.lock().unwrap_or_else(PoisonError::into_inner);
@@ -108,11 +214,73 @@ impl RateLimiter {
         bucket.at = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
+            drop(buckets);
+            if let Some(digest) = digest {
+                self.note(digest);
+            }
             Ok(())
         } else {
             Err(seconds_until_one(bucket.tokens, per_second))
         }
     }
+}
+
+/// Adds every shared limiter's counts to the database's and refuses the keys the whole
+/// service has let through up to the limit this minute.
+///
+/// # Errors
+/// [`ApiError`] when the database cannot be written or read (the counts of that sync are
+/// lost; the buckets still hold each process's share).
+pub(crate) async fn sync_shared(state: &AppState) -> Result<(), ApiError> {
+    let now = Utc::now().timestamp();
+    let window = now - now.rem_euclid(WINDOW_S);
+    for limiter in state.limiters() {
+        let Some(limit) = limiter.per_minute else {
+            continue;
+        };
+        let counts = limiter.drain();
+        let scope = limiter.scope;
+        let over = state
+            .pool()
+            .run(move |store| {
+                if !counts.is_empty() {
+                    store.add_rate_counts(scope, window, &counts)?;
+                }
+                #[allow(clippy::cast_possible_truncation)] // MAX_SYNCED fits
+                store
+                    .rate_keys_over(scope, window, u64::from(limit), MAX_SYNCED as u32)
+                    .map_err(ApiError::from)
+            })
+            .await?;
+        limiter.block(over, window + WINDOW_S);
+    }
+    Ok(())
+}
+
+/// Shares `state`'s rate limits with the other processes on its database, syncing every
+/// [`SYNC_EVERY`] until `stopping` turns true.
+pub(crate) fn spawn_sync(state: AppState, mut stopping: watch::Receiver<bool>) -> JoinHandle<()> {
+    for limiter in state.limiters() {
+        limiter.sharing.store(true, Ordering::Relaxed);
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(SYNC_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(error) = sync_shared(&state).await {
+                        tracing::warn!(%error, "could not share the rate limits with the other replicas");
+                    }
+                }
+                changed = stopping.changed() => {
+                    if changed.is_err() || *stopping.borrow() {
+                        break;
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// The whole seconds until a bucket with `tokens` has one again.
@@ -478,7 +646,7 @@ mod tests {
 
     #[test]
     fn a_bucket_allows_its_burst_then_says_when_to_retry() {
-        let limiter = RateLimiter::new(Some(2));
+        let limiter = RateLimiter::new("test", Some(2));
         let t0 = Instant::now();
         assert_eq!(limiter.check_at("k", t0), Ok(()));
         assert_eq!(limiter.check_at("k", t0), Ok(()));
@@ -516,7 +684,7 @@ mod tests {
 
     #[test]
     fn peeking_takes_nothing_and_refilled_buckets_are_dropped_under_pressure() {
-        let limiter = RateLimiter::new(Some(1));
+        let limiter = RateLimiter::new("test", Some(1));
         let t0 = Instant::now();
         assert_eq!(limiter.peek_at("k", t0), Ok(()));
         assert_eq!(limiter.check_at("k", t0), Ok(()));
@@ -561,7 +729,7 @@ mod tests {
 
     #[test]
     fn no_limit_allows_everything() {
-        let limiter = RateLimiter::new(None);
+        let limiter = RateLimiter::new("test", None);
         for _ in 0..1000 {
             assert_eq!(limiter.check("k"), Ok(()));
         }

@@ -133,6 +133,11 @@ impl Server {
         let (stop_workers, workers_stopping) = watch::channel(false);
         let worker = (workers > 0)
             .then(|| crate::jobs::spawn_workers(&self.state, workers, workers_stopping));
+        let shared_limits = config
+            .shared_limits
+            .unwrap_or(self.state.pool().backend() == toker_store::Backend::Postgres);
+        let limits = shared_limits
+            .then(|| crate::limits::spawn_sync(self.state.clone(), stopping_rx.clone()));
         let app = router(self.state);
         let serving = accept_loop(
             self.listener,
@@ -167,6 +172,10 @@ impl Server {
                 Ok(Err(e)) => tracing::error!(error = %e, "the in-process worker failed"),
                 Err(e) => tracing::error!(error = %e, "the in-process worker panicked"),
             }
+        }
+        if let Some(limits) = limits {
+            // The stop has been sent: the sync ends after its current round.
+            let _ = limits.await;
         }
         tracing::info!("toker api stopped");
         Ok(())

@@ -89,10 +89,10 @@ impl AppState {
                 connector: Connector::new(&connect, &config.bind, sleeper)
                     .with_budget(pool.clone()),
                 rules: ValidationRules::with_min_likes(config.min_likes),
-                rate_limiter: RateLimiter::new(config.rate_limit_per_minute),
-                auth_failures: RateLimiter::new(config.auth_failures_per_minute),
-                connect_limiter: RateLimiter::new(connect.rate_limit_per_minute),
-                upload_limiter: RateLimiter::new(connect.upload_rate_limit_per_minute),
+                rate_limiter: RateLimiter::new("key", config.rate_limit_per_minute),
+                auth_failures: RateLimiter::new("auth-failures", config.auth_failures_per_minute),
+                connect_limiter: RateLimiter::new("connect", connect.rate_limit_per_minute),
+                upload_limiter: RateLimiter::new("upload", connect.upload_rate_limit_per_minute),
                 uploads: UploadGate::new(
                     connect.max_concurrent_uploads.max(1),
                     connect.upload_spool_limit,
@@ -102,7 +102,7 @@ impl AppState {
                 keys: Arc::new(VerifiedKeys::default()),
                 jobs_queued: Arc::new(Notify::new()),
                 metrics,
-                metrics_limiter: RateLimiter::new(Some(METRICS_OPEN_PER_MINUTE)),
+                metrics_limiter: RateLimiter::new("metrics", Some(METRICS_OPEN_PER_MINUTE)),
                 pool,
                 config,
             }),
@@ -149,6 +149,18 @@ impl AppState {
     }
 
     /// Export uploads per client address.
+    /// The limits shared with the other processes on the database
+    /// ([`crate::limits::spawn_sync`]).
+    pub(crate) fn limiters(&self) -> [&RateLimiter; 5] {
+        [
+            &self.inner.rate_limiter,
+            &self.inner.auth_failures,
+            &self.inner.connect_limiter,
+            &self.inner.upload_limiter,
+            &self.inner.metrics_limiter,
+        ]
+    }
+
     pub(crate) fn upload_limiter(&self) -> &RateLimiter {
         &self.inner.upload_limiter
     }

@@ -272,6 +272,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Requests counted against the API's own rate limits by every replica (see
+    /// `crate::budgets`).
+    rate_windows (scope, key, window_start) {
+        scope -> Text,
+        key -> Text,
+        window_start -> BigInt,
+        used -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Diesel's record of the applied migrations (see `crate::migrate`).
     __diesel_schema_migrations (version) {
         version -> Text,

@@ -391,3 +391,61 @@ async fn a_configured_proxy_header_names_the_client_and_is_ignored_otherwise() {
         .await
         .assert_problem(429, "rate-limited");
 }
+
+/// Two replicas on one database: a client address that used up the connect limit on one
+/// is refused by the other within a sync or two, when the limits are shared; each
+/// process holds its own limit when they are not.
+async fn two_replicas_meter_one_address(db: &TestDb, shared: Option<bool>) -> u16 {
+    let replay = Replay::start("127.0.0.1:0").await;
+    let tweak = |c: &mut ServeConfig| {
+        c.connect.as_mut().unwrap().rate_limit_per_minute = Some(4);
+        c.shared_limits = shared;
+        c.workers = Some(0);
+    };
+    let a = serve(&replay, db, tweak).await;
+    let b = serve(&replay, db, tweak).await;
+    // The shared counters are per minute: start early enough in one.
+    while chrono::Utc::now().timestamp() % 60 > 45 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let start = |addr: &str| client.get(format!("http://{addr}/v1/connect/x")).send();
+    for _ in 0..4 {
+        assert_eq!(start(&a).await.unwrap().status(), 302);
+    }
+    assert_eq!(start(&a).await.unwrap().status(), 429);
+    // Both replicas sync every second.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let other = start(&b).await.unwrap();
+    let status = other.status().as_u16();
+    if status == 429 {
+        let wait: u64 = other.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=60).contains(&wait), "{wait}");
+        let body = other.text().await.unwrap();
+        assert!(body.contains("4 per minute"), "{body}");
+    }
+    status
+}
+
+#[tokio::test]
+async fn shared_limits_hold_across_replicas_on_sqlite_when_asked() {
+    let db = TestDb::sqlite();
+    assert_eq!(two_replicas_meter_one_address(&db, Some(true)).await, 429);
+    // Not shared: the other replica has its own allowance.
+    let db = TestDb::sqlite();
+    assert_eq!(two_replicas_meter_one_address(&db, Some(false)).await, 302);
+}
+
+#[tokio::test]
+async fn limits_hold_across_replicas_on_postgres_by_default() {
+    if let Some(db) = TestDb::postgres() {
+        assert_eq!(two_replicas_meter_one_address(&db, None).await, 429);
+    }
+}

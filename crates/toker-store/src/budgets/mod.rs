@@ -9,6 +9,11 @@
 //! reached, the process that saw it pauses the app for everyone until the reset it names
 //! ([`Store::pause_budget`]).
 //!
+//! The API's own rate limits (per key, per client address) are counted the same way by
+//! every replica: each adds what it let through to the window's counters now and then
+//! ([`Store::add_rate_counts`]) and learns which keys are over the limit in the whole
+//! service ([`Store::rate_keys_over`]).
+//!
 //! Spending is one write transaction: each rule's counter is raised only while it is under
 //! its limit (a conditional `UPDATE`, which PostgreSQL serialises per row and SQLite per
 //! database), and when one rule is spent the others are given back, so concurrent spenders
@@ -110,6 +115,58 @@ impl Store {
         let until = until.timestamp();
         dispatch!(self.conn_mut(), |c, q| c
             .write(&context, |c| q::budgets::pause(c, app, until)))
+    }
+
+    /// Adds each `(key, n)` of `counts` to `scope`'s one-minute window starting at
+    /// `window_start` (Unix seconds) and returns each key's total in that window, in the
+    /// same order; counters of older windows of `scope` are dropped.
+    ///
+    /// # Errors
+    /// [`StoreError::Invalid`] for a count past `i64::MAX`; [`StoreError::Busy`];
+    /// [`StoreError::Database`].
+    pub fn add_rate_counts(
+        &mut self,
+        scope: &str,
+        window_start: i64,
+        counts: &[(String, u64)],
+    ) -> Result<Vec<u64>, StoreError> {
+        let counts = counts
+            .iter()
+            .map(|(key, n)| {
+                i64::try_from(*n)
+                    .map(|n| (key.as_str(), n))
+                    .map_err(|_| StoreError::Invalid {
+                        record: format!("the {scope} rate window"),
+                        message: format!("count: expected at most {}, got {n}", i64::MAX),
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let context = format!("counting requests against the {scope} rate limit");
+        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
+            q::budgets::add_rate_counts(c, scope, window_start, &counts)
+        }))
+    }
+
+    /// The keys of `scope` with at least `limit` requests in the window starting at
+    /// `window_start`, at most `max` of them.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn rate_keys_over(
+        &mut self,
+        scope: &str,
+        window_start: i64,
+        limit: u64,
+        max: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        dispatch!(self.conn_mut(), |c, q| q::budgets::rate_keys_over(
+            c,
+            scope,
+            window_start,
+            limit,
+            i64::from(max)
+        ))
     }
 
     /// How many requests of `app`'s budget were counted in each rule's current window at

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::Conn;
 use crate::error::{StoreError, db};
 use crate::schema::platform_budgets as b;
+use crate::schema::rate_windows as r;
 
 /// The `window_seconds` of an app's pause row.
 const PAUSE: i64 = 0;
@@ -126,4 +127,57 @@ pub(crate) fn usage(c: &mut Conn, app: &str, now: i64) -> Result<Vec<(u64, u64)>
             (secs.unsigned_abs(), used.unsigned_abs())
         })
         .collect())
+}
+
+/// Adds `counts` to `scope`'s window at `window_start`; the keys' totals, in order.
+pub(crate) fn add_rate_counts(
+    c: &mut Conn,
+    scope: &str,
+    window_start: i64,
+    counts: &[(&str, i64)],
+) -> Result<Vec<u64>, StoreError> {
+    let context = || format!("counting requests against the {scope} rate limit");
+    diesel::delete(
+        r::table
+            .filter(r::scope.eq(scope))
+            .filter(r::window_start.lt(window_start)),
+    )
+    .execute(c)
+    .map_err(db(context()))?;
+    let mut totals = Vec::with_capacity(counts.len());
+    for &(key, n) in counts {
+        let used = diesel::insert_into(r::table)
+            .values((
+                r::scope.eq(scope),
+                r::key.eq(key),
+                r::window_start.eq(window_start),
+                r::used.eq(n),
+            ))
+            .on_conflict((r::scope, r::key, r::window_start))
+            .do_update()
+            .set(r::used.eq(r::used + n))
+            .returning(r::used)
+            .get_result::<i64>(c)
+            .map_err(db(context()))?;
+        totals.push(used.unsigned_abs());
+    }
+    Ok(totals)
+}
+
+/// Up to `max` keys of `scope` with at least `limit` requests in the window.
+pub(crate) fn rate_keys_over(
+    c: &mut Conn,
+    scope: &str,
+    window_start: i64,
+    limit: i64,
+    max: i64,
+) -> Result<Vec<String>, StoreError> {
+    r::table
+        .filter(r::scope.eq(scope))
+        .filter(r::window_start.eq(window_start))
+        .filter(r::used.ge(limit))
+        .select(r::key)
+        .limit(max)
+        .load(c)
+        .map_err(db(format!("reading the keys over the {scope} rate limit")))
 }

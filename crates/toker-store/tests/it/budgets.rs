@@ -14,6 +14,7 @@ on_both_backends!(
     rules_count_per_window_and_a_spent_rule_counts_nothing,
     a_pause_holds_every_rule_and_only_lengthens,
     bad_rules_are_refused_by_name,
+    rate_counts_add_up_per_window_and_old_windows_go,
 );
 
 fn at(secs: i64) -> DateTime<Utc> {
@@ -120,6 +121,42 @@ fn bad_rules_are_refused_by_name(store: &mut Store) {
         .unwrap_err()
         .to_string();
     assert!(err.contains("limit"), "{err}");
+}
+
+fn rate_counts_add_up_per_window_and_old_windows_go(store: &mut Store) {
+    let counts = |pairs: &[(&str, u64)]| -> Vec<(String, u64)> {
+        pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
+    };
+    // Two replicas' counts of one window add up; scopes are apart.
+    assert_eq!(
+        store
+            .add_rate_counts("key", 600, &counts(&[("a", 4), ("b", 1)]))
+            .unwrap(),
+        [4, 1]
+    );
+    assert_eq!(
+        store
+            .add_rate_counts("key", 600, &counts(&[("a", 3)]))
+            .unwrap(),
+        [7]
+    );
+    assert_eq!(
+        store
+            .add_rate_counts("address", 600, &counts(&[("a", 1)]))
+            .unwrap(),
+        [1]
+    );
+    assert_eq!(store.rate_keys_over("key", 600, 5, 10).unwrap(), ["a"]);
+    assert!(store.rate_keys_over("key", 600, 8, 10).unwrap().is_empty());
+    // The next window starts from nothing and drops the last one.
+    assert_eq!(
+        store
+            .add_rate_counts("key", 660, &counts(&[("a", 1)]))
+            .unwrap(),
+        [1]
+    );
+    assert!(store.rate_keys_over("key", 600, 1, 10).unwrap().is_empty());
+    assert_eq!(store.rate_keys_over("address", 600, 1, 10).unwrap(), ["a"]);
 }
 
 /// Eight connections spend at once against a limit of 25 a window: exactly 25 are granted.

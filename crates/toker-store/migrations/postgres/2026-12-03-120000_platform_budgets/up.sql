@@ -10,3 +10,14 @@ CREATE TABLE platform_budgets (
     used BIGINT NOT NULL CHECK (used >= 0),
     PRIMARY KEY (app, window_seconds)
 );
+
+-- Requests counted against Toker's own rate limits (per API key, per client address) in
+-- the current one-minute window, added up by every API replica, so that the limits hold
+-- for the whole service. `key` is a digest of the key id or address, never the address.
+CREATE TABLE rate_windows (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    window_start BIGINT NOT NULL,
+    used BIGINT NOT NULL CHECK (used >= 0),
+    PRIMARY KEY (scope, key, window_start)
+);

@@ -1,1 +1,2 @@
+DROP TABLE rate_windows;
 DROP TABLE platform_budgets;
