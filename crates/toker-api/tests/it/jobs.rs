@@ -213,3 +213,56 @@ async fn connected_accounts_are_refreshed_on_a_schedule_planned_in_the_database(
         "{planners:?}"
     );
 }
+
+#[tokio::test]
+async fn the_refresh_page_of_a_job_follows_it_for_its_owner_only() {
+    // A page waits up to half the request timeout for the job to end: 2 s here.
+    let f = Flow::with(toker_store::testing::TestDb::sqlite(), |c| {
+        c.request_timeout = Duration::from_secs(4);
+    })
+    .await;
+    let connected = f.connect("x", "", None).await;
+    let jonas = session_of(&connected);
+    assert!(matches!(jonas, Auth::Cookie(_)), "a browser's connect");
+    // The refresh reads four pages of 1.5 s each: still running at the first look.
+    f.replay.set_delay(Duration::from_millis(1500));
+    let queued = f.call("POST", "/v1/me/refresh", Some(&jonas), None).await;
+    assert_eq!(queued.status.as_u16(), 202, "{}", queued.body);
+    let id = queued.body["id"].as_i64().unwrap();
+    let page = format!("/me/jobs/{id}");
+
+    let first = f.call("GET", &page, Some(&jonas), None).await;
+    assert_eq!(first.status.as_u16(), 200, "{}", first.body);
+    let html = first.body.as_str().unwrap();
+    // Where it is, and a link that looks again.
+    assert!(html.contains("<h1>Refreshing</h1>"), "{html}");
+    assert!(
+        html.contains("It goes on if you leave this page."),
+        "{html}"
+    );
+    assert!(html.contains(&format!("href=\"{page}\"")), "{html}");
+    f.replay.set_delay(Duration::ZERO);
+    // Looked at again until it ends (each look waits up to 2 s): the refresh's table.
+    let mut ended = String::new();
+    for _ in 0..8 {
+        let again = f.call("GET", &page, Some(&jonas), None).await;
+        let html = again.body.as_str().unwrap().to_owned();
+        if html.contains("<h1>Refreshed</h1>") {
+            ended = html;
+            break;
+        }
+    }
+    assert!(ended.contains("<th scope=\"row\">X "), "{ended}");
+    assert!(
+        ended.contains("<td>updated</td>") || ended.contains("<td>unchanged</td>"),
+        "{ended}"
+    );
+
+    // Somebody else's page of it is not found, and needs a session at all.
+    let other = f.connect("tiktok", "", None).await;
+    let bob = session_of(&other);
+    let refused = f.call("GET", &page, Some(&bob), None).await;
+    assert_eq!(refused.status.as_u16(), 404, "{}", refused.body);
+    let signed_out = f.call("GET", &page, None, None).await;
+    assert_ne!(signed_out.status.as_u16(), 200, "{}", signed_out.body);
+}
