@@ -59,7 +59,7 @@ const REFRESH_ATTEMPTS: u32 = 3;
 /// refresh period makes it look every half period).
 const PLAN_EVERY: Duration = Duration::from_secs(300);
 
-/// People planned per transaction by the planner.
+/// People planned per transaction by the planner (one transaction per batch).
 const PLAN_BATCH: u32 = 500;
 
 /// The longest `?wait=` honoured, in seconds (also kept under the request timeout).
@@ -186,12 +186,14 @@ impl JobRunner for PlanRunner {
                     .principals_without_job(&refresh_key(""), PLAN_BATCH)
                     .map_err(|e| JobFailure::Retry(e.to_string()))?;
                 let now = Utc::now();
-                for principal in &people {
-                    let job = refresh_at(principal, jittered(now, period, 0.0..1.0));
-                    store
-                        .enqueue_job(&job.as_new())
-                        .map_err(|e| JobFailure::Retry(e.to_string()))?;
-                }
+                let planned_runs: Vec<Planned> = people
+                    .iter()
+                    .map(|principal| refresh_at(principal, jittered(now, period, 0.0..1.0)))
+                    .collect();
+                let jobs: Vec<_> = planned_runs.iter().map(Planned::as_new).collect();
+                store
+                    .enqueue_jobs(&jobs)
+                    .map_err(|e| JobFailure::Retry(e.to_string()))?;
                 planned += people.len() as u64;
                 if people.len() < PLAN_BATCH as usize {
                     break;

@@ -296,6 +296,18 @@ impl Store {
             .write(&context, |c| q::jobs::enqueue(c, job)))
     }
 
+    /// Queues every job of `jobs` in one transaction (each as [`Store::enqueue_job`] does,
+    /// dedup keys included), in order: all of them or, on an error, none.
+    ///
+    /// # Errors
+    /// As [`Store::enqueue_job`], for the first job that cannot be queued.
+    pub fn enqueue_jobs(&mut self, jobs: &[NewJob<'_>]) -> Result<Vec<Enqueued>, StoreError> {
+        let context = format!("queueing {} jobs", jobs.len());
+        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
+            jobs.iter().map(|job| q::jobs::enqueue(c, job)).collect()
+        }))
+    }
+
     /// The job with this id, if any.
     ///
     /// # Errors

@@ -22,6 +22,7 @@ on_both_backends!(
     a_job_ends_once_with_its_result_and_its_input_is_dropped,
     bad_jobs_are_refused_with_the_field_named,
     jobs_are_counted_by_kind_and_state,
+    jobs_queued_together_are_all_queued_or_none,
 );
 
 const LEASE: Duration = Duration::from_secs(30);
@@ -424,4 +425,26 @@ fn jobs_are_counted_by_kind_and_state(store: &mut Store) {
         (all.queued, all.running, all.succeeded, all.dead),
         (1, 1, 1, 1)
     );
+}
+
+fn jobs_queued_together_are_all_queued_or_none(store: &mut Store) {
+    let now = Utc::now();
+    let payload = json!({});
+    let keyed = |key: &'static str| NewJob {
+        dedup_key: Some(key),
+        ..new_job(&payload, now)
+    };
+    let queued = store
+        .enqueue_jobs(&[keyed("a"), keyed("b"), keyed("a")])
+        .unwrap();
+    // In order, and a repeated key is the job queued first.
+    assert_eq!(queued.len(), 3);
+    assert!(queued[0].created && queued[1].created && !queued[2].created);
+    assert_eq!(queued[2].job.id, queued[0].job.id);
+    assert_eq!(store.list_jobs(None).unwrap().len(), 2);
+    // One bad job: none of the batch is queued.
+    let mut bad = keyed("c");
+    bad.owner = Some("nobody");
+    assert!(store.enqueue_jobs(&[keyed("d"), bad]).is_err());
+    assert_eq!(store.list_jobs(None).unwrap().len(), 2);
 }
