@@ -15,7 +15,7 @@ use crate::checkpoints::{
     ListingState, NewRun, PageCommit, ProfileWrite, RunEnd, RunStatus, subject_key,
 };
 use crate::error::{Found, StoreError, db, db_insert};
-use crate::profiles::Written;
+use crate::profiles::{OnConflict, Written};
 use crate::profiles::rows::{DbTime, PreparedProfile};
 use crate::vectors::ProfileVectorizer;
 use crate::schema::{collection_checkpoints, collection_markers, collection_pages, collection_runs};
@@ -36,7 +36,7 @@ pub(crate) fn write_if_changed(
             return Ok(Written::Unchanged(s.id));
         }
     }
-    profile_queries::write_profiles(c, std::slice::from_ref(prepared), true, vectorizer)?
+    profile_queries::write_profiles(c, std::slice::from_ref(prepared), OnConflict::Replace, vectorizer)?
         .pop()
         .ok_or_else(|| invalid(prepared.record.clone(), "the database reported no row for it"))
 }

@@ -16,7 +16,7 @@ use crate::principals::{
     ConnectedAccount, NewOAuthState, NewSession, Placement, PrincipalErasure,
     PrincipalRecord, ProfileOwner, SessionRecord, StateUse,
 };
-use crate::profiles::Written;
+use crate::profiles::{OnConflict, Written};
 use crate::profiles::rows::PreparedProfile;
 use crate::schema::{oauth_states, principal_accounts, principals, profiles, sessions};
 use crate::vectors::ProfileVectorizer;
@@ -120,7 +120,7 @@ fn write_profile(
 ) -> Result<Written, StoreError> {
     let mut prepared = PreparedProfile::new(platform, profile, raw, Some(owner), None, now)?;
     prepared.row.unproven_by = unproven_by.unwrap_or("");
-    profile_queries::write_profiles(c, std::slice::from_ref(&prepared), true, vectorizer)?
+    profile_queries::write_profiles(c, std::slice::from_ref(&prepared), OnConflict::Replace, vectorizer)?
         .pop()
         .ok_or_else(|| StoreError::Invalid {
             record: prepared.record.clone(),

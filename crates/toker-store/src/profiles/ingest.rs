@@ -7,7 +7,7 @@ use toker_model::{Platform, Profile};
 
 use crate::error::StoreError;
 use crate::profiles::rows::{DbTime, PreparedProfile};
-use crate::profiles::{Written, profile_key};
+use crate::profiles::{OnConflict, Written, profile_key};
 use crate::store::Store;
 
 /// One profile to ingest.
@@ -161,7 +161,7 @@ impl Store {
             ),
             _ => format!("ingesting batch {number}"),
         };
-        let written = self.write_profiles(&context, &prepared, upsert)?;
+        let written = self.write_profiles(&context, &prepared, OnConflict::upsert(upsert))?;
         Ok(batch
             .iter()
             .enumerate()

@@ -210,29 +210,52 @@ pub(crate) fn profile_key(platform: Platform, user_id: &str) -> String {
     format!("{platform}:{user_id}")
 }
 
+/// What writing a profile whose key is stored does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OnConflict {
+    /// Leaves the stored one alone: the write is a [`Written::Duplicate`].
+    Keep,
+    /// Replaces the stored one and its links.
+    Replace,
+}
+
+impl OnConflict {
+    /// [`OnConflict::Replace`] for an upsert, else [`OnConflict::Keep`].
+    pub(crate) fn upsert(upsert: bool) -> Self {
+        if upsert {
+            OnConflict::Replace
+        } else {
+            OnConflict::Keep
+        }
+    }
+}
+
 impl Store {
     /// Writes distinct-key profiles in one transaction; one result per profile.
     pub(crate) fn write_profiles(
         &mut self,
         context: &str,
         batch: &[PreparedProfile<'_>],
-        upsert: bool,
+        on_conflict: OnConflict,
     ) -> Result<Vec<Written>, StoreError> {
         let (conn, vectorizer) = self.conn_and_vectorizer();
         dispatch!(conn, |c, q| c.write(context, |c| {
-            q::profiles::write_profiles(c, batch, upsert, vectorizer)
+            q::profiles::write_profiles(c, batch, on_conflict, vectorizer)
         }))
     }
 
-    /// Writes one profile, a new one or (`upsert`) replacing the stored one.
+    /// Writes one profile, a new one or one replacing the stored one.
     fn write_one(
         &mut self,
         prepared: &PreparedProfile<'_>,
-        upsert: bool,
+        on_conflict: OnConflict,
     ) -> Result<Written, StoreError> {
-        let verb = if upsert { "upserting" } else { "creating" };
+        let verb = match on_conflict {
+            OnConflict::Replace => "upserting",
+            OnConflict::Keep => "creating",
+        };
         let context = format!("{verb} {}", prepared.record);
-        self.write_profiles(&context, std::slice::from_ref(prepared), upsert)?
+        self.write_profiles(&context, std::slice::from_ref(prepared), on_conflict)?
             .pop()
             .ok_or_else(|| StoreError::Invalid {
                 record: prepared.record.clone(),
@@ -253,7 +276,7 @@ impl Store {
         owner: Option<&str>,
     ) -> Result<i64, StoreError> {
         let p = PreparedProfile::new(platform, profile, raw, owner, None, DbTime::now())?;
-        match self.write_one(&p, false)? {
+        match self.write_one(&p, OnConflict::Keep)? {
             Written::Duplicate(id) => Err(StoreError::Duplicate { key: p.key, id }),
             written => Ok(written.id()),
         }
@@ -273,7 +296,7 @@ impl Store {
         owner: Option<&str>,
     ) -> Result<Written, StoreError> {
         let p = PreparedProfile::new(platform, profile, raw, owner, None, DbTime::now())?;
-        self.write_one(&p, true)
+        self.write_one(&p, OnConflict::Replace)
     }
 
     /// Replaces the profile with this id (platform, owner and `created_at` are kept).

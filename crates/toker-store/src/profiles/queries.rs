@@ -12,7 +12,7 @@ use toker_model::{Listing, Platform, Video, VideoRelation};
 use super::Conn;
 use crate::error::{StoreError, db};
 use crate::backend::{IN_LIST, MAX_BINDS, coalesce};
-use crate::profiles::{ProfileRow, Stats, StoredProfile, Written};
+use crate::profiles::{OnConflict, ProfileRow, Stats, StoredProfile, Written};
 use crate::profiles::rows::{
     CATEGORY, DbTime, HASHTAG, LinkDbRow, ListDbRow, NewLinkRow, NewProfileRow, NewTagRow,
     NewVideoRow, PreparedProfile, PreparedVideo, ProfileDbRow, TagDbRow, count_out, position_in,
@@ -45,13 +45,14 @@ const PROFILE_COLUMNS: usize = 20;
 
 /// Writes a batch of profiles whose keys are distinct, in the caller's transaction.
 ///
-/// Without `upsert`, a key already stored is left alone and reported as
-/// [`Written::Duplicate`]; with it, the stored profile and its links are replaced.
+/// With [`OnConflict::Keep`], a key already stored is left alone and reported as
+/// [`Written::Duplicate`]; with [`OnConflict::Replace`], the stored profile and its links
+/// are replaced.
 /// Returns one result per input, in input order.
 pub(crate) fn write_profiles(
     c: &mut Conn,
     batch: &[PreparedProfile<'_>],
-    upsert: bool,
+    on_conflict: OnConflict,
     vectorizer: Option<&dyn ProfileVectorizer>,
 ) -> Result<Vec<Written>, StoreError> {
     // Rows in key order, so that concurrent PostgreSQL writers lock in the same order.
@@ -70,7 +71,7 @@ pub(crate) fn write_profiles(
 
     for chunk in order.chunks(MAX_BINDS / PROFILE_COLUMNS) {
         let rows: Vec<&NewProfileRow<'_>> = chunk.iter().map(|&i| &batch[i].row).collect();
-        if upsert {
+        if on_conflict == OnConflict::Replace {
             let written: Vec<UpsertedRow> =
                 upsert_profile_rows(c, &rows).map_err(db(format!("upserting {}", context())))?;
             for (id, platform, user_id, unproven_by, created_at) in written {
@@ -104,7 +105,7 @@ pub(crate) fn write_profiles(
             }
         }
     }
-    if !upsert {
+    if on_conflict == OnConflict::Keep {
         mark_duplicates(c, batch, &index, &mut results)?;
     }
 
