@@ -771,6 +771,7 @@ fn assemble(c: &mut Conn, rows: Vec<ProfileDbRow>) -> Result<Vec<StoredProfile>,
 pub(crate) fn delete_profile(c: &mut Conn, id: i64) -> Result<(), StoreError> {
     forget_collections(c, &[id])?;
     let refs = unlink(c, &[id])?;
+    super::vectors::delete_vectors_of(c, &[id])?;
     let deleted = diesel::delete(profiles::table.find(id))
         .execute(c)
         .map_err(db(format!("deleting profile {id}")))?;
@@ -821,6 +822,7 @@ pub(crate) fn delete_owner(c: &mut Conn, owner: &str) -> Result<u64, StoreError>
         .map_err(db(format!("finding the profiles of owner {owner}")))?;
     forget_collections(c, &ids)?;
     let refs = unlink(c, &ids)?;
+    super::vectors::delete_vectors_of(c, &ids)?;
     let deleted = diesel::delete(profiles::table.filter(profiles::owner.eq(owner)))
         .execute(c)
         .map_err(db(format!("deleting the profiles of owner {owner}")))?;
