@@ -120,7 +120,12 @@ async fn another_replicas_writes_reach_the_matches_without_a_refit(a: TestApp) {
     // rows), and B's index drops it at its next check.
     let gone = ids(&get(&b, &uri, &a.alice).await)[0];
     let deleted = a
-        .call("DELETE", &format!("/v1/profiles/{gone}"), Some(&a.bob), None)
+        .call(
+            "DELETE",
+            &format!("/v1/profiles/{gone}"),
+            Some(&a.bob),
+            None,
+        )
         .await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.body);
     let after = get(&b, &uri, &a.alice).await;
