@@ -822,10 +822,15 @@ pub(crate) fn delete_owner(c: &mut Conn, owner: &str) -> Result<u64, StoreError>
         .map_err(db(format!("finding the profiles of owner {owner}")))?;
     forget_collections(c, &ids)?;
     let refs = unlink(c, &ids)?;
-    super::vectors::delete_vectors_of(c, &ids)?;
+    let counted = super::vectors::delete_vectors_of(c, &ids)? > 0;
     let deleted = diesel::delete(profiles::table.filter(profiles::owner.eq(owner)))
         .execute(c)
         .map_err(db(format!("deleting the profiles of owner {owner}")))?;
+    if !counted && deleted > ids.len() {
+        // A profile of the owner committed since `ids` were read went too, and its
+        // vector with it: count that.
+        super::vectors::bump_vector_writes(c)?;
+    }
     delete_orphans(c, &refs)?;
     Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
 }

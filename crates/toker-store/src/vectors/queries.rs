@@ -102,8 +102,9 @@ pub(crate) fn vector_write_marker(c: &mut Conn) -> Result<u64, StoreError> {
     Ok(writes.map_or(0, |n| u64::try_from(n).unwrap_or_default()))
 }
 
-/// Deletes the vectors of these profiles (before the profiles go, so that the write is
-/// counted only when a vector went); returns how many.
+/// Deletes the vectors of these profiles, counting the write ([`bump_vector_writes`]) when
+/// a vector went; returns how many. Profiles are deleted after it (their vectors would go
+/// by `ON DELETE CASCADE`, uncounted).
 pub(crate) fn delete_vectors_of(c: &mut Conn, profile_ids: &[i64]) -> Result<usize, StoreError> {
     let mut deleted = 0;
     for chunk in profile_ids.chunks(IN_LIST) {
