@@ -47,8 +47,10 @@ pub struct ServeConfig {
     /// Database connections kept open; `None` picks 4 for SQLite files and PostgreSQL
     /// (1 for `:memory:`, whose connections would each see a different database).
     pub pool_size: Option<usize>,
-    /// How often the cached match index checks whether the stored vocabulary changed (a
-    /// `toker vectorize` run by another process); a refit through the API is seen at once.
+    /// How often the cached match index checks whether the stored vocabulary or vectors
+    /// changed through another process (a `toker vectorize`, a profile written or deleted
+    /// by another replica or a worker); a refit or a profile write through this process's
+    /// API is seen at once.
     pub match_refresh: Duration,
     /// How many requests may do CPU-heavy work (parsing, validating and cleaning a body,
     /// importing an export) at once, on threads apart from those that answer requests;

@@ -1,15 +1,23 @@
-//! The match index, built once per vocabulary version from the stored vectors and shared
-//! by every request.
+//! The match index, built from the stored vectors and shared by every request.
 //!
 //! Building it reads every stored vector, so it is cached: a request uses the cached index
-//! unless its check is older than `match_refresh`, in which case one request compares the
-//! stored vocabulary version and rebuilds only if it changed (others keep using the old
-//! index meanwhile). A refit through the API invalidates the cache at once, and so does a
-//! profile write through the API that stored a vector (the pool counts them,
-//! [`crate::StorePool::vector_writes`]): the next request rebuilds the index, so a profile
-//! created through `POST /v1/profiles` is among others' matches at once. (Writes by
-//! another process under the same vocabulary, e.g. `toker create` beside a server, are
-//! seen at the next refit.)
+//! unless its check is older than `match_refresh`, in which case one request reads the
+//! database's vector write marker ([`toker_store::Store::vector_write_marker`], one row)
+//! and the stored vocabulary's version, and rebuilds only if either changed (others keep
+//! using the old index meanwhile). Every transaction that changes the stored vectors, in
+//! any process on the database, moves the marker: a refit, a profile written with its
+//! vector, a profile or principal deleted, an upload proven. So a profile created,
+//! replaced or deleted by another process (another `toker serve` replica, a `toker worker`
+//! refresh, `toker create` beside a server) is in or out of this process's index within
+//! `match_refresh` of its commit. The marker is read before the vectors, so a write
+//! committed while they are read makes the next check rebuild again.
+//!
+//! Writes through this process need not wait for the check: a refit through the API
+//! invalidates the cache at once, and so does a profile write that stored a vector (the
+//! pool counts them, [`crate::StorePool::vector_writes`]), so a profile created through
+//! `POST /v1/profiles` is among others' matches here at once. A match answer reads its
+//! matches' rows when it answers and leaves out those gone, so a profile deleted by any
+//! process is never served as a match, even by an index built before the delete.
 //!
 //! Only the profiles others may see are indexed, so an unproven upload never appears among
 //! anyone's matches; its vector is kept beside the index, for its uploader's own queries.
@@ -32,6 +40,8 @@ pub(crate) struct Snapshot {
     pub(crate) version: String,
     /// The pool's [`crate::StorePool::vector_writes`] when the vectors were read.
     writes: u64,
+    /// The database's vector write marker, read before the vectors.
+    marker: u64,
     /// The profiles others may see.
     pub(crate) index: MatchIndex,
     /// The vectors of unproven uploads, by profile id: queries, never matches.
@@ -109,9 +119,12 @@ impl AppState {
         let known = current
             .as_ref()
             .filter(|s| s.writes == writes)
-            .map(|s| s.version.clone());
+            .map(|s| (s.version.clone(), s.marker));
         let rebuilt = self
-            .db(move |store| Ok(load_snapshot(store, known.as_deref(), writes)?))
+            .db(move |store| {
+                let known = known.as_ref().map(|(v, m)| (v.as_str(), *m));
+                Ok(load_snapshot(store, known, writes)?)
+            })
             .await?;
         *cache
             .checked_at
@@ -148,21 +161,31 @@ enum Reload {
     Built(Arc<Snapshot>),
 }
 
-/// Reads the stored vocabulary and vectors into an index, unless the version is `known`.
-/// The vocabulary is read again after the vectors: if a refit committed in between, the
-/// read is repeated so that vocabulary and vectors always belong together.
-fn load_snapshot(store: &mut Store, known: Option<&str>, writes: u64) -> Result<Reload, ApiError> {
+/// Reads the stored vocabulary and vectors into an index, unless the vocabulary's version
+/// and the vector write marker are `known` (nothing changed since they were read).
+/// The marker is read first, so that a write committed while the vectors are read leaves
+/// the snapshot with an older marker than the database's: the next check rebuilds. The
+/// vocabulary's version is read again after the vectors: if a refit committed in between,
+/// the read is repeated so that vocabulary and vectors always belong together.
+fn load_snapshot(
+    store: &mut Store,
+    known: Option<(&str, u64)>,
+    writes: u64,
+) -> Result<Reload, ApiError> {
     for _ in 0..3 {
+        let marker = store.vector_write_marker()?;
+        let Some(version) = store.vocabulary_version()? else {
+            return Ok(Reload::Empty);
+        };
+        if known == Some((version.as_str(), marker)) {
+            return Ok(Reload::Unchanged);
+        }
         let Some(record) = store.load_vocabulary()? else {
             return Ok(Reload::Empty);
         };
-        if known == Some(record.version.as_str()) {
-            return Ok(Reload::Unchanged);
-        }
         let vectors = store.load_vectors(None)?;
         let unproven = store.load_unproven_vectors()?;
-        let again = store.load_vocabulary()?;
-        if again.as_ref().map(|r| r.version.as_str()) != Some(record.version.as_str()) {
+        if store.vocabulary_version()?.as_deref() != Some(record.version.as_str()) {
             continue;
         }
         let vocabulary = Vocabulary::from_json(&record.json)?;
@@ -184,6 +207,7 @@ fn load_snapshot(store: &mut Store, known: Option<&str>, writes: u64) -> Result<
         return Ok(Reload::Built(Arc::new(Snapshot {
             version: record.version,
             writes,
+            marker,
             index,
             unproven,
             vocabulary,

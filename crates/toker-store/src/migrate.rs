@@ -207,6 +207,7 @@ const RELEASED: &[&str] = &[
     "2026-12-02-090000_profile_interests",
     "2026-12-02-180000_jobs",
     "2026-12-03-120000_platform_budgets",
+    "2026-12-03-140000_vector_writes",
 ];
 
 /// Historic exceptions to "dated close to the one released before it":

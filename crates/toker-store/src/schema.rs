@@ -283,6 +283,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// The one-row counter of the transactions that changed profile vectors (see
+    /// `crate::Store::vector_write_marker`).
+    vector_writes (id) {
+        id -> Integer,
+        writes -> BigInt,
+    }
+}
+
+diesel::table! {
     /// Diesel's record of the applied migrations (see `crate::migrate`).
     __diesel_schema_migrations (version) {
         version -> Text,

@@ -17,6 +17,7 @@ mod limits;
 mod logs;
 mod metrics;
 mod openapi;
+mod replicas;
 mod request_ids;
 mod sigterm;
 mod socket;

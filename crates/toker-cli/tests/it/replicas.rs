@@ -2,7 +2,8 @@
 //! replicas that queue work and run none of it (`--workers 0`) and one `toker worker`.
 //! A key made once works on both replicas; a refit queued through one is run by the
 //! worker; the other replica answers matches from the new vocabulary within 5 s, and no
-//! answer mixes two vocabularies.
+//! answer mixes two vocabularies. A profile created through one replica is among the
+//! other's matches within 5 s, with no refit, and gone from them once deleted.
 
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -55,6 +56,46 @@ async fn match_version(http: &reqwest::Client, base: &str, key: &str) -> Option<
     }
     let body: Value = reply.json().await.unwrap();
     body["vocabulary_version"].as_str().map(str::to_owned)
+}
+
+/// The ids of profile 1's matches (top 100) on `base`.
+async fn match_ids(http: &reqwest::Client, base: &str, key: &str) -> Vec<i64> {
+    let reply = http
+        .get(format!("{base}/v1/profiles/1/matches?top=100"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    assert!(reply.status().is_success(), "{}", reply.status());
+    let body: Value = reply.json().await.unwrap();
+    body["matches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect()
+}
+
+/// Waits up to 5 s for `done` to hold of profile 1's matches on `base`.
+async fn matches_until(
+    http: &reqwest::Client,
+    base: &str,
+    key: &str,
+    what: &str,
+    done: impl Fn(&[i64]) -> bool,
+) {
+    let start = Instant::now();
+    loop {
+        let ids = match_ids(http, base, key).await;
+        if done(&ids) {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{base}: {what}, still {ids:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Waits for job `id` (through `base`) to end; its final document.
@@ -169,4 +210,50 @@ async fn two_replicas_and_a_worker_on_postgres_behave_as_one_service() {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
+    // A twin of profile 1 created through A: B finds it among profile 1's matches (its
+    // index rebuilt on the vector write marker), with no refit.
+    let one: Value = http
+        .get(format!("{a}/v1/profiles/1"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut twin = one["profile"].clone();
+    twin["user_id"] = json!("twin-of-1");
+    let created: Value = http
+        .post(format!("{a}/v1/profiles?platform=tiktok"))
+        .bearer_auth(&key)
+        .json(&twin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let twin_id = created["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{created}"));
+    matches_until(&http, &b, &key, "the twin is not matched", |ids| {
+        ids.contains(&twin_id)
+    })
+    .await;
+    assert_eq!(
+        match_version(&http, &b, &key).await.as_deref(),
+        Some(second.as_str())
+    );
+    // Deleted through A: gone from B's matches.
+    let deleted = http
+        .delete(format!("{a}/v1/profiles/{twin_id}"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    matches_until(&http, &b, &key, "the deleted twin is matched", |ids| {
+        !ids.contains(&twin_id)
+    })
+    .await;
 }

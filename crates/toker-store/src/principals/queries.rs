@@ -192,6 +192,8 @@ pub(crate) fn connect_account<R>(
                     ))
                     .execute(c)
                     .map_err(db(format!("proving profile {copy}")))?;
+                // Its vector, if any, is now among those others may match.
+                super::vectors::bump_vector_writes(c)?;
                 (Some(copy), None)
             }
             None => {

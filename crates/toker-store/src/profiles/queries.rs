@@ -772,6 +772,7 @@ fn assemble(c: &mut Conn, rows: Vec<ProfileDbRow>) -> Result<Vec<StoredProfile>,
 pub(crate) fn delete_profile(c: &mut Conn, id: i64) -> Result<(), StoreError> {
     forget_collections(c, &[id])?;
     let refs = unlink(c, &[id])?;
+    super::vectors::delete_vectors_of(c, &[id])?;
     let deleted = diesel::delete(profiles::table.find(id))
         .execute(c)
         .map_err(db(format!("deleting profile {id}")))?;
@@ -822,9 +823,15 @@ pub(crate) fn delete_owner(c: &mut Conn, owner: &str) -> Result<u64, StoreError>
         .map_err(db(format!("finding the profiles of owner {owner}")))?;
     forget_collections(c, &ids)?;
     let refs = unlink(c, &ids)?;
+    let counted = super::vectors::delete_vectors_of(c, &ids)? > 0;
     let deleted = diesel::delete(profiles::table.filter(profiles::owner.eq(owner)))
         .execute(c)
         .map_err(db(format!("deleting the profiles of owner {owner}")))?;
+    if !counted && deleted > ids.len() {
+        // A profile of the owner committed since `ids` were read went too, and its
+        // vector with it: count that.
+        super::vectors::bump_vector_writes(c)?;
+    }
     delete_orphans(c, &refs)?;
     Ok(u64::try_from(deleted).unwrap_or(u64::MAX))
 }

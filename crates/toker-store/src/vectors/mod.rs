@@ -10,6 +10,10 @@
 //! is nothing to store (the first refit makes every vector). Without a vectorizer, the
 //! stale vectors of replaced profiles are deleted instead, so that a stored vector is
 //! always the transform of the stored profile under the stored vocabulary.
+//!
+//! Every transaction that changes the stored vectors also counts itself in the database's
+//! one-row vector write marker ([`Store::vector_write_marker`]), so that another process
+//! holding vectors it read (an API replica's match index) sees cheaply that they changed.
 
 pub(crate) mod rows;
 
@@ -183,6 +187,31 @@ impl Store {
     /// [`StoreError::Database`].
     pub fn load_vocabulary(&mut self) -> Result<Option<VocabularyRecord>, StoreError> {
         dispatch!(self.conn_mut(), |c, q| q::vectors::load_vocabulary(c))
+    }
+
+    /// The stored vocabulary's version, if one is stored: what [`Store::load_vocabulary`]
+    /// would name, without reading the vocabulary itself.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn vocabulary_version(&mut self) -> Result<Option<String>, StoreError> {
+        dispatch!(self.conn_mut(), |c, q| q::vectors::vocabulary_stamp(c))
+            .map(|stamp| stamp.map(|(version, _)| version))
+    }
+
+    /// The database's vector write marker: how many committed transactions, of any
+    /// process, changed the stored vectors or which profiles' vectors others may match (a
+    /// refit, a profile written with its vector or losing a stale one, a profile or a
+    /// principal deleted with their vectors, an upload proven). Each such transaction
+    /// counts once, however many rows it wrote; reads never move it. One indexed read of
+    /// one row, so a process holding vectors it read can check cheaply whether they are
+    /// still current: read the marker before the vectors, and read them again when it
+    /// moved.
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn vector_write_marker(&mut self) -> Result<u64, StoreError> {
+        dispatch!(self.conn_mut(), |c, q| q::vectors::vector_write_marker(c))
     }
 
     /// Every stored vector (of one platform) of a profile others may see, by profile id:

@@ -13,7 +13,7 @@ use crate::error::{StoreError, db};
 use crate::columns::{DbPlatform, DbTime};
 use crate::profiles::rows::PreparedProfile;
 use crate::vectors::rows::NewVectorRow;
-use crate::schema::{profile_vectors, profiles, vocabularies};
+use crate::schema::{profile_vectors, profiles, vector_writes, vocabularies};
 use crate::vectors::{
     ProfileVectorizer, StoredVector, VectorParts, Vectorized, VocabularyRecord, VocabularyRef,
     decode_vector, encode_vector,
@@ -34,6 +34,7 @@ pub(crate) fn save_vectors(
     diesel::delete(vocabularies::table)
         .execute(c)
         .map_err(db("removing the old vocabulary"))?;
+    bump_vector_writes(c)?;
     diesel::insert_into(vocabularies::table)
         .values((
             vocabularies::version.eq(&vocabulary.version),
@@ -67,6 +68,56 @@ pub(crate) fn save_vectors(
             })?;
         saved += u64::try_from(n).unwrap_or(u64::MAX);
     }
+}
+
+/// Counts one more transaction that changed profile vectors (the caller's): every write
+/// or delete of `profile_vectors` rows, and every change of which profiles others may see,
+/// calls it once in its transaction, so that another process reading
+/// [`vector_write_marker`] sees it move exactly when the vectors it read may be stale.
+pub(crate) fn bump_vector_writes(c: &mut Conn) -> Result<(), StoreError> {
+    let bumped = diesel::update(vector_writes::table.find(1))
+        .set(vector_writes::writes.eq(vector_writes::writes + 1))
+        .execute(c)
+        .map_err(db("counting a write of profile vectors"))?;
+    if bumped == 0 {
+        // The migration stores the row; should it be gone, the count starts again (any
+        // other value than the one a reader holds makes it rebuild).
+        diesel::insert_into(vector_writes::table)
+            .values((vector_writes::id.eq(1), vector_writes::writes.eq(1_i64)))
+            .execute(c)
+            .map_err(db("counting a write of profile vectors"))?;
+    }
+    Ok(())
+}
+
+/// How many transactions changed profile vectors so far ([`bump_vector_writes`]): one
+/// indexed read of one row.
+pub(crate) fn vector_write_marker(c: &mut Conn) -> Result<u64, StoreError> {
+    let writes: Option<i64> = vector_writes::table
+        .find(1)
+        .select(vector_writes::writes)
+        .first(c)
+        .optional()
+        .map_err(db("reading the count of vector writes"))?;
+    Ok(writes.map_or(0, |n| u64::try_from(n).unwrap_or_default()))
+}
+
+/// Deletes the vectors of these profiles, counting the write ([`bump_vector_writes`]) when
+/// a vector went; returns how many. Profiles are deleted after it (their vectors would go
+/// by `ON DELETE CASCADE`, uncounted).
+pub(crate) fn delete_vectors_of(c: &mut Conn, profile_ids: &[i64]) -> Result<usize, StoreError> {
+    let mut deleted = 0;
+    for chunk in profile_ids.chunks(IN_LIST) {
+        deleted += diesel::delete(
+            profile_vectors::table.filter(profile_vectors::profile_id.eq_any(chunk)),
+        )
+        .execute(c)
+        .map_err(db("removing the vectors of the profiles"))?;
+    }
+    if deleted > 0 {
+        bump_vector_writes(c)?;
+    }
+    Ok(deleted)
 }
 
 /// The rows of these vectors, made with vocabulary `version`.
@@ -133,14 +184,16 @@ pub(crate) fn store_written_vectors(
         return Ok(());
     };
     let ids: Vec<i64> = written.iter().map(|(id, _)| *id).collect();
+    let Some(vectorizer) = vectorizer else {
+        // The replaced profiles' stale vectors go (counted if there were any).
+        delete_vectors_of(c, &ids)?;
+        return Ok(());
+    };
     for chunk in ids.chunks(IN_LIST) {
         diesel::delete(profile_vectors::table.filter(profile_vectors::profile_id.eq_any(chunk)))
             .execute(c)
             .map_err(db("removing the vectors of the replaced profiles"))?;
     }
-    let Some(vectorizer) = vectorizer else {
-        return Ok(());
-    };
     let profiles: Vec<&toker_model::Profile> = written.iter().map(|(_, p)| p.profile).collect();
     let failed = |message: String| StoreError::Invalid {
         record: format!("vocabulary {version}"),
@@ -192,7 +245,8 @@ pub(crate) fn store_written_vectors(
             .execute(c)
             .map_err(db(format!("storing the vectors of {} profiles", chunk.len())))?;
     }
-    Ok(())
+    // Last, so that concurrent writers hold the one counter row only until they commit.
+    bump_vector_writes(c)
 }
 
 /// The vocabulary of the stored vectors.

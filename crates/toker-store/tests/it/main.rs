@@ -11,3 +11,4 @@ mod principals;
 mod processes;
 mod roundtrip;
 mod store;
+mod vector_writes;
