@@ -10,8 +10,11 @@
 //! ```text
 //! cargo run --release -p toker-api --example bench_api -- \
 //!     [--profiles N] [--database URL] [--reuse-vectors] [--seconds S] [--concurrency C] \
-//!     [--seed S] [--json]
+//!     [--seed S] [--replicas R] [--json]
 //! ```
+//! `--replicas R` serves from R servers on the same database (each with its own runtime, as
+//! R `toker serve` processes would be) and spreads the requests over them, for the
+//! throughput of replicas on one PostgreSQL.
 //! Without `--database` a temporary SQLite file is used. `--reuse-vectors` serves the
 //! vectors already in the database (as `cargo xtask bench` does after `toker vectorize`)
 //! instead of vectorizing again.
@@ -35,6 +38,7 @@ struct Args {
     seed: u64,
     json: bool,
     reuse_vectors: bool,
+    replicas: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -46,6 +50,7 @@ fn parse_args() -> Result<Args, String> {
         seed: 42,
         json: false,
         reuse_vectors: false,
+        replicas: 1,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -66,16 +71,23 @@ fn parse_args() -> Result<Args, String> {
             "--seed" => args.seed = number("--seed", value("--seed")?)?,
             "--json" => args.json = true,
             "--reuse-vectors" => args.reuse_vectors = true,
+            "--replicas" => {
+                args.replicas = usize::try_from(number("--replicas", value("--replicas")?)?)
+                    .map_err(|e| e.to_string())?;
+            }
             other => {
                 return Err(format!(
                     "unknown argument {other:?}; expected --profiles N, --database URL, \
-                     --reuse-vectors, --seconds S, --concurrency C, --seed S, --json"
+                     --reuse-vectors, --seconds S, --concurrency C, --seed S, --replicas R, \
+                     --json"
                 ));
             }
         }
     }
-    if args.profiles == 0 || args.seconds == 0 || args.concurrency == 0 {
-        return Err("--profiles, --seconds and --concurrency must be at least 1".to_owned());
+    if args.profiles == 0 || args.seconds == 0 || args.concurrency == 0 || args.replicas == 0 {
+        return Err(
+            "--profiles, --seconds, --concurrency and --replicas must be at least 1".to_owned(),
+        );
     }
     Ok(args)
 }
@@ -229,6 +241,41 @@ fn in_process_reads(
     ))
 }
 
+/// A server running on its own thread and runtime.
+struct Running {
+    addr: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<Result<(), String>>,
+}
+
+fn start_server(database: &str) -> Result<Running, Box<dyn std::error::Error>> {
+    let config = ServeConfig {
+        bind: "127.0.0.1:0".to_owned(),
+        rate_limit_per_minute: None,
+        ..ServeConfig::for_database(database.to_owned())
+    };
+    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
+    let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || -> Result<(), String> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async move {
+            let server = toker_api::bind(config).await.map_err(|e| e.to_string())?;
+            let _ = addr_tx.send(server.local_addr());
+            server
+                .run(async {
+                    let _ = stop_rx.await;
+                })
+                .await
+                .map_err(|e| e.to_string())
+        })
+    });
+    let addr = addr_rx.recv().map_err(|_| "the server did not start")?;
+    Ok(Running { addr, stop, thread })
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = parse_args().map_err(|e| format!("bench_api: {e}"))?;
     let temp = tempfile::tempdir()?;
@@ -268,31 +315,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
 
-    // The server gets its own runtime (and threads), as it would in `toker serve`.
-    let config = ServeConfig {
-        bind: "127.0.0.1:0".to_owned(),
-        rate_limit_per_minute: None,
-        ..ServeConfig::for_database(database.clone())
-    };
-    let (addr_tx, addr_rx) = std::sync::mpsc::channel();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = std::thread::spawn(move || -> Result<(), String> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| e.to_string())?;
-        runtime.block_on(async move {
-            let server = toker_api::bind(config).await.map_err(|e| e.to_string())?;
-            let _ = addr_tx.send(server.local_addr());
-            server
-                .run(async {
-                    let _ = stop_rx.await;
-                })
-                .await
-                .map_err(|e| e.to_string())
-        })
-    });
-    let addr = addr_rx.recv().map_err(|_| "the server did not start")?;
+    // Each server gets its own runtime (and threads), as it would in `toker serve`.
+    let mut servers = Vec::new();
+    for _ in 0..args.replicas {
+        servers.push(start_server(&database)?);
+    }
+    let addrs: Vec<std::net::SocketAddr> = servers.iter().map(|s| s.addr).collect();
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -301,15 +329,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(args.concurrency)
             .build()?;
-        let base = format!("http://{addr}");
+        // Request i goes to replica i mod R.
+        let base = |i: usize| format!("http://{}", addrs[i % addrs.len()]);
         let profile_urls: Arc<Vec<String>> = Arc::new(
             ids.iter()
-                .map(|id| format!("{base}/v1/profiles/{id}"))
+                .enumerate()
+                .map(|(i, id)| format!("{}/v1/profiles/{id}", base(i)))
                 .collect(),
         );
         let match_urls: Arc<Vec<String>> = Arc::new(
             ids.iter()
-                .map(|id| format!("{base}/v1/profiles/{id}/matches?top=10"))
+                .enumerate()
+                .map(|(i, id)| format!("{}/v1/profiles/{id}/matches?top=10", base(i)))
                 .collect(),
         );
         // Warm-up: builds the match index and opens connections.
@@ -342,8 +373,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await;
         Ok::<_, reqwest::Error>(vec![baseline, reads, matches])
     })?;
-    let _ = stop_tx.send(());
-    server.join().map_err(|_| "the server thread panicked")??;
+    for server in servers {
+        let _ = server.stop.send(());
+        server
+            .thread
+            .join()
+            .map_err(|_| "the server thread panicked")??;
+    }
 
     if args.json {
         let scenarios: Vec<_> = outcomes
@@ -358,7 +394,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "{}",
             json!({ "profiles": ids.len(), "seeded": seeded, "seed_seconds": seed_seconds,
                     "vectorize_seconds": vectorize_seconds, "features": features,
-                    "concurrency": args.concurrency, "scenarios": scenarios })
+                    "concurrency": args.concurrency, "replicas": args.replicas,
+                    "scenarios": scenarios })
         );
     } else {
         println!(
