@@ -83,7 +83,7 @@ pub struct ServeConfig {
     /// would each see another database). 0 leaves the queue to `toker worker` processes.
     pub workers: Option<usize>,
     /// Whether the rate limits hold for all the processes on the database together
-    /// (counted in it every second, see [`crate::limits`]) rather than for each process;
+    /// (counted in it every second by each process) rather than for each process;
     /// `None` shares them on PostgreSQL, where replicas run, and not on SQLite.
     pub shared_limits: Option<bool>,
     /// How often every OAuth-connected account is refreshed by the workers (each run
