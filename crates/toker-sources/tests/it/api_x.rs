@@ -150,16 +150,21 @@ async fn max_items_stops_early_and_asks_only_for_what_is_missing() {
     assert_eq!(raw.raw["liked"][1]["data"].as_array().unwrap().len(), 20);
 }
 
-#[tokio::test]
-async fn a_rate_limit_waits_for_the_reset_then_resends_the_same_page() {
-    let server = happy_server().await;
+/// Answers the second liked page once with a 429 that names its reset.
+async fn limit_page2_once(server: &MockServer) {
     Mock::given(path(LIKED))
         .and(query_param("pagination_token", PAGE2_TOKEN))
         .respond_with(replay(P, "error_429.json"))
         .up_to_n_times(1)
         .with_priority(1)
-        .mount(&server)
+        .mount(server)
         .await;
+}
+
+#[tokio::test]
+async fn a_rate_limit_waits_for_the_reset_then_resends_the_same_page() {
+    let server = happy_server().await;
+    limit_page2_once(&server).await;
     let (api, sleeper) = client(config(P, &server));
     let raw = api.fetch(&UserRef::new("me")).await.unwrap();
     assert_eq!(raw.profile.liked_videos.len(), 137);
@@ -487,13 +492,7 @@ async fn a_shared_budget_is_spent_per_request_and_waited_for_when_spent() {
 #[tokio::test]
 async fn a_rate_limit_pauses_the_shared_budget_for_everyone() {
     let server = happy_server().await;
-    Mock::given(path(LIKED))
-        .and(query_param("pagination_token", PAGE2_TOKEN))
-        .respond_with(replay(P, "error_429.json"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&server)
-        .await;
+    limit_page2_once(&server).await;
     let budget = MemoryBudget::new(u32::MAX, None);
     let (api, _) = client(budget.on("x", config(P, &server)));
     api.fetch(&UserRef::new("me")).await.unwrap();

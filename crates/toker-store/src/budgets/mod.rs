@@ -24,6 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 
 use crate::backend::dispatch;
+use crate::checkpoints::rows::count_in;
 use crate::connection::Transactions;
 use crate::error::StoreError;
 use crate::store::Store;
@@ -62,13 +63,7 @@ pub(crate) fn stored(app: &str, rule: &BudgetRule) -> Result<(i64, i64), StoreEr
                 rule.window
             ))
         })?;
-    let limit = i64::try_from(rule.limit).map_err(|_| {
-        invalid(format!(
-            "limit: expected at most {}, got {}",
-            i64::MAX,
-            rule.limit
-        ))
-    })?;
+    let limit = count_in(&format!("the {app} budget"), "limit", rule.limit)?;
     Ok((limit, secs))
 }
 
@@ -133,12 +128,8 @@ impl Store {
         let counts = counts
             .iter()
             .map(|(key, n)| {
-                i64::try_from(*n)
+                count_in(&format!("the {scope} rate window"), "count", *n)
                     .map(|n| (key.as_str(), n))
-                    .map_err(|_| StoreError::Invalid {
-                        record: format!("the {scope} rate window"),
-                        message: format!("count: expected at most {}, got {n}", i64::MAX),
-                    })
             })
             .collect::<Result<Vec<_>, _>>()?;
         let context = format!("counting requests against the {scope} rate limit");
@@ -170,7 +161,7 @@ impl Store {
     }
 
     /// How many requests of `app`'s budget were counted in each rule's current window at
-    /// `now`, by window length in seconds (for readiness reports and tests).
+    /// `now`, by window length in seconds.
     ///
     /// # Errors
     /// [`StoreError::Database`].
