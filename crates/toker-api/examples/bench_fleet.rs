@@ -14,7 +14,7 @@ use toker_model::Platform;
 use toker_sources::http::Secret;
 use toker_sources::oauth::PlatformTokens;
 use toker_store::Store;
-use toker_store::testing::{TestDb, connect_synthetic_accounts};
+use toker_store::testing::{TestDb, connect_synthetic_accounts, queue_synthetic_refreshes};
 use toker_testkit::replay::{Replay, SYNTHETIC_X, synthetic_x_id};
 
 const SECRET_KEY: &str = "00112233445566778899aabbccddeeff0123456789abcdef0f1e2d3c4b5a6978";
@@ -96,6 +96,7 @@ fn drain(options: &Options, replay: &Replay, workers: usize) -> Result<f64, Stri
             cipher.seal_tokens(Platform::X, user_id, &tokens)
         },
     );
+    queue_synthetic_refreshes(&mut store, options.accounts);
     let started = Instant::now();
     let children: Vec<_> = (0..workers)
         .map(|_| {

@@ -87,6 +87,30 @@ pub fn router(state: AppState) -> Router {
     app.layer(layers)
 }
 
+/// The operations router of a process that serves no API (`toker worker`): `/healthz`,
+/// `/readyz` and `/metrics` (an admin key's unless `metrics_open`, as on a server), each
+/// request counted and every error problem+json.
+pub(crate) fn operations_router(state: AppState) -> Router {
+    let config = state.config().clone();
+    let counted = Arc::clone(state.metrics());
+    let timed = from_fn_with_state(config.request_timeout, timeout);
+    Router::new()
+        .merge(health::routes().route_layer(timed))
+        .merge(metrics::routes(&state, config.request_timeout))
+        .fallback(unknown_route)
+        .with_state(state)
+        .layer(
+            ServiceBuilder::new()
+                .layer(from_fn_with_state(counted, count_requests))
+                .layer(from_fn_with_state(
+                    config.client_ip_header(),
+                    client_addresses,
+                ))
+                .layer(from_fn(problem_for_bare_errors))
+                .layer(DefaultBodyLimit::max(config.body_limit)),
+        )
+}
+
 async fn unknown_route(request: Request) -> Problem {
     Problem::new(
         ProblemKind::NotFound,

@@ -30,8 +30,8 @@ use chrono::{DateTime, Utc};
 use rand::RngExt;
 use serde_json::{Value, json};
 use toker_collect::jobs::{
-    JobFailure, JobRunner, OpenStore, Planned, VECTORIZE, VectorizeRunner, WorkerOptions,
-    WorkerReport, run_worker,
+    JobFailure, JobObserver, JobRunner, OpenStore, Planned, VECTORIZE, VectorizeRunner,
+    WorkerOptions, WorkerReport, run_worker,
 };
 use toker_collect::{CollectError, VocabularyVectorizer};
 use toker_processing::VectorizerConfig;
@@ -91,6 +91,13 @@ pub fn opener(url: &str) -> OpenStore {
     })
 }
 
+/// Counts the outcomes of the jobs a worker ends in `state`'s metrics (what its
+/// `/metrics` tells as `toker_job_outcomes_total`).
+#[must_use]
+pub fn observer(state: &AppState) -> Arc<dyn JobObserver> {
+    Arc::new(OutcomeCounter(Arc::clone(state.metrics())))
+}
+
 /// Starts a worker of `concurrency` slots over `state`'s database with [`runners`], until
 /// `shutdown` turns `true` (running jobs are then given back to the queue). Its job
 /// outcomes are counted for `/metrics`.
@@ -104,7 +111,7 @@ pub fn spawn_workers(
         name: format!("serve-{}", std::process::id()),
         concurrency,
         wake: Some(Arc::clone(state.jobs_queued())),
-        observer: Some(Arc::new(OutcomeCounter(Arc::clone(state.metrics())))),
+        observer: Some(observer(state)),
         ..WorkerOptions::default()
     };
     let open = opener(&state.config().database_url);

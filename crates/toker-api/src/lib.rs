@@ -56,6 +56,6 @@ pub use keys::{
 pub use openapi::openapi;
 pub use pool::{PoolUsage, StorePool};
 pub use problem::{Problem, ProblemKind};
-pub use server::{Server, bind, serve};
+pub use server::{Server, bind, serve, serve_operations};
 pub use state::AppState;
 pub use toker_store::ApiKeyRecord;

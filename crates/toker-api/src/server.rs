@@ -182,6 +182,30 @@ impl Server {
     }
 }
 
+/// Serves the operations routes of `state` (`/healthz`, `/readyz`, `/metrics`; see
+/// [`ServeConfig::metrics_open`]) on `listener` until `shutdown`, with the server's
+/// connection cap and timeouts: the endpoint of a process that runs jobs and serves no
+/// API (`toker worker --metrics-bind`), whose job outcomes and platform waits are its own.
+pub async fn serve_operations(
+    state: AppState,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let config = state.config();
+    let timeouts = Timeouts {
+        header: config.header_read_timeout,
+        idle: config.idle_timeout,
+    };
+    let cap = connection_cap(config);
+    let app = crate::app::operations_router(state);
+    let (stopping_tx, stopping_rx) = watch::channel(false);
+    let stop = async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+    };
+    accept_loop(listener, app, cap, timeouts, stop, stopping_rx).await;
+}
+
 /// The connection cap for `config`: its `max_connections`, lowered so that `fd_reserve`
 /// descriptors stay free under the process's open-files limit (when it can be read).
 fn connection_cap(config: &ServeConfig) -> usize {

@@ -327,6 +327,14 @@ pub(crate) struct WorkerArgs {
     /// Exit when no job is due (drain the queue; for tests and cron).
     #[arg(long)]
     pub(crate) once: bool,
+    /// Serve this worker's `/metrics` (its job outcomes and platform waits, the queue),
+    /// `/healthz` and `/readyz` on this address, e.g. `127.0.0.1:9464`.
+    #[arg(long, env = "TOKER_WORKER_METRICS_BIND", value_name = "ADDR")]
+    pub(crate) metrics_bind: Option<String>,
+    /// Serve `/metrics` without a key (for a scraper on a private network); by default it
+    /// needs an admin key.
+    #[arg(long, env = "TOKER_METRICS_OPEN", value_parser = clap::builder::FalseyValueParser::new())]
+    pub(crate) metrics_open: bool,
     #[command(flatten)]
     pub(crate) schedule: ScheduleArgs,
     #[command(flatten)]

@@ -178,11 +178,10 @@ pub fn enqueue_due(store: &mut crate::Store, kind: &str, max_attempts: u32) -> i
 
 /// Connects `n` X accounts, one person each (principal `usr_<i>`, account id
 /// `user_id(i)`, handle `synth_<i>`, no profile yet) with the tokens `seal(i, user_id)`
-/// makes, and queues a refresh of each as `POST /v1/me/refresh` does (kind `refresh`, due
-/// now, key `refresh:usr_<i>`, 5 attempts): a fleet of workers' load.
+/// makes: a fleet of workers' accounts ([`queue_synthetic_refreshes`] queues their load).
 ///
 /// # Panics
-/// If the store refuses an account or a job.
+/// If the store refuses an account.
 pub fn connect_synthetic_accounts(
     store: &mut crate::Store,
     n: u64,
@@ -204,6 +203,18 @@ pub fn connect_synthetic_accounts(
             Ok::<_, ()>(crate::Placement::Proven(principal.clone()))
         });
         assert!(matches!(placed, Ok(Ok(_))), "connecting account {i}");
+    }
+}
+
+/// Queues a refresh of each of the `n` people [`connect_synthetic_accounts`] connected,
+/// as `POST /v1/me/refresh` does (kind `refresh`, due now, key `refresh:usr_<i>`,
+/// 5 attempts).
+///
+/// # Panics
+/// If the store refuses a job.
+pub fn queue_synthetic_refreshes(store: &mut crate::Store, n: u64) {
+    for i in 0..n {
+        let principal = format!("usr_{i}");
         let payload = serde_json::json!({ "principal": principal });
         let key = format!("refresh:{principal}");
         let job = crate::NewJob {

@@ -2,7 +2,8 @@
 //! until SIGTERM or ctrl-c, which give the running jobs back to the queue; with `--once`,
 //! until nothing is due. It runs every kind of job the API queues (toker-api's
 //! `jobs::runners`: refreshes of connected accounts, with the `TOKER_SECRET_KEY` and
-//! `TOKER_CONNECT_*` settings `toker serve` reads) and vector refits.
+//! `TOKER_CONNECT_*` settings `toker serve` reads) and vector refits. With
+//! `--metrics-bind` it also serves its own `/metrics`, `/healthz` and `/readyz`.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -25,12 +26,14 @@ pub(crate) fn run(ctx: &mut Ctx, args: &WorkerArgs) -> CliResult {
     ctx.store()?;
     let url = ctx.global.database.clone();
     // The runners need what a server knows (connect settings, rules), on one connection.
+    // One pooled connection for the runners' budget checks, one more for scrapes.
     let config = ServeConfig {
         database_url: url.clone(),
         min_likes: args.rules.min_likes,
-        pool_size: Some(1),
+        pool_size: Some(1 + usize::from(args.metrics_bind.is_some())),
         workers: Some(0),
         refresh_period: args.schedule.period(),
+        metrics_open: args.metrics_open,
         ..ServeConfig::default()
     };
     let state = AppState::open(config)?;
@@ -47,19 +50,39 @@ pub(crate) fn run(ctx: &mut Ctx, args: &WorkerArgs) -> CliResult {
         lease: Duration::from_secs(args.lease_seconds),
         poll_interval: Duration::from_millis(args.poll_interval_ms),
         once: args.once,
+        observer: Some(toker_api::jobs::observer(&state)),
         ..WorkerOptions::default()
     };
+    let quiet = ctx.global.quiet;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::runtime(format!("cannot start the async runtime: {e}")))?;
     let report = runtime.block_on(async move {
         let (stop, stopping) = tokio::sync::watch::channel(false);
+        if let Some(bind) = &args.metrics_bind {
+            let listener = tokio::net::TcpListener::bind(bind).await.map_err(|e| {
+                CliError::runtime(format!("worker: cannot bind --metrics-bind {bind}: {e}"))
+            })?;
+            if !quiet {
+                // On stderr, so that scripts can wait for it; stdout stays clean.
+                let addr = listener
+                    .local_addr()
+                    .map_err(|e| CliError::runtime(e.to_string()))?;
+                eprintln!("toker: serving worker metrics on http://{addr}");
+            }
+            let mut stopped = stopping.clone();
+            tokio::spawn(toker_api::serve_operations(state, listener, async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }));
+        }
         tokio::spawn(async move {
             termination().await;
             let _ = stop.send(true);
         });
-        toker_collect::jobs::run_worker(open, Arc::new(runners), options, stopping).await
+        Ok::<_, CliError>(
+            toker_collect::jobs::run_worker(open, Arc::new(runners), options, stopping).await?,
+        )
     })?;
     if ctx.json() {
         ctx.out.json(&report)?;

@@ -102,15 +102,7 @@ async fn matches_until(
 async fn job_end(http: &reqwest::Client, base: &str, key: &str, id: i64) -> Value {
     let started = Instant::now();
     loop {
-        let job: Value = http
-            .get(format!("{base}/v1/jobs/{id}?wait=5"))
-            .bearer_auth(key)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let job = crate::common::get_json(http, &format!("{base}/v1/jobs/{id}?wait=5"), key).await;
         if job["finished_at"].is_string() {
             return job;
         }

@@ -1,6 +1,6 @@
 //! `toker worker` through the binary: it drains the queue with `--once`, ends a job of a
 //! kind it does not run as failed, starts the planner of scheduled refreshes, refuses bad
-//! options, and exits cleanly on SIGTERM.
+//! options, serves its own metrics with `--metrics-bind`, and exits cleanly on SIGTERM.
 
 use std::time::{Duration, Instant};
 
@@ -18,14 +18,20 @@ fn toker(database: &str) -> Command {
     cmd
 }
 
-#[test]
-fn worker_once_drains_the_queue() {
+/// A new SQLite database with five generated TikTok profiles (and its directory).
+fn five_profiles() -> (tempfile::TempDir, String) {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("toker.db").display().to_string();
     toker(&database)
         .args(["create", "tiktok", "--count", "5", "--seed", "1"])
         .assert()
         .success();
+    (dir, database)
+}
+
+#[test]
+fn worker_once_drains_the_queue() {
+    let (_dir, database) = five_profiles();
     let mut store = Store::open(&database).unwrap();
     let refit = enqueue_due(&mut store, "vectorize", 2);
     let unknown = enqueue_due(&mut store, "no-such-kind", 2);
@@ -93,6 +99,102 @@ fn worker_stops_on_sigterm() {
         child.try_wait().unwrap().is_none(),
         "the worker exited on its own"
     );
+    stop(&mut child);
+}
+
+/// A `toker worker --metrics-bind` on `database` with `extra` arguments; the process and
+/// its metrics base URL.
+fn metrics_worker(database: &str, extra: &[&str]) -> (std::process::Child, String) {
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("toker"))
+        .env_remove("DATABASE_URL")
+        .env_remove("TOKER_LOG")
+        .env_remove("TOKER_METRICS_OPEN")
+        .args(["--database", database, "worker", "--poll-interval-ms", "50"])
+        .args(["--metrics-bind", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let base = crate::common::announced_base(&mut child, "toker: serving worker metrics on ");
+    (child, base)
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn worker_serves_its_job_outcomes_on_metrics_bind() {
+    let (_dir, database) = five_profiles();
+    let (mut child, base) = metrics_worker(&database, &["--metrics-open"]);
+    let mut store = Store::open(&database).unwrap();
+    let refit = enqueue_due(&mut store, "vectorize", 2);
+    let unknown = enqueue_due(&mut store, "no-such-kind", 1);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for id in [refit, unknown] {
+        while !store.get_job(id).unwrap().unwrap().state.is_finished() {
+            assert!(Instant::now() < deadline, "job {id} did not end");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let http = reqwest::Client::new();
+    let reply = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(reply.status(), 200);
+    let body = reply.text().await.unwrap();
+    // What this worker ran, and the queue as the database has it.
+    for line in [
+        "toker_job_outcomes_total{kind=\"vectorize\",outcome=\"succeeded\"} 1",
+        "toker_job_outcomes_total{kind=\"no-such-kind\",outcome=\"failed\"} 1",
+        "toker_jobs{kind=\"vectorize\",state=\"succeeded\"} 1",
+        "toker_jobs_readable 1",
+    ] {
+        assert!(body.lines().any(|l| l == line), "no {line:?} in:\n{body}");
+    }
+    let ready = http.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    // Only the operations routes: no API on a worker.
+    let api = http
+        .get(format!("{base}/v1/profiles"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), 404);
+    stop(&mut child);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn worker_metrics_need_an_admin_key_unless_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = dir.path().join("toker.db").display().to_string();
+    let created = toker(&database)
+        .args(["--json", "apikey", "create", "--role", "admin"])
+        .assert()
+        .success();
+    let created: Value = serde_json::from_slice(&created.get_output().stdout).unwrap();
+    let key = created["key"].as_str().unwrap().to_owned();
+    let (mut child, base) = metrics_worker(&database, &[]);
+    let http = reqwest::Client::new();
+    let refused = http.get(format!("{base}/metrics")).send().await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let scraped = http
+        .get(format!("{base}/metrics"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(
+        scraped
+            .text()
+            .await
+            .unwrap()
+            .contains("toker_jobs_readable 1")
+    );
+    stop(&mut child);
+}
+
+/// SIGTERM, then the exit, which must be clean.
+#[cfg(unix)]
+fn stop(child: &mut std::process::Child) {
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -102,7 +204,7 @@ fn worker_stops_on_sigterm() {
     loop {
         if let Some(status) = child.try_wait().unwrap() {
             assert!(status.success(), "{status}");
-            break;
+            return;
         }
         assert!(Instant::now() < deadline, "the worker ignored SIGTERM");
         std::thread::sleep(Duration::from_millis(50));

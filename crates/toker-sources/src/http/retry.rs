@@ -537,7 +537,11 @@ impl Http {
                         });
                     }
                     throttled += 1;
-                    self.backoff(&endpoint, WaitReason::Throttled, throttled)
+                    // No reset was announced: the app's other processes back off with
+                    // this one rather than each finding the limit on its own.
+                    let wait = backoff_delay(self.backoff_base, throttled);
+                    self.pause_budget(wait).await;
+                    self.wait(&endpoint, WaitReason::Throttled, wait, throttled)
                         .await;
                 }
                 Verdict::Transient { message } => {

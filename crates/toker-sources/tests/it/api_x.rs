@@ -506,6 +506,27 @@ async fn a_rate_limit_pauses_the_shared_budget_for_everyone() {
 }
 
 #[tokio::test]
+async fn a_throttle_without_a_reset_pauses_the_shared_budget_for_the_backoff() {
+    let server = happy_server().await;
+    Mock::given(path(LIKED))
+        .and(query_param("pagination_token", PAGE2_TOKEN))
+        .respond_with(ResponseTemplate::new(429))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let budget = MemoryBudget::new(u32::MAX, None);
+    let (api, sleeper) = client(budget.on("x", config(P, &server)));
+    api.fetch(&UserRef::new("me")).await.unwrap();
+    // This process backed off, and told everyone to for as long.
+    let waits = sleeper.waits();
+    assert_eq!(waits.len(), 1, "{waits:?}");
+    assert_eq!(waits[0].reason, WaitReason::Throttled);
+    assert!(waits[0].duration > Duration::ZERO);
+    assert_eq!(budget.pauses(), [("x".to_owned(), waits[0].duration)]);
+}
+
+#[tokio::test]
 async fn a_reached_usage_cap_pauses_the_shared_budget_for_an_hour() {
     let server = happy_server().await;
     Mock::given(path(LIKED))

@@ -83,16 +83,37 @@ pub(crate) fn instagram_export_folder(dir: &Path, posts: usize, zeros: usize) ->
 /// The base URL (`http://…`) a `toker serve` started with a piped stderr announces there;
 /// the rest of its stderr is drained on a thread so that it never blocks on a full pipe.
 pub(crate) fn served_base(server: &mut std::process::Child) -> String {
+    announced_base(server, "toker: serving the REST API on ")
+}
+
+/// The base URL a process started with a piped stderr announces after `prefix` there,
+/// the rest of its stderr drained as by [`served_base`].
+pub(crate) fn announced_base(server: &mut std::process::Child, prefix: &str) -> String {
     use std::io::{BufRead, BufReader};
     let mut stderr = BufReader::new(server.stderr.take().unwrap());
     let mut line = String::new();
     let base = loop {
         line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "server exited");
-        if let Some(url) = line.trim().strip_prefix("toker: serving the REST API on ") {
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "the process exited"
+        );
+        if let Some(url) = line.trim().strip_prefix(prefix) {
             break url.to_owned();
         }
     };
     std::thread::spawn(move || for _ in stderr.lines() {});
     base
+}
+
+/// `GET url` with `token` as the bearer, its body as JSON.
+pub(crate) async fn get_json(http: &reqwest::Client, url: &str, token: &str) -> serde_json::Value {
+    http.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
