@@ -278,46 +278,64 @@ pub(crate) struct VideoDoc {
     shares: Option<u64>,
 }
 
-/// A profile with the field names of Toker's profile format. Counts the source cannot know
-/// are `null` (counts fit a signed 64-bit integer); `number_of_likes` must be present and
-/// at least the server's minimum (100 unless `toker serve` runs with `--min-likes`).
-/// Unknown keys are kept in the stored raw JSON. On input a `platform` key may name the
-/// platform.
-#[derive(Debug, Serialize, ToSchema)]
-#[allow(dead_code)] // documentation only
-pub(crate) struct ProfileDoc {
-    #[schema(schema_with = user_id_schema)]
-    user_id: String,
-    #[schema(schema_with = username_schema)]
-    username: String,
-    /// The display name.
-    #[schema(inline)]
-    user_pseudo: Option<PseudoDoc>,
-    /// Whether the platform marks the account as verified.
-    verified: Option<bool>,
-    /// Followers.
-    followers_count: Option<u64>,
-    /// Accounts followed.
-    following_count: Option<u64>,
-    /// Likes received on the profile.
-    likes_count: Option<u64>,
-    /// Videos or posts published.
-    videos_count: Option<u64>,
-    /// Comments written.
-    number_of_comments: Option<u64>,
-    /// Likes received on own videos.
-    number_of_likes_on_own_videos: Option<u64>,
-    /// Likes the person gave: at least the server's minimum (100 by default).
-    #[schema(minimum = 100)]
-    number_of_likes: u64,
-    /// Shares or reposts made.
-    number_of_shares: Option<u64>,
-    /// Videos the person liked (absent or `null` = none).
-    liked_videos: Option<Vec<VideoDoc>>,
-    /// Videos the person shared (absent or `null` = none).
-    shared_videos: Option<Vec<VideoDoc>>,
-    #[schema(schema_with = interests_schema)]
-    interests: Option<Vec<String>>,
+/// Declares [`ProfileDoc`] with the model's counts ([`toker_model::profile_counts!`]), each
+/// an integer or `null` described by the model's doc; [`require_likes`] then states the rule
+/// of `number_of_likes`.
+macro_rules! profile_doc {
+    ([ $( $(#[$doc:meta])* $count:ident ),* $(,)? ]) => {
+        /// A profile with the field names of Toker's profile format. Counts the source cannot know
+        /// are `null` (counts fit a signed 64-bit integer); `number_of_likes` must be present and
+        /// at least the server's minimum (100 unless `toker serve` runs with `--min-likes`).
+        /// Unknown keys are kept in the stored raw JSON. On input a `platform` key may name the
+        /// platform.
+        #[derive(Debug, Serialize, ToSchema)]
+        #[allow(dead_code)] // documentation only
+        pub(crate) struct ProfileDoc {
+            #[schema(schema_with = user_id_schema)]
+            user_id: String,
+            #[schema(schema_with = username_schema)]
+            username: String,
+            /// The display name.
+            #[schema(inline)]
+            user_pseudo: Option<PseudoDoc>,
+            /// Whether the platform marks the account as verified.
+            verified: Option<bool>,
+            $( $(#[$doc])* $count: Option<u64>, )*
+            /// Videos the person liked (absent or `null` = none).
+            liked_videos: Option<Vec<VideoDoc>>,
+            /// Videos the person shared (absent or `null` = none).
+            shared_videos: Option<Vec<VideoDoc>>,
+            #[schema(schema_with = interests_schema)]
+            interests: Option<Vec<String>>,
+        }
+    };
+}
+
+toker_model::profile_counts!(profile_doc!());
+
+/// States in `doc`'s [`ProfileDoc`] what validation requires of `number_of_likes`: present,
+/// not `null`, at least `min_likes`.
+pub(crate) fn require_likes(doc: &mut utoipa::openapi::OpenApi, min_likes: u64) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    let Some(RefOr::T(Schema::Object(profile))) = doc
+        .components
+        .as_mut()
+        .and_then(|c| c.schemas.get_mut("ProfileDoc"))
+    else {
+        return;
+    };
+    if let Some(RefOr::T(Schema::Object(likes))) = profile.properties.get_mut("number_of_likes") {
+        likes.schema_type = SchemaType::Type(Type::Integer);
+        likes.minimum = Some(min_likes.into());
+        likes.description = Some(format!(
+            "Likes the person gave: at least the server's minimum ({} by default).",
+            toker_model::DEFAULT_MIN_LIKES
+        ));
+    }
+    if !profile.required.iter().any(|r| r == "number_of_likes") {
+        profile.required.push("number_of_likes".to_owned());
+    }
 }
 
 /// A stored profile with its id, platform and owner.

@@ -69,6 +69,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         doc.merge(part);
     }
     CommonResponses.modify(&mut doc);
+    crate::dto::require_likes(&mut doc, toker_model::DEFAULT_MIN_LIKES);
     doc
 }
 
@@ -76,19 +77,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 /// enforces (`toker serve --min-likes`).
 #[must_use]
 pub(crate) fn openapi_for(rules: &toker_model::ValidationRules) -> utoipa::openapi::OpenApi {
-    use utoipa::openapi::schema::Schema;
     let mut doc = openapi();
-    let likes = doc
-        .components
-        .as_mut()
-        .and_then(|c| c.schemas.get_mut("ProfileDoc"))
-        .and_then(|profile| match profile {
-            RefOr::T(Schema::Object(profile)) => profile.properties.get_mut("number_of_likes"),
-            _ => None,
-        });
-    if let Some(RefOr::T(Schema::Object(likes))) = likes {
-        likes.minimum = Some(rules.min_likes.into());
-    }
+    crate::dto::require_likes(&mut doc, rules.min_likes);
     doc
 }
 

@@ -116,83 +116,131 @@ impl Video {
     }
 }
 
-/// A person's activity on one platform: the 14 fields of the profile format, in its order.
+/// The profile's own counts, in the profile format's order, with their docs: the one list
+/// of them. Every other list derives from it: [`Profile`]'s fields, [`Profile::COUNT_NAMES`],
+/// [`Profile::counts`] (validation, the CSV export and the API's summary read it), the
+/// store's count columns and the API's profile schema.
 ///
-/// The platform is carried beside the profile (see [`crate::PlatformProfile`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Profile {
-    /// The platform's id of the person.
-    pub user_id: String,
-    /// The person's handle.
-    pub username: String,
-    /// The person's display name, if known.
-    #[serde(default)]
-    pub user_pseudo: Option<String>,
-    /// Whether the platform marks the account as verified, if known.
-    #[serde(default)]
-    pub verified: Option<bool>,
-    /// Followers of the account.
-    #[serde(default)]
-    pub followers_count: Count,
-    /// Accounts the person follows.
-    #[serde(default)]
-    pub following_count: Count,
-    /// Likes received on the profile.
-    #[serde(default)]
-    pub likes_count: Count,
-    /// Videos or posts the account published.
-    #[serde(default)]
-    pub videos_count: Count,
-    /// Comments the person wrote.
-    #[serde(default)]
-    pub number_of_comments: Count,
-    /// Likes received on the person's own videos.
-    #[serde(default)]
-    pub number_of_likes_on_own_videos: Count,
-    /// Likes the person gave (what `toker list` prints as "Likes"). Must be present to store.
-    #[serde(default)]
-    pub number_of_likes: Count,
-    /// Shares or reposts the person made.
-    #[serde(default)]
-    pub number_of_shares: Count,
-    /// The sample of videos the person liked that the source returned.
-    #[serde(default)]
-    pub liked_videos: Vec<Video>,
-    /// The sample of videos the person shared that the source returned.
-    #[serde(default)]
-    pub shared_videos: Vec<Video>,
-    /// Interests the platform itself assigns the person, beyond any video: Instagram's
-    /// "Your topics" in its data export. Cleaned like categories (the taxonomy's spelling
-    /// where it has the name, others as given) and vectorized as categories, so that an
-    /// Instagram profile, whose liked posts carry no category, matches people by them.
-    /// Absent from the JSON when empty.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub interests: Vec<String>,
+/// `profile_counts!(then!(args…))` expands to `then! { args… [ $(#[doc = …] name),* ] }`, so
+/// that a crate declares what it needs once for every count.
+#[macro_export]
+macro_rules! profile_counts {
+    ($then:ident ! ( $($args:tt)* )) => {
+        $then! { $($args)* [
+            /// Followers of the account.
+            followers_count,
+            /// Accounts the person follows.
+            following_count,
+            /// Likes received on the profile.
+            likes_count,
+            /// Videos or posts the account published.
+            videos_count,
+            /// Comments the person wrote.
+            number_of_comments,
+            /// Likes received on the person's own videos.
+            number_of_likes_on_own_videos,
+            /// Likes the person gave (what `toker list` prints as "Likes"). Must be present to store.
+            number_of_likes,
+            /// Shares or reposts the person made.
+            number_of_shares,
+        ] }
+    };
 }
 
-impl Profile {
-    /// A profile with ids and nothing else known.
-    #[must_use]
-    pub fn new(user_id: impl Into<String>, username: impl Into<String>) -> Self {
-        Profile {
-            user_id: user_id.into(),
-            username: username.into(),
-            user_pseudo: None,
-            verified: None,
-            followers_count: None,
-            following_count: None,
-            likes_count: None,
-            videos_count: None,
-            number_of_comments: None,
-            number_of_likes_on_own_videos: None,
-            number_of_likes: None,
-            number_of_shares: None,
-            liked_videos: Vec::new(),
-            shared_videos: Vec::new(),
-            interests: Vec::new(),
-        }
-    }
+/// How many counts a profile has ([`Profile::COUNT_NAMES`]).
+const COUNTS: usize = Profile::COUNT_NAMES.len();
 
+/// Declares [`Profile`] with the counts of [`profile_counts!`] between its identity and its
+/// videos, and the lists of its fields.
+macro_rules! declare_profile {
+    ([ $( $(#[$doc:meta])* $count:ident ),* $(,)? ]) => {
+        /// A person's activity on one platform: the fields of the profile format, in its
+        /// order (the counts are [`profile_counts!`]'s).
+        ///
+        /// The platform is carried beside the profile (see [`crate::PlatformProfile`]).
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct Profile {
+            /// The platform's id of the person.
+            pub user_id: String,
+            /// The person's handle.
+            pub username: String,
+            /// The person's display name, if known.
+            #[serde(default)]
+            pub user_pseudo: Option<String>,
+            /// Whether the platform marks the account as verified, if known.
+            #[serde(default)]
+            pub verified: Option<bool>,
+            $(
+                $(#[$doc])*
+                #[serde(default)]
+                pub $count: Count,
+            )*
+            /// The sample of videos the person liked that the source returned.
+            #[serde(default)]
+            pub liked_videos: Vec<Video>,
+            /// The sample of videos the person shared that the source returned.
+            #[serde(default)]
+            pub shared_videos: Vec<Video>,
+            /// Interests the platform itself assigns the person, beyond any video: Instagram's
+            /// "Your topics" in its data export. Cleaned like categories (the taxonomy's
+            /// spelling where it has the name, others as given) and vectorized as categories,
+            /// so that an Instagram profile, whose liked posts carry no category, matches
+            /// people by them. Absent from the JSON when empty.
+            #[serde(default, skip_serializing_if = "Vec::is_empty")]
+            pub interests: Vec<String>,
+        }
+
+        impl Profile {
+            /// A profile with ids and nothing else known.
+            #[must_use]
+            pub fn new(user_id: impl Into<String>, username: impl Into<String>) -> Self {
+                Profile {
+                    user_id: user_id.into(),
+                    username: username.into(),
+                    user_pseudo: None,
+                    verified: None,
+                    $($count: None,)*
+                    liked_videos: Vec::new(),
+                    shared_videos: Vec::new(),
+                    interests: Vec::new(),
+                }
+            }
+
+            /// The name of every field, in declaration order: Toker's profile format, and the
+            /// order in which validation reports violations.
+            pub const FIELD_NAMES: [&'static str; 7 + COUNTS] = [
+                "user_id",
+                "username",
+                "user_pseudo",
+                "verified",
+                $(stringify!($count),)*
+                "liked_videos",
+                "shared_videos",
+                "interests",
+            ];
+
+            /// The names of the profile's own counts, in field order ([`profile_counts!`]).
+            pub const COUNT_NAMES: [&'static str; [$(stringify!($count)),*].len()] =
+                [$(stringify!($count)),*];
+
+            /// The profile's own counts with their names ([`Profile::COUNT_NAMES`]), in field
+            /// order.
+            #[must_use]
+            pub fn counts(&self) -> [(&'static str, Count); COUNTS] {
+                [$((stringify!($count), self.$count)),*]
+            }
+
+            /// The counts as [`Profile::counts`] names them, to set.
+            pub fn counts_mut(&mut self) -> [(&'static str, &mut Count); COUNTS] {
+                [$((stringify!($count), &mut self.$count)),*]
+            }
+        }
+    };
+}
+
+crate::profile_counts!(declare_profile!());
+
+impl Profile {
     /// The videos of one relation.
     #[must_use]
     pub fn videos(&self, relation: VideoRelation) -> &[Video] {
@@ -200,73 +248,6 @@ impl Profile {
             VideoRelation::Liked => &self.liked_videos,
             VideoRelation::Shared => &self.shared_videos,
         }
-    }
-
-    /// The name of every field, in declaration order: Toker's profile format, and the order
-    /// in which validation reports violations. Every other list of a profile's fields
-    /// (the counts below, the CSV export's columns, the API's summary) derives from these.
-    pub const FIELD_NAMES: [&'static str; 15] = [
-        "user_id",
-        "username",
-        "user_pseudo",
-        "verified",
-        "followers_count",
-        "following_count",
-        "likes_count",
-        "videos_count",
-        "number_of_comments",
-        "number_of_likes_on_own_videos",
-        "number_of_likes",
-        "number_of_shares",
-        "liked_videos",
-        "shared_videos",
-        "interests",
-    ];
-
-    /// The names of the profile's own counts, in field order (see [`Profile::counts`]).
-    pub const COUNT_NAMES: [&'static str; 8] = [
-        "followers_count",
-        "following_count",
-        "likes_count",
-        "videos_count",
-        "number_of_comments",
-        "number_of_likes_on_own_videos",
-        "number_of_likes",
-        "number_of_shares",
-    ];
-
-    /// The profile's own counts with their names ([`Profile::COUNT_NAMES`]), in field
-    /// order. A new count is a field, a name there and a line here and in
-    /// [`Profile::counts_mut`]; validation, the store's rows, the CSV export and the API's
-    /// summary follow.
-    #[must_use]
-    pub fn counts(&self) -> [(&'static str, Count); 8] {
-        let [a, b, c, d, e, f, g, h] = Self::COUNT_NAMES;
-        [
-            (a, self.followers_count),
-            (b, self.following_count),
-            (c, self.likes_count),
-            (d, self.videos_count),
-            (e, self.number_of_comments),
-            (f, self.number_of_likes_on_own_videos),
-            (g, self.number_of_likes),
-            (h, self.number_of_shares),
-        ]
-    }
-
-    /// The counts as [`Profile::counts`] names them, to set.
-    pub fn counts_mut(&mut self) -> [(&'static str, &mut Count); 8] {
-        let [a, b, c, d, e, f, g, h] = Self::COUNT_NAMES;
-        [
-            (a, &mut self.followers_count),
-            (b, &mut self.following_count),
-            (c, &mut self.likes_count),
-            (d, &mut self.videos_count),
-            (e, &mut self.number_of_comments),
-            (f, &mut self.number_of_likes_on_own_videos),
-            (g, &mut self.number_of_likes),
-            (h, &mut self.number_of_shares),
-        ]
     }
 
     /// Every (relation, video) pair, liked first.

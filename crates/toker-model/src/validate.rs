@@ -395,7 +395,7 @@ fn enclosing(path: &str) -> impl Iterator<Item = &str> {
 /// Orders violations as the fields appear in the profile format (the order of [`Profile`]'s
 /// fields).
 fn field_rank(path: &str) -> (usize, usize) {
-    const ORDER: [&str; 15] = Profile::FIELD_NAMES;
+    const ORDER: &[&str] = &Profile::FIELD_NAMES;
     let head = path.split(['[', '.']).next().unwrap_or(path);
     let rank = ORDER.iter().position(|k| *k == head).unwrap_or(ORDER.len());
     let index = path

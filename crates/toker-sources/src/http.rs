@@ -42,10 +42,23 @@ use crate::error::SourceError;
 use crate::registry::ensure_enabled;
 use crate::source::Source;
 
-/// Implements [`Source`] for an API client: `fetch` is [`collect`] up to its item bound.
+/// Implements [`Source`] for an API client (`fetch` is [`collect`] up to its item bound)
+/// and gives it `with_sleeper`, which sets the sleeper of its `http` field.
 #[allow(unused_macros)]
 macro_rules! impl_source_for_api_client {
     ($client:ty, $platform:expr) => {
+        impl $client {
+            /// Uses `sleeper` for rate-limit and backoff waits.
+            #[must_use]
+            pub fn with_sleeper(
+                mut self,
+                sleeper: std::sync::Arc<dyn $crate::http::Sleeper>,
+            ) -> Self {
+                self.http.set_sleeper(sleeper);
+                self
+            }
+        }
+
         #[async_trait::async_trait]
         impl $crate::source::Source for $client {
             fn platform(&self) -> toker_model::Platform {

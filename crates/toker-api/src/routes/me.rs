@@ -356,16 +356,7 @@ pub(crate) async fn erase(
         erased,
     })
     .into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        set_cookie(
-            SESSION_COOKIE,
-            "",
-            "/",
-            0,
-            state.connector().secure_cookies(),
-        ),
-    );
+    clear_session_cookie(&state, &mut response);
     Ok(response)
 }
 
@@ -389,6 +380,12 @@ pub(crate) async fn sign_out(
         .db(move |store| Ok(store.delete_session(&hash)?))
         .await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
+    clear_session_cookie(&state, &mut response);
+    Ok(response)
+}
+
+/// Makes `response` clear the session cookie (the person is signed out).
+fn clear_session_cookie(state: &AppState, response: &mut Response) {
     response.headers_mut().insert(
         header::SET_COOKIE,
         set_cookie(
@@ -399,7 +396,6 @@ pub(crate) async fn sign_out(
             state.connector().secure_cookies(),
         ),
     );
-    Ok(response)
 }
 
 /// What a refresh did to one account.

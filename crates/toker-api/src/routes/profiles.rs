@@ -138,13 +138,7 @@ pub(crate) async fn create_profile(
     ApiQuery(query): ApiQuery<PlatformQuery>,
     body: JsonBytes,
 ) -> Result<Response, Problem> {
-    let rules = state.rules().clone();
-    let prepared = state
-        .cpu(move || {
-            let raw = body.json()?;
-            prepare(raw, query.platform, &rules).map_err(|r| rejected_problem(&r))
-        })
-        .await?;
+    let prepared = judge(&state, body, query.platform).await?;
     let stored = state
         .db(move |store| {
             let created = store.create_profile(
@@ -170,6 +164,22 @@ pub(crate) async fn create_profile(
         Json(ProfileResponse::from(stored)),
     )
         .into_response())
+}
+
+/// Parses and validates one profile's body off the async runtime, against the server's
+/// rules: malformed JSON is a 400, a rejected profile the 422 that lists its violations.
+async fn judge(
+    state: &AppState,
+    body: JsonBytes,
+    platform: Option<Platform>,
+) -> Result<Prepared, Problem> {
+    let rules = state.rules().clone();
+    state
+        .cpu(move || {
+            let raw = body.json()?;
+            prepare(raw, platform, &rules).map_err(|r| rejected_problem(&r))
+        })
+        .await
 }
 
 /// Lists the caller's profiles (an admin: everyone's), by id, a page at a time.
@@ -476,13 +486,7 @@ pub(crate) async fn replace_profile(
     let platform = state
         .db(move |store| Ok(visible_row(store, &reader, id)?.platform))
         .await?;
-    let rules = state.rules().clone();
-    let prepared = state
-        .cpu(move || {
-            let raw = body.json()?;
-            prepare(raw, Some(platform), &rules).map_err(|r| rejected_problem(&r))
-        })
-        .await?;
+    let prepared = judge(&state, body, Some(platform)).await?;
     let stored = state
         .db(move |store| {
             // Again: the profile may have been deleted while the body was judged.

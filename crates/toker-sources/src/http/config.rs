@@ -199,6 +199,19 @@ impl ApiConfig {
         Ok(config)
     }
 
+    /// The bearer token, or for none a [`SourceError::Config`] of `platform` saying to set
+    /// its token variable ([`env::token`]) to `what`.
+    pub(crate) fn require_token(
+        &self,
+        platform: Platform,
+        what: &str,
+    ) -> Result<Secret, SourceError> {
+        self.token.clone().ok_or_else(|| SourceError::Config {
+            platform,
+            message: format!("no token: set {} to {what}", env::token(platform)),
+        })
+    }
+
     /// The configured base URL without a trailing slash.
     pub(crate) fn base(&self) -> &str {
         self.base_url.trim_end_matches('/')

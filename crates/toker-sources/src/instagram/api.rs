@@ -7,8 +7,6 @@
 //! carries the token; stored pages have `access_token` in those URLs redacted. The raw
 //! profile is `{"user": <me body>, "posts": [page…]}`.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
@@ -17,8 +15,7 @@ use toker_model::{Platform, Profile};
 use crate::error::SourceError;
 use crate::http::parse::{self, count};
 use crate::http::{
-    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, Reply, Secret, Sleeper,
-    Verdict, env,
+    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, Reply, Secret, Verdict, env,
 };
 use crate::source::{RawProfile, UserRef};
 use crate::warnings::{WarningKind, Warnings};
@@ -53,27 +50,17 @@ impl InstagramApi {
     /// # Errors
     /// [`SourceError::Config`] when the token is missing or the base URL is unusable.
     pub fn new(config: ApiConfig) -> Result<Self, SourceError> {
-        let token = config.token.clone().ok_or_else(|| SourceError::Config {
-            platform: PLATFORM,
-            message: format!(
-                "no token: set {} to the Instagram user token from Instagram Login \
-                 (professional accounts only; for a personal account import the data export)",
-                env::INSTAGRAM_TOKEN
-            ),
-        })?;
+        let token = config.require_token(
+            PLATFORM,
+            "the Instagram user token from Instagram Login (professional accounts only; for a \
+             personal account import the data export)",
+        )?;
         let http = Http::new(&config)?;
         Ok(InstagramApi {
             config,
             token,
             http,
         })
-    }
-
-    /// Uses `sleeper` for rate-limit and backoff waits.
-    #[must_use]
-    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
-        self.http.set_sleeper(sleeper);
-        self
     }
 }
 

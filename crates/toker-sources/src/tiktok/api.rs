@@ -7,7 +7,6 @@
 //! `{"user": {"api": "research"|"display", "username", "response"}, "liked": [page…],
 //! "reposted": [page…]}`.
 
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
@@ -19,8 +18,8 @@ use tokio::sync::Mutex;
 use crate::error::SourceError;
 use crate::http::parse::{self, count, flag, id_of, list};
 use crate::http::{
-    Account, ApiClient, ApiConfig, Body, Call, Hints, Http, Listing, Page, Reply, Secret, Sleeper,
-    Verdict, env,
+    Account, ApiClient, ApiConfig, Body, Call, Hints, Http, Listing, Page, Reply, Secret, Verdict,
+    env,
 };
 use crate::source::{RawProfile, UserRef};
 use crate::warnings::{WarningKind, Warnings};
@@ -140,13 +139,6 @@ impl TikTokApi {
             http,
             token: Mutex::new(None),
         })
-    }
-
-    /// Uses `sleeper` for rate-limit and backoff waits.
-    #[must_use]
-    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
-        self.http.set_sleeper(sleeper);
-        self
     }
 
     /// Whether this client reads the Research API (else the Display API).

@@ -6,7 +6,6 @@
 //! raw profile is `{"user": <users body>, "liked": [page…], "posts": [page…]}`.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -16,8 +15,7 @@ use toker_model::{Platform, Profile, Video};
 use crate::error::SourceError;
 use crate::http::parse::{self, count, flag, list};
 use crate::http::{
-    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, Reply, Secret, Sleeper,
-    Verdict, env,
+    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, Reply, Secret, Verdict,
 };
 use crate::source::{RawProfile, UserRef};
 use crate::warnings::{WarningKind, Warnings};
@@ -56,27 +54,16 @@ impl XApi {
     /// # Errors
     /// [`SourceError::Config`] when the token is missing or the base URL is unusable.
     pub fn new(config: ApiConfig) -> Result<Self, SourceError> {
-        let token = config.token.clone().ok_or_else(|| SourceError::Config {
-            platform: PLATFORM,
-            message: format!(
-                "no token: set {} to the person's OAuth 2.0 user token (scopes tweet.read, \
-                 users.read, like.read)",
-                env::X_TOKEN
-            ),
-        })?;
+        let token = config.require_token(
+            PLATFORM,
+            "the person's OAuth 2.0 user token (scopes tweet.read, users.read, like.read)",
+        )?;
         let http = Http::new(&config)?;
         Ok(XApi {
             config,
             token,
             http,
         })
-    }
-
-    /// Uses `sleeper` for rate-limit and backoff waits.
-    #[must_use]
-    pub fn with_sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
-        self.http.set_sleeper(sleeper);
-        self
     }
 
     /// A users endpoint's body, which must hold `data`.

@@ -15,7 +15,7 @@ use crate::backend::{IN_LIST, MAX_BINDS, coalesce};
 use crate::profiles::{OnConflict, ProfileRow, Stats, StoredProfile, Written};
 use crate::profiles::rows::{
     CATEGORY, DbTime, HASHTAG, LinkDbRow, ListDbRow, NewLinkRow, NewProfileRow, NewTagRow,
-    NewVideoRow, PreparedProfile, PreparedVideo, ProfileDbRow, TagDbRow, count_out, position_in,
+    NewVideoRow, PreparedProfile, excluded_counts, PreparedVideo, ProfileDbRow, TagDbRow, count_out, position_in,
 };
 use crate::vectors::ProfileVectorizer;
 use crate::schema::{
@@ -40,8 +40,8 @@ macro_rules! upsert_video_rows {
     };
 }
 
-/// Columns of `profiles` a write binds.
-const PROFILE_COLUMNS: usize = 20;
+/// Columns of `profiles` a write binds: [`NewProfileRow`]'s 13 and the counts.
+const PROFILE_COLUMNS: usize = 13 + toker_model::Profile::COUNT_NAMES.len();
 
 /// Writes a batch of profiles whose keys are distinct, in the caller's transaction.
 ///
@@ -169,27 +169,16 @@ fn upsert_profile_rows(
         .on_conflict((p::platform, p::user_id, p::unproven_by))
         .do_update()
         .set((
-            (
-                p::username.eq(excluded(p::username)),
-                p::user_pseudo.eq(excluded(p::user_pseudo)),
-                p::verified.eq(excluded(p::verified)),
-                p::followers_count.eq(excluded(p::followers_count)),
-                p::following_count.eq(excluded(p::following_count)),
-                p::likes_count.eq(excluded(p::likes_count)),
-                p::videos_count.eq(excluded(p::videos_count)),
-                p::number_of_comments.eq(excluded(p::number_of_comments)),
-            ),
-            (
-                p::number_of_likes_on_own_videos.eq(excluded(p::number_of_likes_on_own_videos)),
-                p::number_of_likes.eq(excluded(p::number_of_likes)),
-                p::number_of_shares.eq(excluded(p::number_of_shares)),
-                p::liked_count.eq(excluded(p::liked_count)),
-                p::shared_count.eq(excluded(p::shared_count)),
-                p::raw_json.eq(excluded(p::raw_json)),
-                p::interests.eq(excluded(p::interests)),
-                p::owner.eq(coalesce(excluded(p::owner), p::owner)),
-                p::updated_at.eq(excluded(p::updated_at)),
-            ),
+            p::username.eq(excluded(p::username)),
+            p::user_pseudo.eq(excluded(p::user_pseudo)),
+            p::verified.eq(excluded(p::verified)),
+            toker_model::profile_counts!(excluded_counts!()),
+            p::liked_count.eq(excluded(p::liked_count)),
+            p::shared_count.eq(excluded(p::shared_count)),
+            p::raw_json.eq(excluded(p::raw_json)),
+            p::interests.eq(excluded(p::interests)),
+            p::owner.eq(coalesce(excluded(p::owner), p::owner)),
+            p::updated_at.eq(excluded(p::updated_at)),
         ))
         .returning((p::id, p::platform, p::user_id, p::unproven_by, p::created_at))
         .get_results(c)
@@ -541,31 +530,8 @@ pub(crate) fn replace_profile<'a>(
             });
         }
     }
-    let r = &p.row;
     diesel::update(profiles::table.find(id))
-        .set((
-            (
-                profiles::user_id.eq(r.user_id),
-                profiles::username.eq(r.username),
-                profiles::user_pseudo.eq(r.user_pseudo),
-                profiles::verified.eq(r.verified),
-                profiles::followers_count.eq(r.followers_count),
-                profiles::following_count.eq(r.following_count),
-                profiles::likes_count.eq(r.likes_count),
-                profiles::videos_count.eq(r.videos_count),
-            ),
-            (
-                profiles::number_of_comments.eq(r.number_of_comments),
-                profiles::number_of_likes_on_own_videos.eq(r.number_of_likes_on_own_videos),
-                profiles::number_of_likes.eq(r.number_of_likes),
-                profiles::number_of_shares.eq(r.number_of_shares),
-                profiles::liked_count.eq(r.liked_count),
-                profiles::shared_count.eq(r.shared_count),
-                profiles::raw_json.eq(&r.raw_json),
-                profiles::interests.eq(&r.interests),
-                profiles::updated_at.eq(r.updated_at),
-            ),
-        ))
+        .set((profiles::user_id.eq(p.row.user_id), &p.row.data))
         .execute(c)
         .map_err(db(format!("replacing profile {id} with {}", p.record)))?;
     let old_refs = unlink(c, &[id])?;

@@ -1,7 +1,7 @@
 //! Diesel's view of the profile tables: the rows a write inserts (built by
 //! [`PreparedProfile`]) and the rows a read selects.
 
-use diesel::{Insertable, Queryable, Selectable};
+use diesel::{AsChangeset, Insertable, Queryable, Selectable};
 use toker_model::{Platform, Profile, Video};
 
 pub(crate) use crate::columns::{DbPlatform, DbTime};
@@ -46,31 +46,88 @@ pub(crate) fn position_in(record: &str, index: usize) -> Result<i32, StoreError>
     })
 }
 
+/// Declares [`CountColumns`] from the model's list of counts ([`toker_model::profile_counts!`]).
+macro_rules! count_columns {
+    ([ $( $(#[$doc:meta])* $count:ident ),* $(,)? ]) => {
+        /// A profile's own counts as stored, a `BIGINT` column each: written by inserts,
+        /// replaces and upserts ([`excluded_counts!`]) and read back whole.
+        #[derive(Debug, Clone, Copy, Insertable, AsChangeset, Queryable, Selectable)]
+        #[diesel(
+            table_name = profiles,
+            treat_none_as_default_value = false,
+            treat_none_as_null = true
+        )]
+        pub(crate) struct CountColumns {
+            $( $(#[$doc])* pub(crate) $count: Option<i64>, )*
+        }
+
+        impl CountColumns {
+            /// The counts of `p`, rejecting one the database cannot hold.
+            fn new(record: &str, p: &Profile) -> Result<Self, StoreError> {
+                Ok(CountColumns {
+                    $( $count: count_in(record, stringify!($count), p.$count)?, )*
+                })
+            }
+
+            /// Sets the counts of `p` to these.
+            fn set_on(self, p: &mut Profile) {
+                $( p.$count = count_out(self.$count); )*
+            }
+        }
+    };
+}
+
+toker_model::profile_counts!(count_columns!());
+
+/// `toker_model::profile_counts!(excluded_counts!())`: an upsert's `SET` of every count
+/// column to the value the conflicting row proposed (`excluded.…`), as a tuple.
+macro_rules! excluded_counts {
+    ([ $( $(#[$doc:meta])* $count:ident ),* $(,)? ]) => {
+        ( $(
+            ::diesel::ExpressionMethods::eq(
+                $crate::schema::profiles::$count,
+                ::diesel::upsert::excluded($crate::schema::profiles::$count),
+            ),
+        )* )
+    };
+}
+pub(crate) use excluded_counts;
+
 /// The `profiles` row of a profile to write.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = profiles, treat_none_as_default_value = false)]
 pub(crate) struct NewProfileRow<'a> {
     pub(crate) platform: &'static str,
     pub(crate) user_id: &'a str,
+    /// What a replace and an upsert overwrite.
+    #[diesel(embed)]
+    pub(crate) data: ProfileData<'a>,
+    pub(crate) owner: Option<&'a str>,
+    pub(crate) created_at: DbTime,
+    /// `""` for the account's profile; the uploader's principal id for their unproven copy.
+    pub(crate) unproven_by: &'a str,
+}
+
+/// The columns of a `profiles` row that a replace sets (with `user_id`, through this
+/// changeset) and an upsert overwrites (with a new owner, through the `SET` in
+/// `queries.rs`, which names these columns again): all but the id, the platform, the
+/// owner, `created_at` and `unproven_by`.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(
+    table_name = profiles,
+    treat_none_as_default_value = false,
+    treat_none_as_null = true
+)]
+pub(crate) struct ProfileData<'a> {
     pub(crate) username: &'a str,
     pub(crate) user_pseudo: Option<&'a str>,
     pub(crate) verified: Option<bool>,
-    pub(crate) followers_count: Option<i64>,
-    pub(crate) following_count: Option<i64>,
-    pub(crate) likes_count: Option<i64>,
-    pub(crate) videos_count: Option<i64>,
-    pub(crate) number_of_comments: Option<i64>,
-    pub(crate) number_of_likes_on_own_videos: Option<i64>,
-    pub(crate) number_of_likes: Option<i64>,
-    pub(crate) number_of_shares: Option<i64>,
+    #[diesel(embed)]
+    pub(crate) counts: CountColumns,
     pub(crate) liked_count: i64,
     pub(crate) shared_count: i64,
     pub(crate) raw_json: String,
-    pub(crate) owner: Option<&'a str>,
-    pub(crate) created_at: DbTime,
     pub(crate) updated_at: DbTime,
-    /// `""` for the account's profile; the uploader's principal id for their unproven copy.
-    pub(crate) unproven_by: &'a str,
     /// The profile's interests, one per line (validation refuses line breaks in them).
     pub(crate) interests: String,
 }
@@ -147,35 +204,26 @@ impl<'a> PreparedProfile<'a> {
             _ => format!("profile {key}"),
         };
         let p = profile;
-        let count = |field: &str, value| count_in(&record, field, value);
         let row = NewProfileRow {
             platform: platform.as_str(),
             user_id: &p.user_id,
-            username: &p.username,
-            user_pseudo: p.user_pseudo.as_deref(),
-            verified: p.verified,
-            followers_count: count("followers_count", p.followers_count)?,
-            following_count: count("following_count", p.following_count)?,
-            likes_count: count("likes_count", p.likes_count)?,
-            videos_count: count("videos_count", p.videos_count)?,
-            number_of_comments: count("number_of_comments", p.number_of_comments)?,
-            number_of_likes_on_own_videos: count(
-                "number_of_likes_on_own_videos",
-                p.number_of_likes_on_own_videos,
-            )?,
-            number_of_likes: count("number_of_likes", p.number_of_likes)?,
-            number_of_shares: count("number_of_shares", p.number_of_shares)?,
-            liked_count: len_in(p.liked_videos.len()),
-            shared_count: len_in(p.shared_videos.len()),
-            raw_json: serde_json::to_string(raw).map_err(|e| StoreError::Invalid {
-                record: record.clone(),
-                message: format!("raw JSON cannot be serialized: {e}"),
-            })?,
+            data: ProfileData {
+                username: &p.username,
+                user_pseudo: p.user_pseudo.as_deref(),
+                verified: p.verified,
+                counts: CountColumns::new(&record, p)?,
+                liked_count: len_in(p.liked_videos.len()),
+                shared_count: len_in(p.shared_videos.len()),
+                raw_json: serde_json::to_string(raw).map_err(|e| StoreError::Invalid {
+                    record: record.clone(),
+                    message: format!("raw JSON cannot be serialized: {e}"),
+                })?,
+                updated_at: now,
+                interests: p.interests.join("\n"),
+            },
             owner,
             created_at: now,
-            updated_at: now,
             unproven_by: "",
-            interests: p.interests.join("\n"),
         };
         let liked = prepare_videos(platform, &record, "liked_videos", &p.liked_videos)?;
         let shared = prepare_videos(platform, &record, "shared_videos", &p.shared_videos)?;
@@ -239,14 +287,8 @@ pub(crate) struct ProfileDbRow {
     pub(crate) username: String,
     pub(crate) user_pseudo: Option<String>,
     pub(crate) verified: Option<bool>,
-    pub(crate) followers_count: Option<i64>,
-    pub(crate) following_count: Option<i64>,
-    pub(crate) likes_count: Option<i64>,
-    pub(crate) videos_count: Option<i64>,
-    pub(crate) number_of_comments: Option<i64>,
-    pub(crate) number_of_likes_on_own_videos: Option<i64>,
-    pub(crate) number_of_likes: Option<i64>,
-    pub(crate) number_of_shares: Option<i64>,
+    #[diesel(embed)]
+    pub(crate) counts: CountColumns,
     pub(crate) raw_json: String,
     pub(crate) owner: Option<String>,
     pub(crate) created_at: DbTime,
@@ -258,28 +300,17 @@ pub(crate) struct ProfileDbRow {
 impl ProfileDbRow {
     /// The profile without its videos (filled in by the caller).
     pub(crate) fn profile(&self) -> Profile {
-        Profile {
-            user_id: self.user_id.clone(),
-            username: self.username.clone(),
-            user_pseudo: self.user_pseudo.clone(),
-            verified: self.verified,
-            followers_count: count_out(self.followers_count),
-            following_count: count_out(self.following_count),
-            likes_count: count_out(self.likes_count),
-            videos_count: count_out(self.videos_count),
-            number_of_comments: count_out(self.number_of_comments),
-            number_of_likes_on_own_videos: count_out(self.number_of_likes_on_own_videos),
-            number_of_likes: count_out(self.number_of_likes),
-            number_of_shares: count_out(self.number_of_shares),
-            liked_videos: Vec::new(),
-            shared_videos: Vec::new(),
-            interests: self
-                .interests
-                .split('\n')
-                .filter(|i| !i.is_empty())
-                .map(str::to_owned)
-                .collect(),
-        }
+        let mut p = Profile::new(self.user_id.clone(), self.username.clone());
+        p.user_pseudo.clone_from(&self.user_pseudo);
+        p.verified = self.verified;
+        self.counts.set_on(&mut p);
+        p.interests = self
+            .interests
+            .split('\n')
+            .filter(|i| !i.is_empty())
+            .map(str::to_owned)
+            .collect();
+        p
     }
 }
 

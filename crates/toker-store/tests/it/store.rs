@@ -13,6 +13,7 @@ on_both_backends!(
     store:
     profile_rows_reads_the_rows_of_the_ids_that_exist,
     round_trip_keeps_every_field_and_the_video_order,
+    every_column_is_written_by_create_upsert_and_replace,
     create_of_an_existing_key_fails_and_stores_nothing,
     upsert_replaces_the_profile_and_its_links,
     replace_by_id_keeps_identity_and_rejects_a_taken_user_id,
@@ -83,6 +84,56 @@ fn round_trip_keeps_every_field_and_the_video_order(store: &mut Store) {
         .create_profile(Platform::X, &empty, &json!({}), None)
         .unwrap();
     assert_eq!(store.get_profile(id).unwrap().profile, empty);
+}
+
+fn every_column_is_written_by_create_upsert_and_replace(store: &mut Store) {
+    // Every count set, each to its own value, and every field new on every write, so that
+    // a column a write leaves out, or reads back into another field, shows.
+    let write = |n: u64| {
+        let mut p = profile(1);
+        p.username = format!("user_{n}");
+        p.user_pseudo = Some(format!("Pseudo {n}"));
+        p.verified = Some(n % 2 == 0);
+        for (i, (_, count)) in p.counts_mut().into_iter().enumerate() {
+            *count = Some(n * 1_000 + i as u64);
+        }
+        p.liked_videos = (0..n).map(video).collect();
+        p.shared_videos = vec![video(10 + n)];
+        p.interests = vec![format!("Interest {n}")];
+        p
+    };
+    let created = write(1);
+    let id = store
+        .create_profile(Platform::X, &created, &raw(&created), None)
+        .unwrap();
+    assert_eq!(store.get_profile(id).unwrap().profile, created);
+
+    let upserted = write(2);
+    let what = store
+        .upsert_profile(Platform::X, &upserted, &raw(&upserted), None)
+        .unwrap();
+    assert_eq!(what, Written::Updated(id));
+    let back = store.get_profile(id).unwrap();
+    assert_eq!(back.profile, upserted);
+    assert_eq!(back.raw_json, raw(&upserted));
+
+    let replaced = write(3);
+    store
+        .replace_profile(id, &replaced, &raw(&replaced))
+        .unwrap();
+    let back = store.get_profile(id).unwrap();
+    assert_eq!(back.profile, replaced);
+    assert_eq!(back.raw_json, raw(&replaced));
+
+    // Unknown again: a replace stores NULL, it does not keep the old value.
+    let mut unknown = replaced;
+    unknown.user_pseudo = None;
+    unknown.verified = None;
+    for (_, count) in unknown.counts_mut() {
+        *count = None;
+    }
+    store.replace_profile(id, &unknown, &raw(&unknown)).unwrap();
+    assert_eq!(store.get_profile(id).unwrap().profile, unknown);
 }
 
 fn create_of_an_existing_key_fails_and_stores_nothing(store: &mut Store) {
