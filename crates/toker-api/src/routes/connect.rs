@@ -26,7 +26,6 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -50,7 +49,7 @@ use crate::connect::flow::{
     WarningDoc, judge, rejected, store,
 };
 use crate::connect::session::{SESSION_COOKIE, optional, set_cookie};
-use crate::connect::upload::{QueuedImport, queue_import};
+use crate::connect::upload::queue_import;
 use crate::dto::{ExportArchiveDoc, PlatformDoc, SessionModeDoc};
 use crate::extract::ApiQuery;
 use crate::jobs::{wait_bound, wait_for_end};
@@ -686,9 +685,10 @@ pub(crate) async fn upload_export(
     request: Request,
 ) -> Result<Response, Problem> {
     let (parts, body) = request.into_parts();
+    let platform = upload_platform(&state, &name, &parts)?;
     let mode = SessionMode::parse(params.session.as_deref())?;
     let wait = wait_bound(&state, params.wait);
-    let queued = accept_upload(&state, &name, &parts, body).await?;
+    let queued = queue_import(&state, platform, &parts.headers, body).await?;
     let job = wait_for_end(&state, queued.job, wait).await?;
     let token = queued.session.as_ref().map(|(token, _)| token.clone());
     let session = queued.session.map(|(token, expires_at)| SessionDoc {
@@ -700,15 +700,13 @@ pub(crate) async fn upload_export(
     Ok(response)
 }
 
-/// An export upload of platform `name`, once the client address may make one more:
-/// checked and queued ([`queue_import`]).
-pub(crate) async fn accept_upload(
+/// The platform `name` an export upload is for, once the client address may make one more
+/// upload (429 when it has used up its allowance, then 404 for an unknown name).
+pub(crate) fn upload_platform(
     state: &AppState,
     name: &str,
     parts: &Parts,
-    body: Body,
-) -> Result<QueuedImport, Problem> {
+) -> Result<Platform, Problem> {
     check_address(state.upload_limiter(), &parts.extensions, "export uploads")?;
-    let platform = platform_of(name)?;
-    queue_import(state, platform, &parts.headers, body).await
+    platform_of(name)
 }

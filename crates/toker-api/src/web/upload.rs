@@ -10,6 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
 use super::csrf::{self, CSRF_FIELD};
+use crate::connect::upload::queue_import;
 use crate::problem::{Problem, ProblemKind};
 use crate::routes::connect as api;
 use crate::state::AppState;
@@ -70,7 +71,8 @@ pub(crate) async fn upload(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/zip"),
     );
-    let queued = api::accept_upload(&state, &name, &parts, Body::from_stream(archive)).await?;
+    let platform = api::upload_platform(&state, &name, &parts)?;
+    let queued = queue_import(&state, platform, &parts.headers, Body::from_stream(archive)).await?;
     let mut response = super::see_other(&format!("/me/jobs/{}", queued.job.id));
     if let Some((token, _)) = &queued.session {
         response
