@@ -1,7 +1,8 @@
 //! `/me`: the signed-in person's accounts (how each was connected, its last refresh and
-//! whether a refresh is under way), each profile's summary with its top categories and
-//! hashtags as a chart, and the actions: refresh, download, erase (after `/me/erase`
-//! asks), sign out. The actions call the `/v1/me` handlers themselves.
+//! whether a refresh is under way), the imports of their uploads under way (the page then
+//! looks again by itself), each profile's summary with its top categories and hashtags as
+//! a chart, and the actions: refresh, download, erase (after `/me/erase` asks), sign out.
+//! The actions call the `/v1/me` handlers themselves.
 
 use std::time::Duration;
 
@@ -67,9 +68,10 @@ pub(crate) async fn page(
     csrf: Csrf,
 ) -> Result<Response, Problem> {
     let id = session.principal_id.clone();
-    let (accounts, profiles) = state
+    let (accounts, profiles, importing) = state
         .db(move |store| {
             store.get_principal(&id)?.ok_or_else(signed_out)?;
+            let importing = store.unfinished_jobs_of(&id, IMPORT_EXPORT)?;
             let mut accounts = Vec::new();
             for account in store.list_accounts(&id)? {
                 let last_run = match account.method {
@@ -101,11 +103,18 @@ pub(crate) async fn page(
                     }
                 })
                 .collect::<Vec<_>>();
-            Ok((accounts, profiles))
+            Ok((accounts, profiles, importing))
         })
         .await?;
     let token = csrf.token();
     let body = html! {
+        @for job in &importing {
+            p.panel.notice role="status" {
+                "Your " (platform_name(job.payload["platform"].as_str().unwrap_or_default()))
+                " upload is being imported; this page looks again by itself until it is done. "
+                a href=(format!("/me/jobs/{}", job.id)) { "See how it is going" }
+            }
+        }
         h2 { "Your accounts" }
         @if accounts.is_empty() {
             p {
@@ -149,10 +158,12 @@ pub(crate) async fn page(
         }
         p.muted { "Refreshing reads your connected accounts again with the access you granted (only what is new). An account connected by a data export is updated by uploading a newer export on the " a href="/#upload" { "start page" } "." }
     };
-    Ok(super::signed_in_page(
+    let look_again = (!importing.is_empty()).then_some(LOOK_AGAIN);
+    Ok(super::following_page(
         "What Toker keeps about you",
         body,
         &csrf,
+        look_again,
     ))
 }
 

@@ -384,6 +384,10 @@ async fn the_upload_form_needs_its_token_and_a_bad_archive_says_what_to_do() {
         .await;
     assert_eq!(me.status.as_u16(), 200, "{}", me.body);
     assert!(html(&me).contains("Instagram @lea.cooks"), "{}", me.body);
+    assert!(
+        !html(&me).contains("http-equiv"),
+        "nothing under way: the page stays"
+    );
     // Nobody else follows it.
     let (other, _) = signed_in(&f).await;
     let foreign = f
@@ -424,23 +428,33 @@ async fn an_import_under_way_is_a_page_that_looks_again_by_itself() {
         })
         .unwrap()
         .job;
-    let shown = f
-        .send(
-            page("GET", &format!("/me/jobs/{}", job.id), &session)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await;
-    assert_eq!(shown.status.as_u16(), 200, "{}", shown.body);
-    let text = html(&shown);
-    assert!(
-        text.contains("Your TikTok upload is being imported as soon as it is its turn"),
-        "{text}"
-    );
-    assert!(
-        text.contains(r#"<meta http-equiv="refresh" content="2">"#),
-        "{text}"
-    );
+    // Its page and the person's page say so, and look again by themselves.
+    let job_page = format!("/me/jobs/{}", job.id);
+    for (uri, says) in [
+        (
+            job_page.as_str(),
+            "Your TikTok upload is being imported as soon as it is its turn",
+        ),
+        (
+            "/me",
+            "Your TikTok upload is being imported; this page looks again by itself",
+        ),
+    ] {
+        let shown = f
+            .send(page("GET", uri, &session).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(shown.status.as_u16(), 200, "{uri}: {}", shown.body);
+        let text = html(&shown);
+        assert!(text.contains(says), "{uri}: {text}");
+        assert!(
+            text.contains(r#"<meta http-equiv="refresh" content="2">"#),
+            "{uri}: {text}"
+        );
+        assert!(
+            text.contains(&format!(r#"href="{job_page}""#)),
+            "{uri}: {text}"
+        );
+    }
 }
 
 /// `text` as maud escapes it.

@@ -584,6 +584,20 @@ fn an_upload_signs_up_with_its_job_and_stores_only_for_a_principal_still_there(s
         .unwrap();
     assert!(queued.created && queued.job.has_input);
     assert_eq!(queued.job.owner.as_deref(), Some("usr_up"));
+    let under_way = store.unfinished_jobs_of("usr_up", "import-export").unwrap();
+    assert_eq!(under_way, std::slice::from_ref(&queued.job));
+    assert!(
+        store
+            .unfinished_jobs_of("usr_up", "refresh")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .unfinished_jobs_of("usr_x", "import-export")
+            .unwrap()
+            .is_empty()
+    );
     assert!(store.get_principal("usr_up").unwrap().is_some());
     assert_eq!(
         store.get_session("up-1").unwrap().unwrap().principal_id,
