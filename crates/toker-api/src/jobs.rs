@@ -1,6 +1,7 @@
 //! The API's long work, handed to the store's job queue and run by toker-collect's worker:
 //! a person's refresh reads the platforms in a worker, not inside their request, so no
-//! request holds a database connection across platform I/O. A request queues the job and
+//! request holds a database connection across platform I/O; an uploaded export is read
+//! and stored by a worker too ([`IMPORT_EXPORT`]). A request queues the job and
 //! answers `202 Accepted` with it (`GET /v1/jobs/{id}` follows it); with `?wait=N` it
 //! first waits up to `N` seconds for the job to end, reading the job back now and then
 //! on a pooled connection it gives back in between.
@@ -48,6 +49,12 @@ use crate::state::AppState;
 /// `{"principal": "<id>"}` and its result the refresh report (`POST /v1/me/refresh`).
 pub const REFRESH: &str = "refresh";
 
+/// The kind of an uploaded export's import; its payload is `{"platform": "…",
+/// "principal": "<id>", "new_principal": bool}` (whether the upload signed them up), its
+/// input the zip and its result the connect's answer (`POST /v1/connect/{platform}/export`,
+/// [`crate::connect::upload`]).
+pub const IMPORT_EXPORT: &str = "import-export";
+
 /// The kind of the planner of schedules ([`start_schedules`]); its result is
 /// `{"planned": n}`.
 pub const PLAN: &str = "plan-refreshes";
@@ -72,6 +79,10 @@ pub fn runners(state: &AppState) -> HashMap<String, Arc<dyn JobRunner>> {
     let mut runners: HashMap<String, Arc<dyn JobRunner>> = HashMap::new();
     runners.insert(REFRESH.to_owned(), Arc::new(RefreshRunner(state.clone())));
     runners.insert(PLAN.to_owned(), Arc::new(PlanRunner(state.clone())));
+    runners.insert(
+        IMPORT_EXPORT.to_owned(),
+        Arc::new(ImportExportRunner(state.clone())),
+    );
     runners.insert(
         VECTORIZE.to_owned(),
         Arc::new(VectorizeRunner(VectorizerConfig::default())),
@@ -264,6 +275,20 @@ impl JobRunner for RefreshRunner {
             principal,
             jittered(Utc::now(), period, 0.9..1.1),
         ))
+    }
+}
+
+/// Imports an uploaded export for the payload's principal
+/// ([`crate::connect::upload::import`]).
+struct ImportExportRunner(AppState);
+
+#[async_trait(?Send)]
+impl JobRunner for ImportExportRunner {
+    async fn run(&self, store: &mut Store, job: &Claimed) -> Result<Value, JobFailure> {
+        let answer = crate::connect::upload::import(&self.0, store, job).await?;
+        // This worker's connection is not the pool's: tell the match index.
+        self.0.matches().invalidate();
+        Ok(answer)
     }
 }
 

@@ -19,11 +19,12 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use toker_model::{Platform, Violation};
-use toker_processing::{Prepared, Rejected, summarize};
-use toker_sources::Warnings;
+use toker_processing::{Prepared, Rejected, prepare_profile, summarize};
 use toker_sources::oauth::{OAuthProfile, TokenReach};
+use toker_sources::{RawProfile, Warnings};
 use toker_store::{
-    AccountClaim, AccountMethod, AccountTokens, ConnectAccount, Placement, StoredProfile, Written,
+    AccountClaim, AccountMethod, AccountTokens, ConnectAccount, ConnectedAccount, NewSession,
+    Placement, Store, StoredProfile, Written,
 };
 use utoipa::ToSchema;
 
@@ -194,6 +195,20 @@ pub(crate) fn rejected(
     Problem::validation(detail, violations)
 }
 
+/// Validates and cleans a fetched or imported profile; the caller decides what a
+/// rejection means. Runs in the bounded CPU pool (a profile can hold tens of thousands of
+/// videos).
+pub(crate) async fn judge(
+    state: &AppState,
+    raw: RawProfile,
+) -> Result<Result<Prepared, Rejected>, Problem> {
+    let platform = raw.platform;
+    let rules = state.rules().clone();
+    state
+        .cpu(move || Ok(prepare_profile(platform, raw.profile, raw.raw, &rules)))
+        .await
+}
+
 /// The account a connect is about, and what it brings.
 #[derive(Debug)]
 pub(crate) struct Connecting {
@@ -225,6 +240,46 @@ pub(crate) async fn store(
         let (token, session) = new_session(ttl);
         (Some(token), Some(session))
     };
+    let expires_at = session.as_ref().map(|s| s.expires_at);
+    let answer = Answer::new(state, &connecting);
+    let (done, stored) = state
+        .db(move |store| write(store, connecting, signed_in.as_deref(), session, true))
+        .await?;
+    let created = done.profile.is_some_and(Written::created);
+    let session = expires_at.map(|expires_at| SessionDoc {
+        expires_at,
+        token: token.clone().filter(|_| mode == SessionMode::Bearer),
+    });
+    Ok(Stored {
+        response: answer.response(done, stored.as_ref(), session),
+        session_token: token,
+        created,
+    })
+}
+
+/// Stores what an uploaded export brings for `principal` on `store` (a worker's
+/// connection), as [`store`] does for a signed-in person; nothing if `principal` is no
+/// longer stored (erased meanwhile: [`Problem`] of kind not found).
+pub(crate) fn store_for(
+    store: &mut Store,
+    state: &AppState,
+    connecting: Connecting,
+    principal: &str,
+) -> Result<ConnectResponse, Problem> {
+    let answer = Answer::new(state, &connecting);
+    let (done, stored) = write(store, connecting, Some(principal), None, true)?;
+    Ok(answer.response(done, stored.as_ref(), None))
+}
+
+/// Writes a connect in one transaction and reads back the person's profile of the
+/// account; `for_stored` when `signed_in` is a principal who must still be stored.
+fn write(
+    store: &mut Store,
+    connecting: Connecting,
+    signed_in: Option<&str>,
+    session: Option<NewSession>,
+    for_stored: bool,
+) -> Result<(ConnectedAccount, Option<StoredProfile>), Problem> {
     let Connecting {
         platform,
         user_id,
@@ -232,31 +287,26 @@ pub(crate) async fn store(
         prepared,
         method,
         tokens,
-        warnings,
+        warnings: _,
     } = connecting;
-    let expires_at = session.as_ref().map(|s| s.expires_at);
-    let shown = (user_id.clone(), username.clone());
-    let (done, stored) = state
-        .db(move |store| {
-            let account = ConnectAccount {
-                platform,
-                user_id: &user_id,
-                username: &username,
-                profile: prepared.as_ref().map(|p| (&p.profile, &p.raw)),
-                method,
-                tokens,
-                session,
-            };
-            let mut decide =
-                |claim: &AccountClaim| place(platform, claim, method, signed_in.as_deref());
-            let done = store.connect_account(&account, &mut decide)??;
-            let stored = done
-                .profile_id
-                .map(|id| store.get_profile(id))
-                .transpose()?;
-            Ok((done, stored))
-        })
-        .await?;
+    let account = ConnectAccount {
+        platform,
+        user_id: &user_id,
+        username: &username,
+        profile: prepared.as_ref().map(|p| (&p.profile, &p.raw)),
+        method,
+        tokens,
+        session,
+    };
+    let mut decide = |claim: &AccountClaim| place(platform, claim, method, signed_in);
+    let done = match signed_in.filter(|_| for_stored) {
+        Some(principal) => store.connect_account_for(principal, &account, &mut decide)??,
+        None => store.connect_account(&account, &mut decide)??,
+    };
+    let stored = done
+        .profile_id
+        .map(|id| store.get_profile(id))
+        .transpose()?;
     tracing::info!(
         %platform,
         principal = %done.principal_id,
@@ -265,53 +315,79 @@ pub(crate) async fn store(
         proven = done.proven,
         "account connected"
     );
-    let created = done.profile.is_some_and(Written::created);
-    let outcome = match done.profile {
-        Some(Written::Created(_)) => ConnectOutcome::Created,
-        // A connect upserts: its profile is new or replaced, never left alone.
-        Some(Written::Updated(_) | Written::Unchanged(_) | Written::Duplicate(_)) => {
-            ConnectOutcome::Updated
+    Ok((done, stored))
+}
+
+/// What the answer to a connect needs besides what was written.
+struct Answer {
+    platform: Platform,
+    method: AccountMethod,
+    /// The account's id and handle as the connect named them.
+    shown: (String, String),
+    warnings: Vec<WarningDoc>,
+    /// Whether connecting with the platform is enabled (proving an upload is possible).
+    provable: bool,
+    min_likes: u64,
+}
+
+impl Answer {
+    fn new(state: &AppState, connecting: &Connecting) -> Answer {
+        Answer {
+            platform: connecting.platform,
+            method: connecting.method,
+            shown: (connecting.user_id.clone(), connecting.username.clone()),
+            warnings: WarningDoc::list(&connecting.warnings),
+            provable: state.connector().app(connecting.platform).is_ok(),
+            min_likes: state.rules().min_likes,
         }
-        None => ConnectOutcome::Proven,
-    };
-    let next = if !done.proven {
-        Some(unproven_next(state, platform))
-    } else if stored.is_none() {
-        Some(proof_only_next(platform, state.rules().min_likes))
-    } else {
-        None
-    };
-    let (user_id, username) = match &stored {
-        Some(stored) => (
-            stored.profile.user_id.clone(),
-            stored.profile.username.clone(),
-        ),
-        None => shown,
-    };
-    let account = AccountDoc {
-        platform,
-        user_id,
-        username,
-        method,
-        proven: done.proven,
-    };
-    Ok(Stored {
-        response: ConnectResponse {
+    }
+
+    fn response(
+        self,
+        done: ConnectedAccount,
+        stored: Option<&StoredProfile>,
+        session: Option<SessionDoc>,
+    ) -> ConnectResponse {
+        let platform = self.platform;
+        let outcome = match done.profile {
+            Some(Written::Created(_)) => ConnectOutcome::Created,
+            // A connect upserts: its profile is new or replaced, never left alone.
+            Some(Written::Updated(_) | Written::Unchanged(_) | Written::Duplicate(_)) => {
+                ConnectOutcome::Updated
+            }
+            None => ConnectOutcome::Proven,
+        };
+        let next = if !done.proven {
+            Some(unproven_next(platform, self.provable))
+        } else if stored.is_none() {
+            Some(proof_only_next(platform, self.min_likes))
+        } else {
+            None
+        };
+        let (user_id, username) = match stored {
+            Some(stored) => (
+                stored.profile.user_id.clone(),
+                stored.profile.username.clone(),
+            ),
+            None => self.shown,
+        };
+        ConnectResponse {
             principal: done.principal_id,
             new_principal: done.new_principal,
             outcome,
-            account,
-            profile: stored.as_ref().map(summary),
+            account: AccountDoc {
+                platform,
+                user_id,
+                username,
+                method: self.method,
+                proven: done.proven,
+            },
+            profile: stored.map(summary),
             next,
-            session: expires_at.map(|expires_at| SessionDoc {
-                expires_at,
-                token: token.clone().filter(|_| mode == SessionMode::Bearer),
-            }),
-            warnings: WarningDoc::list(&warnings),
-        },
-        session_token: token,
-        created,
-    })
+            session,
+            warnings: self.warnings,
+        }
+    }
 }
 
 /// A stored profile's summary, as the `/summary` route answers it.
@@ -368,10 +444,11 @@ fn place(
     }
 }
 
-/// What an unproven upload's uploader can do next.
-fn unproven_next(state: &AppState, platform: Platform) -> String {
+/// What an unproven upload's uploader can do next (`provable`: connecting with the
+/// platform is enabled).
+fn unproven_next(platform: Platform, provable: bool) -> String {
     let name = platform.display_name();
-    if state.connector().app(platform).is_ok() {
+    if provable {
         format!(
             "this profile is private to you: nobody else sees it or matches with it until you prove the {name} account is yours by connecting it (GET /v1/connect/{platform}) while signed in as now"
         )

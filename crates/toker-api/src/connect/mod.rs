@@ -18,6 +18,7 @@ pub(crate) mod crypto;
 pub(crate) mod fetch;
 pub(crate) mod flow;
 pub(crate) mod session;
+pub(crate) mod upload;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

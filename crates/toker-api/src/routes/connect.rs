@@ -13,7 +13,8 @@
 //!    person's data with their token, validates it, stores it and answers with the
 //!    profile's summary and a session.
 //! 3. `POST /v1/connect/{platform}/export`: the same for a person who uploads their data
-//!    export (a zip, streamed to a temporary file, size-limited) instead.
+//!    export (a zip, streamed to a temporary file, size-limited) instead; a worker imports
+//!    it as a queued job ([`crate::connect::upload`]), and the answer is that job.
 //!
 //! These routes need no API key; signing in is what they do. A request that is already
 //! signed in adds the account to that person. Each is rate limited per client address
@@ -25,21 +26,19 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::body::{Body, HttpBody};
-use axum::extract::{Path, Request, State};
-use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::from_fn_with_state;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use toker_model::Platform;
-use toker_processing::{Rejected, prepare_profile};
 use toker_sources::http::Secret;
 use toker_sources::oauth::{OAuthError, uses_pkce};
-use toker_sources::{RawProfile, SourceError, import_export_with_limits};
 use toker_store::{AccountMethod, NewOAuthState};
-use tokio::io::AsyncWriteExt;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::connect::App;
@@ -47,13 +46,16 @@ use crate::connect::crypto::{hash, pkce_challenge, random_token};
 use crate::connect::fetch::fetch_profile;
 use crate::connect::flow::{
     AccountDoc, ConnectOutcome, ConnectResponse, Connecting, SessionDoc, SessionMode, Stored,
-    WarningDoc, invalid_upload, rejected, store,
+    WarningDoc, judge, rejected, store,
 };
 use crate::connect::session::{SESSION_COOKIE, optional, set_cookie};
+use crate::connect::upload::queue_import;
 use crate::dto::{ExportArchiveDoc, PlatformDoc, SessionModeDoc};
 use crate::extract::ApiQuery;
-use crate::limits::{UploadTicket, check_address, timeout};
+use crate::jobs::{wait_bound, wait_for_end};
+use crate::limits::{check_address, timeout};
 use crate::problem::{Problem, ProblemBody, ProblemKind};
+use crate::routes::jobs::{JobDoc, job_answer_as};
 use crate::state::AppState;
 use toker_collect::tokens::TokenCipher as Cipher;
 
@@ -126,7 +128,8 @@ pub(crate) fn routes(request_timeout: Duration) -> Router<AppState> {
         StartResponse,
         SessionModeDoc,
         ExportArchiveDoc,
-        WarningDoc
+        WarningDoc,
+        UploadAccepted
     ))
 )]
 pub(crate) struct Doc;
@@ -140,21 +143,6 @@ fn platform_of(name: &str) -> Result<Platform, Problem> {
             format!("no platform {name:?}: connect tiktok, instagram or x"),
         )
     })
-}
-
-/// The platform a connect start or callback names, once the client address may make one
-/// more of them (429 when it has used up its allowance, then 404 for an unknown name).
-fn connect_platform(
-    state: &AppState,
-    extensions: &Extensions,
-    name: &str,
-) -> Result<Platform, Problem> {
-    check_address(
-        state.connect_limiter(),
-        extensions,
-        "connect starts and callbacks",
-    )?;
-    platform_of(name)
 }
 
 /// The enabled platform's runtime, or 404 saying why it is disabled.
@@ -209,15 +197,14 @@ pub(crate) struct StartResponse {
     ),
     security(())
 )]
-pub(crate) async fn start(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    ApiQuery(params): ApiQuery<StartParams>,
-    extensions: Extensions,
-    headers: HeaderMap,
-) -> Result<Response, Problem> {
-    let platform = connect_platform(&state, &extensions, &name)?;
-    let mode = SessionMode::parse(params.session.as_deref())?;
+pub(crate) async fn start(connect: Connect<StartParams>) -> Result<Response, Problem> {
+    let mode = SessionMode::parse(connect.params.session.as_deref())?;
+    let Connect {
+        state,
+        platform,
+        headers,
+        ..
+    } = connect;
     let app = app_of(&state, platform)?;
     let cipher = state
         .connector()
@@ -288,6 +275,38 @@ pub(crate) struct CallbackParams {
     error_reason: Option<String>,
 }
 
+/// A connect start or callback: its query `P` (400 when it is not one), then the platform
+/// it names, once the client address may make one more of them (429 when it has used up
+/// its allowance, then 404 for an unknown name), and the request's headers.
+pub(crate) struct Connect<P> {
+    state: AppState,
+    platform: Platform,
+    params: P,
+    headers: HeaderMap,
+}
+
+impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for Connect<P> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Problem> {
+        let Path(name) = Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| Problem::new(ProblemKind::BadRequest, e.body_text()))?;
+        let ApiQuery(params) = ApiQuery::<P>::from_request_parts(parts, state).await?;
+        check_address(
+            state.connect_limiter(),
+            &parts.extensions,
+            "connect starts and callbacks",
+        )?;
+        Ok(Connect {
+            state: state.clone(),
+            platform: platform_of(&name)?,
+            params,
+            headers: parts.headers.clone(),
+        })
+    }
+}
+
 /// The end of a connect: checks the state, exchanges the code, fetches, validates and
 /// stores the person's data, and signs them in.
 #[utoipa::path(
@@ -308,14 +327,13 @@ pub(crate) struct CallbackParams {
     ),
     security(())
 )]
-pub(crate) async fn callback(
-    State(state): State<AppState>,
-    Path(name): Path<String>,
-    ApiQuery(params): ApiQuery<CallbackParams>,
-    extensions: Extensions,
-    headers: HeaderMap,
-) -> Result<Response, Problem> {
-    let platform = connect_platform(&state, &extensions, &name)?;
+pub(crate) async fn callback(connect: Connect<CallbackParams>) -> Result<Response, Problem> {
+    let Connect {
+        state,
+        platform,
+        params,
+        headers,
+    } = connect;
     let app = app_of(&state, platform)?;
     let used = open_state(&state, platform, &params, &headers)?;
     // The state is spent from here on: every answer clears its cookie.
@@ -548,20 +566,6 @@ async fn finish(
     Ok((stored, used.mode))
 }
 
-/// Validates and cleans a fetched or imported profile; the caller decides what a
-/// rejection means. Runs in the bounded CPU pool (a profile can hold tens of thousands of
-/// videos).
-async fn judge(
-    state: &AppState,
-    raw: RawProfile,
-) -> Result<Result<toker_processing::Prepared, Rejected>, Problem> {
-    let platform = raw.platform;
-    let rules = state.rules().clone();
-    state
-        .cpu(move || Ok(prepare_profile(platform, raw.profile, raw.raw, &rules)))
-        .await
-}
-
 /// An OAuth step's failure as the answer to the person.
 fn oauth_problem(platform: Platform, error: &OAuthError) -> Problem {
     let name = platform.display_name();
@@ -585,6 +589,32 @@ fn oauth_problem(platform: Platform, error: &OAuthError) -> Problem {
     }
 }
 
+/// Query of the export upload.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ExportParams {
+    /// `cookie` (default) or `bearer`: how a new session is handed out.
+    #[param(value_type = Option<SessionModeDoc>)]
+    session: Option<String>,
+    /// Seconds to wait for the import to end before answering (default 0); longer waits
+    /// are cut to 25 s, and to half the server's request timeout.
+    wait: Option<u64>,
+}
+
+/// The answer to an export upload: its import job, and the session it opened.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UploadAccepted {
+    /// The import job (`kind` `import-export`); once it succeeded, its `result` is a
+    /// ConnectResponse (without a session), and if it failed, `error` says what is wrong
+    /// with the export (nothing was stored).
+    #[serde(flatten)]
+    job: JobDoc,
+    /// The new session (absent when the upload was already signed in): with it the
+    /// uploader follows the job at `GET /v1/jobs/{id}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<SessionDoc>,
+}
+
 /// The answer to a stored connect: 201 or 200, the session cookie (or token in the body).
 fn connected(state: &AppState, stored: Stored, mode: SessionMode) -> Response {
     let status = if stored.created {
@@ -593,35 +623,36 @@ fn connected(state: &AppState, stored: Stored, mode: SessionMode) -> Response {
         StatusCode::OK
     };
     let mut response = (status, Json(stored.response)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let (Some(token), SessionMode::Cookie) = (stored.session_token, mode) {
-        let ttl = state.connector().config().session_ttl.as_secs();
-        headers.append(
-            header::SET_COOKIE,
-            set_cookie(
-                SESSION_COOKIE,
-                &token,
-                "/",
-                ttl,
-                state.connector().secure_cookies(),
-            ),
-        );
-    }
+    hand_out(state, &mut response, stored.session_token.as_deref(), mode);
     response
 }
 
-/// Query of the export upload.
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub(crate) struct ExportParams {
-    /// `cookie` (default) or `bearer`: how a new session is handed out.
-    #[param(value_type = Option<SessionModeDoc>)]
-    session: Option<String>,
+/// Makes `response` private, and sets the session cookie of a new session `token` when
+/// the client asked for a cookie (a bearer client finds the token in the body).
+fn hand_out(state: &AppState, response: &mut Response, token: Option<&str>, mode: SessionMode) {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let (Some(token), SessionMode::Cookie) = (token, mode) {
+        headers.append(header::SET_COOKIE, session_cookie(state, token));
+    }
+}
+
+/// The `Set-Cookie` of session `token`.
+pub(crate) fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
+    let ttl = state.connector().config().session_ttl.as_secs();
+    set_cookie(
+        SESSION_COOKIE,
+        token,
+        "/",
+        ttl,
+        state.connector().secure_cookies(),
+    )
 }
 
 /// Connects an account from its data export: the `.zip` the platform's "Download your
-/// data" gives, as the raw request body (`application/zip`).
+/// data" gives, as the raw request body (`application/zip`). The upload is checked and
+/// queued as an import job (a worker reads, validates and stores it); an uploader who is
+/// not signed in is signed up with it, and follows the job with the session it hands out.
 #[utoipa::path(
     post,
     path = "/v1/connect/{platform}/export",
@@ -635,14 +666,13 @@ pub(crate) struct ExportParams {
         )
     ),
     responses(
-        (status = 201, description = "Stored; signed in (unless already). Unless the signed-in person proved the account, it is their private copy (`account.proven` false): the answer is the same whether or not anyone else stored the account", body = ConnectResponse),
-        (status = 200, description = "Updated the signed-in person's stored profile (or private copy)", body = ConnectResponse),
-        (status = 409, description = "Only for a person who proved the account: its profile is held by an API client here", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 202, description = "Queued: follow the import at the Location (GET /v1/jobs/{id}); signed in (unless already) with a session cookie, or for `session=bearer` the token in `session.token`. Unless the signed-in person proved the account, what it stores is their private copy (`account.proven` false in the result): the result is the same whether or not anyone else stored the account", body = UploadAccepted),
+        (status = 200, description = "The import ended within the wait: `result` (succeeded) is a ConnectResponse; `error` (failed) names what is wrong with the export (unreadable, over a limit, too few likes, or, for a person who proved the account, its profile held by an API client here)", body = UploadAccepted),
         (status = 400, description = "An empty or broken-off upload, or a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
         (status = 404, description = "Unknown platform, or connecting accounts is not enabled", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 413, description = "Larger than the server's export limit, or unpacking to more than its limits allow (total size, compression ratio: a zip bomb is refused before it is decompressed); the detail names the limit and its value", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 413, description = "Larger than the server's export limit, or a zip whose index unpacks to more than its limits allow (total size, compression ratio: a zip bomb is refused before it is decompressed); the detail names the limit and its value", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Not a zip", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 422, description = "Not a readable export, or too few likes", body = ProblemBody, content_type = "application/problem+json"),
+        (status = 422, description = "Not a zip archive, or a damaged one", body = ProblemBody, content_type = "application/problem+json"),
         (status = 429, description = "This client address used up its export uploads for now (`Retry-After`)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 503, description = "The server is receiving as many uploads, or holding as many spooled bytes, as it takes at once (`Retry-After`; the detail names the limit)", body = ProblemBody, content_type = "application/problem+json"),
     ),
@@ -654,169 +684,29 @@ pub(crate) async fn upload_export(
     ApiQuery(params): ApiQuery<ExportParams>,
     request: Request,
 ) -> Result<Response, Problem> {
-    check_address(
-        state.upload_limiter(),
-        request.extensions(),
-        "export uploads",
-    )?;
-    let platform = platform_of(&name)?;
+    let (parts, body) = request.into_parts();
+    let platform = upload_platform(&state, &name, &parts)?;
     let mode = SessionMode::parse(params.session.as_deref())?;
-    if state.connector().cipher().is_none() {
-        return Err(Problem::new(
-            ProblemKind::ConnectDisabled,
-            "connecting accounts is not enabled on this server (no TOKER_SECRET_KEY); GET /readyz says so",
-        ));
-    }
-    check_zip_type(request.headers())?;
-    let ticket = state.uploads().admit()?;
-    let signed_in = optional(&state, request.headers()).await?;
-    let limit = state.connector().config().export_limit;
-    let limits = state.connector().config().import_limits;
-    let upload = receive(request.into_body(), limit, ticket).await?;
-    let raw = state
-        .cpu(move || {
-            let result = import_export_with_limits(platform, &upload.path, &limits);
-            drop(upload);
-            result.map_err(|e| export_problem(platform, &e))
-        })
-        .await?;
-    let warnings = raw.warnings.clone();
-    let prepared = judge(&state, raw)
-        .await?
-        .map_err(|r| rejected(platform, &r, state.rules().min_likes, AccountMethod::Export))?;
-    let connecting = Connecting {
-        platform,
-        user_id: prepared.profile.user_id.clone(),
-        username: prepared.profile.username.clone(),
-        prepared: Some(prepared),
-        method: AccountMethod::Export,
-        tokens: None,
-        warnings,
-    };
-    let stored = store(&state, connecting, signed_in.map(|s| s.principal_id), mode).await?;
-    Ok(connected(&state, stored, mode))
+    let wait = wait_bound(&state, params.wait);
+    let queued = queue_import(&state, platform, &parts.headers, body).await?;
+    let job = wait_for_end(&state, queued.job, wait).await?;
+    let token = queued.session.as_ref().map(|(token, _)| token.clone());
+    let session = queued.session.map(|(token, expires_at)| SessionDoc {
+        expires_at,
+        token: Some(token).filter(|_| mode == SessionMode::Bearer),
+    });
+    let mut response = job_answer_as(job, |job| UploadAccepted { job, session });
+    hand_out(&state, &mut response, token.as_deref(), mode);
+    Ok(response)
 }
 
-fn check_zip_type(headers: &HeaderMap) -> Result<(), Problem> {
-    let essence = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    match essence.as_deref() {
-        Some("application/zip" | "application/x-zip-compressed" | "application/octet-stream") => {
-            Ok(())
-        }
-        other => Err(Problem::new(
-            ProblemKind::UnsupportedMediaType,
-            format!(
-                "send the export .zip as the body with content type application/zip, got {}",
-                other.unwrap_or("none")
-            ),
-        )),
-    }
-}
-
-/// An upload on disk, removed when dropped (and then its slot and spool bytes freed).
-struct Upload {
-    _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
-    _ticket: UploadTicket,
-}
-
-/// Streams the body to a temporary file, refusing it past `limit` bytes (early by its
-/// `Content-Length`, else as soon as the stream passes the limit) or past the server's
-/// spool budget (the bytes are reserved as they arrive, the declared length up front).
-async fn receive(mut body: Body, limit: u64, mut ticket: UploadTicket) -> Result<Upload, Problem> {
-    let too_large = || {
-        Problem::new(
-            ProblemKind::PayloadTooLarge,
-            format!("the export is larger than this server's limit of {limit} bytes"),
-        )
-    };
-    let declared = body.size_hint().lower();
-    if declared > limit {
-        return Err(too_large());
-    }
-    ticket.reserve(declared)?;
-    let mut reserved = declared;
-    let dir = tempfile::Builder::new()
-        .prefix("toker-upload-")
-        .tempdir()
-        .map_err(|e| crate::error::internal(&e))?;
-    let path = dir.path().join("export.zip");
-    let mut file = tokio::fs::File::create(&path)
-        .await
-        .map_err(|e| crate::error::internal(&e))?;
-    let mut received = 0u64;
-    while let Some(frame) =
-        std::future::poll_fn(|cx| std::pin::Pin::new(&mut body).poll_frame(cx)).await
-    {
-        let frame = frame.map_err(|e| {
-            Problem::new(
-                ProblemKind::BadRequest,
-                format!("the upload broke off: {e}"),
-            )
-        })?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        received += data.len() as u64;
-        if received > limit {
-            return Err(too_large());
-        }
-        if received > reserved {
-            ticket.reserve(received - reserved)?;
-            reserved = received;
-        }
-        file.write_all(&data)
-            .await
-            .map_err(|e| crate::error::internal(&e))?;
-    }
-    file.flush().await.map_err(|e| crate::error::internal(&e))?;
-    if received == 0 {
-        return Err(Problem::new(
-            ProblemKind::BadRequest,
-            "the request body is empty; send the export .zip",
-        ));
-    }
-    Ok(Upload {
-        _dir: dir,
-        path,
-        _ticket: ticket,
-    })
-}
-
-/// An export that cannot be read, named without the temporary path.
-fn export_problem(platform: Platform, error: &SourceError) -> Problem {
-    match error {
-        SourceError::FeatureDisabled { .. } => {
-            Problem::new(ProblemKind::ConnectDisabled, error.to_string())
-        }
-        SourceError::ExportUnreadable { message, .. } => invalid_upload(platform, message.clone()),
-        SourceError::ExportTooLarge {
-            file,
-            limit,
-            value,
-            message,
-            ..
-        } => Problem::new(
-            ProblemKind::PayloadTooLarge,
-            format!(
-                "this {} export breaks the server's limit `{limit}` = {value}: {}{message}; \
-                 nothing was stored",
-                platform.display_name(),
-                file.as_deref()
-                    .map(|f| format!("{f}: "))
-                    .unwrap_or_default()
-            ),
-        ),
-        SourceError::ExportFileMissing { .. } | SourceError::ExportFileInvalid { .. } => {
-            let text = error.to_string();
-            // "<platform> export <temp path>: …" → what follows the path.
-            let message = text.split_once(": ").map_or(text.as_str(), |(_, m)| m);
-            invalid_upload(platform, message.to_owned())
-        }
-        other => crate::error::internal(other),
-    }
+/// The platform `name` an export upload is for, once the client address may make one more
+/// upload (429 when it has used up its allowance, then 404 for an unknown name).
+pub(crate) fn upload_platform(
+    state: &AppState,
+    name: &str,
+    parts: &Parts,
+) -> Result<Platform, Problem> {
+    check_address(state.upload_limiter(), &parts.extensions, "export uploads")?;
+    platform_of(name)
 }

@@ -69,7 +69,8 @@ impl From<JobState> for JobStateDoc {
 pub(crate) struct JobDoc {
     /// The job's id (`GET /v1/jobs/{id}`).
     id: i64,
-    /// What it does: `refresh` (its result is a RefreshReport) or `vectorize`.
+    /// What it does: `refresh` (its result is a RefreshReport), `import-export` (an
+    /// uploaded export; its result is a ConnectResponse) or `vectorize`.
     kind: String,
     /// Where it is.
     state: JobStateDoc,
@@ -117,13 +118,18 @@ impl From<Job> for JobDoc {
 /// `job` as answered: 200 once it ended, 202 while it is queued or running, with its
 /// `Location` either way.
 pub(crate) fn job_answer(job: Job) -> Response {
+    job_answer_as(job, |job| job)
+}
+
+/// `job` answered as [`job_answer`] does, in the body `body` makes of it.
+pub(crate) fn job_answer_as<T: Serialize>(job: Job, body: impl FnOnce(JobDoc) -> T) -> Response {
     let status = if job.state.is_finished() {
         StatusCode::OK
     } else {
         StatusCode::ACCEPTED
     };
     let location = HeaderValue::from_str(&format!("/v1/jobs/{}", job.id));
-    let mut response = (status, Json(JobDoc::from(job))).into_response();
+    let mut response = (status, Json(body(JobDoc::from(job)))).into_response();
     if let Ok(location) = location {
         response.headers_mut().insert(header::LOCATION, location);
     }

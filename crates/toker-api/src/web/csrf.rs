@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::Response;
 
 use crate::connect::crypto::random_token;
-use crate::connect::session::{cookie, set_cookie};
+use crate::connect::session::{Session, cookie, set_cookie};
 use crate::problem::{Problem, ProblemKind};
 use crate::state::AppState;
 
@@ -132,5 +132,25 @@ impl FromRequest<AppState> for CheckedForm {
             .and_then(|Form(form)| form.csrf);
         check(state, &headers, sent.as_deref())?;
         Ok(CheckedForm)
+    }
+}
+
+/// A signed-in person's small form, its token checked: their session and this page's
+/// CSRF token (for the page the answer shows).
+#[derive(Debug)]
+pub(crate) struct SignedInForm {
+    pub(crate) session: Session,
+    pub(crate) csrf: Csrf,
+}
+
+impl FromRequest<AppState> for SignedInForm {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Problem> {
+        let (mut parts, body) = request.into_parts();
+        let session = Session::from_request_parts(&mut parts, state).await?;
+        let csrf = Csrf::from_request_parts(&mut parts, state).await?;
+        CheckedForm::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(SignedInForm { session, csrf })
     }
 }

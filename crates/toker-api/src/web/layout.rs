@@ -21,6 +21,9 @@ pub(crate) struct Frame<'a> {
     pub(crate) signed_in: bool,
     /// The CSRF token for the sign-out form (none on pages that have no form).
     pub(crate) csrf: Option<&'a str>,
+    /// Seconds after which the browser loads the page again (a page following work under
+    /// way); `None` for a page that stays.
+    pub(crate) look_again: Option<u32>,
 }
 
 /// A whole page: `title` is the `<h1>` and (with " · Toker") the document title.
@@ -31,6 +34,9 @@ pub(crate) fn page(frame: Frame<'_>, title: &str, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                @if let Some(seconds) = frame.look_again {
+                    meta http-equiv="refresh" content=(seconds);
+                }
                 title { (title) " · Toker" }
                 link rel="stylesheet" href=(STYLESHEET_PATH);
             }

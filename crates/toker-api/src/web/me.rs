@@ -1,7 +1,8 @@
 //! `/me`: the signed-in person's accounts (how each was connected, its last refresh and
-//! whether a refresh is under way), each profile's summary with its top categories and
-//! hashtags as a chart, and the actions: refresh, download, erase (after `/me/erase`
-//! asks), sign out. The actions call the `/v1/me` handlers themselves.
+//! whether a refresh is under way), the imports of their uploads under way (the page then
+//! looks again by itself), each profile's summary with its top categories and hashtags as
+//! a chart, and the actions: refresh, download, erase (after `/me/erase` asks), sign out.
+//! The actions call the `/v1/me` handlers themselves.
 
 use std::time::Duration;
 
@@ -17,12 +18,12 @@ use toker_processing::summarize;
 use toker_store::{AccountMethod, AccountRecord, CollectionRun, Job, JobState, RunStatus};
 
 use super::chart::bars;
-use super::csrf::{CSRF_FIELD, CheckedForm, Csrf};
+use super::csrf::{CSRF_FIELD, Csrf, SignedInForm};
 use super::layout::{Frame, page as frame_page};
 use crate::auth::Principal;
 use crate::connect::session::Session;
 use crate::extract::JobId;
-use crate::jobs::{enqueue_refresh, wait_for_end};
+use crate::jobs::{IMPORT_EXPORT, enqueue_refresh, wait_for_end};
 use crate::problem::{Problem, ProblemKind};
 use crate::routes::jobs::owned_job;
 use crate::routes::me as api;
@@ -67,9 +68,10 @@ pub(crate) async fn page(
     csrf: Csrf,
 ) -> Result<Response, Problem> {
     let id = session.principal_id.clone();
-    let (accounts, profiles) = state
+    let (accounts, profiles, importing) = state
         .db(move |store| {
             store.get_principal(&id)?.ok_or_else(signed_out)?;
+            let importing = store.unfinished_jobs_of(&id, IMPORT_EXPORT)?;
             let mut accounts = Vec::new();
             for account in store.list_accounts(&id)? {
                 let last_run = match account.method {
@@ -101,11 +103,18 @@ pub(crate) async fn page(
                     }
                 })
                 .collect::<Vec<_>>();
-            Ok((accounts, profiles))
+            Ok((accounts, profiles, importing))
         })
         .await?;
     let token = csrf.token();
     let body = html! {
+        @for job in &importing {
+            p.panel.notice role="status" {
+                "Your " (platform_name(job.payload["platform"].as_str().unwrap_or_default()))
+                " upload is being imported; this page looks again by itself until it is done. "
+                a href=(format!("/me/jobs/{}", job.id)) { "See how it is going" }
+            }
+        }
         h2 { "Your accounts" }
         @if accounts.is_empty() {
             p {
@@ -149,10 +158,12 @@ pub(crate) async fn page(
         }
         p.muted { "Refreshing reads your connected accounts again with the access you granted (only what is new). An account connected by a data export is updated by uploading a newer export on the " a href="/#upload" { "start page" } "." }
     };
-    Ok(super::signed_in_page(
+    let look_again = (!importing.is_empty()).then_some(LOOK_AGAIN);
+    Ok(super::following_page(
         "What Toker keeps about you",
         body,
         &csrf,
+        look_again,
     ))
 }
 
@@ -250,9 +261,7 @@ pub(crate) async fn confirm_erase(_session: Session, csrf: Csrf) -> Response {
 /// `POST /me/erase`: erases (as `DELETE /v1/me`) and says what went.
 pub(crate) async fn erase(
     State(state): State<AppState>,
-    session: Session,
-    csrf: Csrf,
-    _checked: CheckedForm,
+    SignedInForm { session, csrf }: SignedInForm,
 ) -> Result<Response, Problem> {
     let erased = api::erase(State(state), session).await?;
     let (parts, body) = erased.into_parts();
@@ -275,6 +284,7 @@ pub(crate) async fn erase(
     let frame = Frame {
         signed_in: false,
         csrf: None,
+        look_again: None,
     };
     let mut response = super::html(StatusCode::OK, frame_page(frame, "Erased", body), &csrf);
     for cookie in parts.headers.get_all(header::SET_COOKIE) {
@@ -288,8 +298,7 @@ pub(crate) async fn erase(
 /// `POST /me/sign-out`: ends this session (as `DELETE /v1/me/session`), then the start.
 pub(crate) async fn sign_out(
     State(state): State<AppState>,
-    session: Session,
-    _checked: CheckedForm,
+    SignedInForm { session, .. }: SignedInForm,
 ) -> Result<Response, Problem> {
     let ended = api::sign_out(State(state), session).await?;
     Ok(super::see_other_keeping_cookies("/", &ended))
@@ -302,16 +311,15 @@ const PAGE_WAIT: Duration = Duration::from_secs(10);
 /// and shows each account's result, or that it still runs ([`refresh_job`] follows it).
 pub(crate) async fn refresh(
     State(state): State<AppState>,
-    session: Session,
-    csrf: Csrf,
-    _checked: CheckedForm,
+    form: SignedInForm,
 ) -> Result<Response, Problem> {
-    let job = enqueue_refresh(&state, &session.principal_id).await?;
-    refresh_page(&state, job, &csrf).await
+    let job = enqueue_refresh(&state, &form.session.principal_id).await?;
+    refresh_page(&state, job, &form.csrf).await
 }
 
-/// `GET /me/jobs/{id}`: a refresh of the person's, as [`refresh`] shows it.
-pub(crate) async fn refresh_job(
+/// `GET /me/jobs/{id}`: a job of the person's: a refresh as [`refresh`] shows it, an
+/// uploaded export's import as [`import_page`] does.
+pub(crate) async fn job(
     State(state): State<AppState>,
     _person: Session,
     principal: Principal,
@@ -319,7 +327,55 @@ pub(crate) async fn refresh_job(
     csrf: Csrf,
 ) -> Result<Response, Problem> {
     let job = owned_job(&state, &principal, id).await?;
-    refresh_page(&state, job, &csrf).await
+    if job.kind == IMPORT_EXPORT {
+        import_page(&state, job, &csrf).await
+    } else {
+        refresh_page(&state, job, &csrf).await
+    }
+}
+
+/// How often a page of an import under way loads itself again, in seconds.
+const LOOK_AGAIN: u32 = 2;
+
+/// The page of an export's import (where the upload form leads): once it succeeded
+/// (within a short wait), `/me`, which shows the profile; while it is under way, that it
+/// is, loading itself again every [`LOOK_AGAIN`] seconds; if it failed, why, and what to
+/// do.
+async fn import_page(state: &AppState, job: Job, csrf: &Csrf) -> Result<Response, Problem> {
+    let wait = PAGE_WAIT.min(state.config().request_timeout / 2);
+    let job = wait_for_end(state, job, wait).await?;
+    let platform = job.payload["platform"]
+        .as_str()
+        .map(platform_name)
+        .unwrap_or_default();
+    let (title, look_again, body) = match job.state {
+        JobState::Succeeded => return Ok(super::see_other("/me")),
+        JobState::Queued | JobState::Running => (
+            "Importing your upload",
+            Some(LOOK_AGAIN),
+            html! {
+                p role="status" {
+                    "Your " (platform) " upload is being imported"
+                    @if job.state == JobState::Queued { " as soon as it is its turn" }
+                    ". This page looks again by itself; the import goes on if you leave it."
+                }
+                p { a href=(format!("/me/jobs/{}", job.id)) { "Look again now" } }
+            },
+        ),
+        JobState::Failed | JobState::Dead => (
+            "Your upload could not be imported",
+            None,
+            html! {
+                p role="alert" { (job.error.as_deref().unwrap_or("no reason was recorded")) }
+                p { "Nothing of this upload was stored. " a href="/#upload" { "Upload another export" } " from the start page." }
+            },
+        ),
+    };
+    let body = html! {
+        (body)
+        p { a href="/me" { "Back to your page" } }
+    };
+    Ok(super::following_page(title, body, csrf, look_again))
 }
 
 /// The page of a refresh job: its result once it ended (within a short wait), else where

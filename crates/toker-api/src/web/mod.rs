@@ -65,7 +65,7 @@ pub(crate) fn routes(state: &AppState, request_timeout: Duration) -> Router<AppS
         .route("/me/matches", get(matches::page))
         .route("/me/erase", get(me::confirm_erase).post(me::erase))
         .route("/me/refresh", post(me::refresh))
-        .route("/me/jobs/{id}", get(me::refresh_job))
+        .route("/me/jobs/{id}", get(me::job))
         .route("/me/sign-out", post(me::sign_out))
         .route_layer(from_fn_with_state(state.clone(), authenticate));
     let upload_timeout = request_timeout.max(crate::routes::connect::UPLOAD_TIMEOUT);
@@ -149,12 +149,9 @@ pub(crate) fn see_other_keeping_cookies(location: &'static str, from: &Response)
 }
 
 /// `303 See Other` to `location` (after a form: the browser then loads it with `GET`).
-pub(crate) fn see_other(location: &'static str) -> Response {
-    (
-        StatusCode::SEE_OTHER,
-        [(header::LOCATION, HeaderValue::from_static(location))],
-    )
-        .into_response()
+pub(crate) fn see_other(location: &str) -> Response {
+    let location = HeaderValue::from_str(location).unwrap_or(HeaderValue::from_static("/"));
+    (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response()
 }
 
 /// The headers every page carries: the policy, no sniffing, no referrer (a page's address
@@ -217,9 +214,21 @@ pub(crate) fn is_page(response: &Response) -> bool {
 
 /// A page of a signed-in person (their navigation and sign-out form in the frame).
 pub(crate) fn signed_in_page(title: &str, body: maud::Markup, csrf: &csrf::Csrf) -> Response {
+    following_page(title, body, csrf, None)
+}
+
+/// [`signed_in_page`] that the browser loads again after `look_again` seconds, if given
+/// (a page that follows work under way, without a script).
+pub(crate) fn following_page(
+    title: &str,
+    body: maud::Markup,
+    csrf: &csrf::Csrf,
+    look_again: Option<u32>,
+) -> Response {
     let frame = layout::Frame {
         signed_in: true,
         csrf: Some(csrf.token()),
+        look_again,
     };
     html(StatusCode::OK, layout::page(frame, title, body), csrf)
 }

@@ -176,6 +176,7 @@ fn render(kind: ProblemKind, said: &Said, retry_after: Option<u64>, visitor: Vis
     let frame = Frame {
         signed_in: visitor == Visitor::SignedIn,
         csrf: None,
+        look_again: None,
     };
     let body = html! {
         div.panel.problem role="alert" {

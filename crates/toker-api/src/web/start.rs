@@ -56,6 +56,7 @@ pub(crate) async fn page(
     let frame = Frame {
         signed_in,
         csrf: Some(csrf.token()),
+        look_again: None,
     };
     Ok(super::html(
         StatusCode::OK,

@@ -1,7 +1,8 @@
 //! `POST /upload/{platform}`: a data export sent by the start page's form
 //! (`multipart/form-data`: the CSRF token first, then the file), handed as it streams in
-//! to the same handler as `POST /v1/connect/{platform}/export`, which stores it and signs
-//! the person in; the browser then goes to `/me`.
+//! to what `POST /v1/connect/{platform}/export` does: checked, queued as an import job
+//! and the person signed in; the browser then goes to the job's page (`/me/jobs/{id}`),
+//! which follows the import and, once it is done, shows `/me`.
 
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
@@ -9,7 +10,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 
 use super::csrf::{self, CSRF_FIELD};
-use crate::extract::ApiQuery;
+use crate::connect::upload::queue_import;
 use crate::problem::{Problem, ProblemKind};
 use crate::routes::connect as api;
 use crate::state::AppState;
@@ -70,13 +71,13 @@ pub(crate) async fn upload(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/zip"),
     );
-    let inner = Request::from_parts(parts, Body::from_stream(archive));
-    let connected = api::upload_export(
-        State(state),
-        Path(name),
-        ApiQuery(api::ExportParams::default()),
-        inner,
-    )
-    .await?;
-    Ok(super::see_other_keeping_cookies("/me", &connected))
+    let platform = api::upload_platform(&state, &name, &parts)?;
+    let queued = queue_import(&state, platform, &parts.headers, Body::from_stream(archive)).await?;
+    let mut response = super::see_other(&format!("/me/jobs/{}", queued.job.id));
+    if let Some((token, _)) = &queued.session {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, api::session_cookie(&state, token));
+    }
+    Ok(response)
 }

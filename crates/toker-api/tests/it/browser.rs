@@ -453,16 +453,8 @@ async fn a_person_connects_sees_their_profile_and_matches_and_erases_it_in_a_rea
 
     // The Instagram export, uploaded with the start page's form.
     client.delete_all_cookies().await.unwrap();
-    client.goto(&format!("{base}/")).await.unwrap();
     let archive = toker_testkit::fixtures().join("instagram/export/legacy.zip");
-    client
-        .find(Locator::Id("archive-instagram"))
-        .await
-        .unwrap()
-        .send_keys(&archive.display().to_string())
-        .await
-        .unwrap();
-    click_button(client, "Upload Instagram export").await;
+    upload_with_the_form(client, &base, "instagram", &archive).await;
     wait_for_path(client, "/me").await;
     let uploaded = text(client).await;
     assert!(uploaded.contains("Instagram @lea.cooks"), "{uploaded}");
@@ -472,6 +464,27 @@ async fn a_person_connects_sees_their_profile_and_matches_and_erases_it_in_a_rea
     );
     assert!(uploaded.contains("not proven yours yet"), "{uploaded}");
     check_page(client, "you (instagram upload)").await;
+
+    // A TikTok export with too few likes: the import's page says why nothing was stored.
+    let few = tempfile::tempdir().unwrap();
+    let archive = few.path().join("few_likes.zip");
+    std::fs::write(
+        &archive,
+        toker_testkit::zip_folder("tiktok/export/few_likes"),
+    )
+    .unwrap();
+    upload_with_the_form(client, &base, "tiktok", &archive).await;
+    wait_for(client, "the import's page", |now| {
+        now.starts_with("/me/jobs/")
+    })
+    .await;
+    let refused = text_showing(client, "could not be imported").await;
+    assert!(refused.contains("at least 100 likes you gave"), "{refused}");
+    assert!(
+        refused.contains("Nothing of this upload was stored"),
+        "{refused}"
+    );
+    sizes.push(("/me/jobs/{id}", check_page(client, "failed import").await));
 
     // A refused consent: the page says what happened and what to do, in the API's words.
     client.delete_all_cookies().await.unwrap();
@@ -494,6 +507,20 @@ async fn a_person_connects_sees_their_profile_and_matches_and_erases_it_in_a_rea
         println!("size {page}: {size} bytes");
     }
     println!("browser test wall time: {:.1} s", wall.as_secs_f64());
+}
+
+/// Chooses `archive` in the start page's upload form of `platform` and sends it.
+async fn upload_with_the_form(client: &Client, base: &str, platform: &str, archive: &Path) {
+    client.goto(&format!("{base}/")).await.unwrap();
+    client
+        .find(Locator::Id(&format!("archive-{platform}")))
+        .await
+        .unwrap()
+        .send_keys(&archive.display().to_string())
+        .await
+        .unwrap();
+    let name = platform.parse::<Platform>().unwrap().display_name();
+    click_button(client, &format!("Upload {name} export")).await;
 }
 
 /// Checks that the page needs no sideways scrolling at a phone's width (390 CSS pixels).

@@ -13,7 +13,7 @@ use std::io::{Read, Write};
 
 use axum::body::Body;
 use axum::http::{Request, header};
-use connect_support::{Auth, Flow, session_of};
+use connect_support::{Auth, Flow, session_of, succeeded};
 use serde_json::{Value, json};
 use toker_api::{Role, create_api_key};
 use toker_model::Listing;
@@ -70,9 +70,9 @@ fn forged_instagram(n: usize) -> Vec<u8> {
     )
 }
 
+/// Uploads `bytes` and waits for the import: the upload's answer with the ended job.
 async fn upload(f: &Flow, platform: &str, bytes: Vec<u8>, auth: Option<&Auth>) -> common::Reply {
-    f.upload_bytes(platform, bytes, "application/zip", "?session=bearer", auth)
-        .await
+    f.import_zip(platform, bytes, auth).await
 }
 
 /// A key of `role`, usable as a bearer like a session token.
@@ -144,26 +144,26 @@ async fn my_profiles(f: &Flow, auth: &Auth) -> Vec<(i64, u64, bool)> {
 async fn a_forged_upload_never_blocks_hides_or_shows(f: &Flow) {
     let admin = key(f, Role::Admin);
     let forger = upload(f, "x", forged_x(110), None).await;
-    assert_eq!(forger.status.as_u16(), 201, "{}", forger.body);
-    assert_eq!(forger.body["account"]["proven"], false);
+    assert_eq!(succeeded(&forger)["outcome"], "created");
+    assert_eq!(succeeded(&forger)["account"]["proven"], false);
     let attacker = session_of(&forger);
-    let jonas_upload = f.upload("x", "archive.zip", "?session=bearer", None).await;
-    assert_eq!(jonas_upload.status.as_u16(), 201, "{}", jonas_upload.body);
-    assert_eq!(jonas_upload.body["account"]["user_id"], JONAS);
-    assert_eq!(jonas_upload.body["account"]["proven"], false);
+    let jonas_upload = f.import("x", "archive.zip", None).await;
+    assert_eq!(succeeded(&jonas_upload)["outcome"], "created");
+    assert_eq!(succeeded(&jonas_upload)["account"]["user_id"], JONAS);
+    assert_eq!(succeeded(&jonas_upload)["account"]["proven"], false);
     assert_eq!(
-        jonas_upload.body["profile"]["counts"]["number_of_likes"],
+        succeeded(&jonas_upload)["profile"]["counts"]["number_of_likes"],
         138
     );
     assert!(
-        jonas_upload.body["next"]
+        succeeded(&jonas_upload)["next"]
             .as_str()
             .unwrap()
             .contains("GET /v1/connect/x")
     );
     let jonas = session_of(&jonas_upload);
-    let forged_id = forger.body["profile"]["id"].as_i64().unwrap();
-    let copy_id = jonas_upload.body["profile"]["id"].as_i64().unwrap();
+    let forged_id = succeeded(&forger)["profile"]["id"].as_i64().unwrap();
+    let copy_id = succeeded(&jonas_upload)["profile"]["id"].as_i64().unwrap();
     assert_ne!(forged_id, copy_id);
 
     // Each sees their own data only.
@@ -209,7 +209,10 @@ async fn a_forged_upload_never_blocks_hides_or_shows(f: &Flow) {
     let proven = f.call("GET", &back, None, Some(&cookie)).await;
     assert_eq!(proven.status.as_u16(), 201, "{}", proven.body);
     assert_eq!(proven.body["account"]["proven"], true);
-    assert_eq!(proven.body["principal"], jonas_upload.body["principal"]);
+    assert_eq!(
+        proven.body["principal"],
+        succeeded(&jonas_upload)["principal"]
+    );
     assert!(proven.body["next"].is_null(), "{}", proven.body);
     let public_id = proven.body["profile"]["id"].as_i64().unwrap();
     assert_eq!(my_profiles(f, &jonas).await, [(public_id, 141, false)]);
@@ -229,8 +232,8 @@ async fn a_forged_upload_never_blocks_hides_or_shows(f: &Flow) {
     assert_eq!(ids, [twin_id, public_id]);
     // And a later forgery is one more private copy, still answered the same way.
     let late = upload(f, "x", forged_x(120), None).await;
-    assert_eq!(late.status.as_u16(), 201, "{}", late.body);
-    assert_eq!(late.body["account"]["proven"], false);
+    assert_eq!(succeeded(&late)["outcome"], "created");
+    assert_eq!(succeeded(&late)["account"]["proven"], false);
     f.assert_no_secret_answered();
 }
 
@@ -252,15 +255,13 @@ async fn a_forged_upload_never_blocks_hides_or_shows_on_postgres() {
 async fn instagram_proves_without_likes_and_unlocks_the_upload(f: &Flow) {
     let admin = key(f, Role::Admin);
     let forger = upload(f, "instagram", forged_instagram(105), None).await;
-    assert_eq!(forger.status.as_u16(), 201, "{}", forger.body);
+    assert_eq!(succeeded(&forger)["outcome"], "created");
     let attacker = session_of(&forger);
-    let forged_id = forger.body["profile"]["id"].as_i64().unwrap();
-    let mine = f
-        .upload("instagram", "legacy.zip", "?session=bearer", None)
-        .await;
-    assert_eq!(mine.status.as_u16(), 201, "{}", mine.body);
+    let forged_id = succeeded(&forger)["profile"]["id"].as_i64().unwrap();
+    let mine = f.import("instagram", "legacy.zip", None).await;
+    assert_eq!(succeeded(&mine)["outcome"], "created");
     let lea = session_of(&mine);
-    let copy_id = mine.body["profile"]["id"].as_i64().unwrap();
+    let copy_id = succeeded(&mine)["profile"]["id"].as_i64().unwrap();
 
     let (authorize, cookie) = f.start("instagram", "", Some(&lea)).await;
     let back = f.consent(&authorize, None).await;
@@ -329,11 +330,15 @@ async fn instagram_proven_first_then_the_upload_is_the_accounts_profile() {
     let lea = session_of(&proven);
     assert_eq!(my_profiles(&f, &lea).await, []);
 
-    let uploaded = f.upload("instagram", "legacy.zip", "", Some(&lea)).await;
-    assert_eq!(uploaded.status.as_u16(), 201, "{}", uploaded.body);
-    assert_eq!(uploaded.body["account"]["proven"], true);
-    assert!(uploaded.body["next"].is_null(), "{}", uploaded.body);
-    let id = uploaded.body["profile"]["id"].as_i64().unwrap();
+    let uploaded = f.import("instagram", "legacy.zip", Some(&lea)).await;
+    assert_eq!(succeeded(&uploaded)["outcome"], "created");
+    assert_eq!(succeeded(&uploaded)["account"]["proven"], true);
+    assert!(
+        succeeded(&uploaded)["next"].is_null(),
+        "{}",
+        succeeded(&uploaded)
+    );
+    let id = succeeded(&uploaded)["profile"]["id"].as_i64().unwrap();
     assert_eq!(my_profiles(&f, &lea).await, [(id, 120, false)]);
     assert_eq!(
         f.store().count_profiles(&Listing::default()).unwrap(),
@@ -348,50 +353,51 @@ async fn instagram_proven_first_then_the_upload_is_the_accounts_profile() {
     f.assert_no_secret_answered();
 }
 
-/// An upload's answer with what differs between any two answers (ids, times, tokens)
-/// blanked: what is left must not depend on what else is stored.
-fn shape(reply: &common::Reply) -> (u16, Value) {
-    let mut body = reply.body.clone();
+/// What an upload came to (its import's result, with the session the upload opened)
+/// with what differs between any two answers (ids, times, tokens) blanked: what is left
+/// must not depend on what else is stored.
+fn shape(reply: &common::Reply) -> Value {
+    let mut body = succeeded(reply).clone();
+    assert!(
+        body["session"].is_null(),
+        "the result carries no session: {body}"
+    );
     body["principal"] = json!("usr_…");
     body["profile"]["id"] = json!(0);
+    body["session"] = reply.body["session"].clone();
     body["session"]["expires_at"] = json!("…");
     body["session"]["token"] = json!("tks_…");
-    (reply.status.as_u16(), body)
+    body
 }
 
 #[tokio::test]
 async fn an_upload_answers_the_same_whether_or_not_the_account_is_stored() {
     let f = Flow::sqlite().await;
-    let first = f.upload("x", "archive.zip", "?session=bearer", None).await;
-    assert_eq!(first.status.as_u16(), 201, "{}", first.body);
+    let first = f.import("x", "archive.zip", None).await;
+    assert_eq!(succeeded(&first)["outcome"], "created");
     let nothing_stored = shape(&first);
     // Stored as someone's unproven copy (the first uploader's).
-    let again = f.upload("x", "archive.zip", "?session=bearer", None).await;
+    let again = f.import("x", "archive.zip", None).await;
     assert_eq!(shape(&again), nothing_stored);
     // Stored as the account's profile of a person who proved it.
     let jonas = f.connect("x", "?session=bearer", None).await;
     assert_eq!(jonas.status.as_u16(), 201, "{}", jonas.body);
-    let after_proof = f.upload("x", "archive.zip", "?session=bearer", None).await;
+    let after_proof = f.import("x", "archive.zip", None).await;
     assert_eq!(shape(&after_proof), nothing_stored);
     // Uploaded by a signed-in person who holds another account: the same but no session.
     let mila = f.connect("tiktok", "?session=bearer", None).await;
-    let signed_in = f
-        .upload(
-            "x",
-            "archive.zip",
-            "?session=bearer",
-            Some(&session_of(&mila)),
-        )
-        .await;
-    let (status, mut body) = shape(&signed_in);
+    let signed_in = f.import("x", "archive.zip", Some(&session_of(&mila))).await;
+    let mut body = shape(&signed_in);
     assert_eq!(body["new_principal"], false);
     body["new_principal"] = json!(true);
-    body["session"] = nothing_stored.1["session"].clone();
-    assert_eq!((status, body), nothing_stored);
+    body["session"] = nothing_stored["session"].clone();
+    assert_eq!(body, nothing_stored);
     // A second upload by the same uploader updates their copy only.
     let mine = session_of(&first);
-    let updated = f.upload("x", "archive.zip", "", Some(&mine)).await;
-    assert_eq!(updated.status.as_u16(), 200, "{}", updated.body);
-    assert_eq!(updated.body["outcome"], "updated");
-    assert_eq!(updated.body["profile"]["id"], first.body["profile"]["id"]);
+    let updated = f.import("x", "archive.zip", Some(&mine)).await;
+    assert_eq!(succeeded(&updated)["outcome"], "updated");
+    assert_eq!(
+        succeeded(&updated)["profile"]["id"],
+        succeeded(&first)["profile"]["id"]
+    );
 }

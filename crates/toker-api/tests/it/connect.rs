@@ -10,7 +10,9 @@ use crate::connect_support;
 
 use axum::http::header;
 use connect_support::platforms::{self, X_REFRESH};
-use connect_support::{Auth, Flow, SECRETS, expected, session_of, sqlite_cells};
+use connect_support::{
+    Auth, Flow, SECRETS, expected, failed, session_of, set_cookie, sqlite_cells, succeeded,
+};
 use toker_model::Listing;
 use toker_model::Platform;
 
@@ -221,12 +223,18 @@ async fn instagram_has_no_likes_in_its_api_so_connecting_proves_and_the_export_f
     );
 
     // Someone without that session uploads the export: it is their private copy.
-    let uploaded = f.upload("instagram", "legacy.zip", "", None).await;
-    assert_eq!(uploaded.status.as_u16(), 201, "{}", uploaded.body);
-    assert_eq!(uploaded.body["account"]["method"], "export");
-    assert_eq!(uploaded.body["account"]["proven"], false);
-    assert_eq!(uploaded.body["account"]["user_id"], "lea.cooks");
-    assert_eq!(uploaded.body["profile"]["counts"]["number_of_likes"], 120);
+    let uploaded = f.import("instagram", "legacy.zip", None).await;
+    let done = succeeded(&uploaded);
+    assert_eq!(done["outcome"], "created");
+    assert_eq!(done["new_principal"], true);
+    assert_eq!(done["account"]["method"], "export");
+    assert_eq!(done["account"]["proven"], false);
+    assert_eq!(done["account"]["user_id"], "lea.cooks");
+    assert_eq!(done["profile"]["counts"]["number_of_likes"], 120);
+    assert!(
+        done["session"].is_null(),
+        "the session is the upload's: {done}"
+    );
     let uploader = session_of(&uploaded);
     let me = f.call("GET", "/v1/me", Some(&uploader), None).await;
     assert_eq!(me.body["accounts"], serde_json::json!([]));
@@ -271,12 +279,32 @@ async fn exports_are_checked_for_type_size_shape_and_likes() {
         .await;
     let detail = broken.assert_problem(422, "validation");
     assert!(!detail.contains("/tmp"), "no server path: {detail}");
-    let few = f.upload("tiktok", "activity_layout.zip", "", None).await;
-    let detail = few.assert_problem(422, "validation");
     assert!(
-        detail.contains("200") && detail.contains("export shows fewer"),
-        "{detail}"
+        broken.body["violations"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a readable zip")
     );
+    let not_zip = f
+        .upload_bytes("tiktok", b"{}".to_vec(), "application/zip", "", None)
+        .await;
+    not_zip.assert_problem(422, "validation");
+    // Nothing is queued for what is refused before the archive is read.
+    assert!(
+        f.store()
+            .list_jobs(Some("import-export"))
+            .unwrap()
+            .is_empty()
+    );
+    // Too few likes shows once the export is read: the import fails and says so.
+    let few = f.import("tiktok", "activity_layout.zip", None).await;
+    let error = failed(&few);
+    assert!(
+        error.contains("200") && error.contains("export shows fewer"),
+        "{error}"
+    );
+    assert!(error.contains("number_of_likes"), "{error}");
+    assert_eq!(few.body["attempts"], 1, "a refusal is not retried");
     assert_eq!(f.store().count_profiles(&Listing::default()).unwrap(), 0);
 }
 
@@ -288,37 +316,38 @@ fn common_db() -> toker_store::testing::TestDb {
 async fn an_export_is_a_private_copy_until_proven_and_never_blocks_the_owner() {
     let f = Flow::sqlite().await;
     // Someone uploads Mila's TikTok export first: it is their private copy.
-    let claimed = f
-        .upload("tiktok", "activity_layout.zip", "?session=bearer", None)
-        .await;
-    assert_eq!(claimed.status.as_u16(), 201, "{}", claimed.body);
-    assert_eq!(claimed.body["account"]["proven"], false);
+    let claimed = f.import("tiktok", "activity_layout.zip", None).await;
+    let claim = succeeded(&claimed);
+    assert_eq!(claim["outcome"], "created");
+    assert_eq!(claim["account"]["proven"], false);
     let claimer = session_of(&claimed);
     // Mila proves the account with TikTok: the account's profile is hers.
     let proven = f.connect("tiktok", "?session=bearer", None).await;
     assert_eq!(proven.status.as_u16(), 201, "{}", proven.body);
-    assert_ne!(proven.body["principal"], claimed.body["principal"]);
-    assert_ne!(proven.body["profile"]["id"], claimed.body["profile"]["id"]);
+    assert_ne!(proven.body["principal"], claim["principal"]);
+    assert_ne!(proven.body["profile"]["id"], claim["profile"]["id"]);
     let listed = f.call("GET", "/v1/profiles", Some(&claimer), None).await;
     let items = listed.body["items"].as_array().unwrap();
     assert_eq!(items.len(), 1, "the claimer still sees their own copy only");
-    assert_eq!(items[0]["id"], claimed.body["profile"]["id"]);
+    assert_eq!(items[0]["id"], claim["profile"]["id"]);
     assert_eq!(items[0]["unproven"], true);
     // Uploading again updates the claimer's copy: no refusal tells them Mila proved it.
     let again = f
-        .upload("tiktok", "activity_layout.zip", "", Some(&claimer))
+        .import("tiktok", "activity_layout.zip", Some(&claimer))
         .await;
-    assert_eq!(again.status.as_u16(), 200, "{}", again.body);
-    assert_eq!(again.body["profile"]["id"], claimed.body["profile"]["id"]);
+    assert_eq!(succeeded(&again)["outcome"], "updated");
+    assert_eq!(succeeded(&again)["new_principal"], false);
+    assert_eq!(succeeded(&again)["profile"]["id"], claim["profile"]["id"]);
     let mila = session_of(&proven);
-    let own = f
-        .upload("tiktok", "activity_layout.zip", "", Some(&mila))
-        .await;
-    assert_eq!(own.status.as_u16(), 200, "{}", own.body);
-    assert_eq!(own.body["account"]["proven"], true);
-    assert_eq!(own.body["profile"]["id"], proven.body["profile"]["id"]);
+    let own = f.import("tiktok", "activity_layout.zip", Some(&mila)).await;
+    assert_eq!(succeeded(&own)["outcome"], "updated");
+    assert_eq!(succeeded(&own)["account"]["proven"], true);
+    assert_eq!(
+        succeeded(&own)["profile"]["id"],
+        proven.body["profile"]["id"]
+    );
     assert!(
-        own.body["session"].is_null(),
+        own.body["session"].is_null() && set_cookie(&own, "toker_session").is_none(),
         "already signed in: no new session"
     );
     // The account stays OAuth-connected (its tokens kept) after Mila's own upload.
@@ -450,9 +479,9 @@ async fn delete_me_erases_everything_of_the_person_and_nothing_else() {
     let jonas = session_of(&x);
     let principal = x.body["principal"].as_str().unwrap().to_owned();
     // Jonas adds an Instagram export to himself, and someone else connects TikTok.
-    let added = f.upload("instagram", "legacy.zip", "", Some(&jonas)).await;
-    assert_eq!(added.status.as_u16(), 201, "{}", added.body);
-    assert_eq!(added.body["principal"], principal.as_str());
+    let added = f.import("instagram", "legacy.zip", Some(&jonas)).await;
+    assert_eq!(succeeded(&added)["outcome"], "created");
+    assert_eq!(succeeded(&added)["principal"], principal.as_str());
     let other = f.connect("tiktok", "?session=bearer", None).await;
     let mila = session_of(&other);
 
@@ -774,15 +803,16 @@ async fn a_session_may_only_see_refresh_export_and_erase_its_own_data() {
     let f = Flow::sqlite().await;
     let connected = f.connect("x", "", None).await;
     assert_eq!(connected.status.as_u16(), 201, "{}", connected.body);
-    let uploaded = f
-        .upload("instagram", "legacy.zip", "?session=bearer", None)
-        .await;
-    assert_eq!(uploaded.status.as_u16(), 201, "{}", uploaded.body);
+    let uploaded = f.import("instagram", "legacy.zip", None).await;
+    let imported = succeeded(&uploaded);
     let other = f.connect("tiktok", "", None).await;
     let other_id = other.body["profile"]["id"].as_i64().unwrap();
-    for (who, reply) in [("oauth", &connected), ("export", &uploaded)] {
+    for (who, reply, answer) in [
+        ("oauth", &connected, &connected.body),
+        ("export", &uploaded, imported),
+    ] {
         let me = session_of(reply);
-        let own = reply.body["profile"]["id"].as_i64().unwrap();
+        let own = answer["profile"]["id"].as_i64().unwrap();
         // Server-wide work and writes need an API key: 403, before any body is read.
         let generate = r#"{"platform": "x", "count": 1000, "seed": 1}"#;
         for (method, uri, body) in [
@@ -932,11 +962,10 @@ async fn a_connect_started_by_a_person_erased_since_is_refused() {
 async fn a_session_from_a_connect_or_an_upload_cannot_read_the_stats() {
     let f = Flow::sqlite().await;
     let connected = f.connect("x", "?session=bearer", None).await;
-    let uploaded = f
-        .upload("tiktok", "activity_layout.zip", "?session=bearer", None)
-        .await;
+    assert_eq!(connected.status.as_u16(), 201, "{}", connected.body);
+    let uploaded = f.import("tiktok", "activity_layout.zip", None).await;
+    assert_eq!(succeeded(&uploaded)["outcome"], "created");
     for reply in [&connected, &uploaded] {
-        assert_eq!(reply.status.as_u16(), 201, "{}", reply.body);
         let detail = f
             .call("GET", "/v1/stats", Some(&session_of(reply)), None)
             .await
@@ -1078,16 +1107,8 @@ async fn an_instagram_export_matches_by_its_topics_and_without_them_says_what_he
     let mut store = f.store();
 
     let newer = toker_testkit::zip_folder("instagram/export/newer");
-    let uploaded = f
-        .upload_bytes(
-            "instagram",
-            newer,
-            "application/zip",
-            "?session=bearer",
-            None,
-        )
-        .await;
-    assert_eq!(uploaded.status.as_u16(), 201, "{}", uploaded.body);
+    let uploaded = f.import_zip("instagram", newer, None).await;
+    assert_eq!(succeeded(&uploaded)["outcome"], "created");
     let session = session_of(&uploaded);
     let reply = f.call("GET", "/v1/me/matches", Some(&session), None).await;
     assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
@@ -1114,10 +1135,8 @@ async fn an_instagram_export_matches_by_its_topics_and_without_them_says_what_he
     f.call("DELETE", "/v1/me", Some(&session), None).await;
 
     // The older export carries no topics: no match, and the answer says what helps.
-    let legacy = f
-        .upload("instagram", "legacy.zip", "?session=bearer", None)
-        .await;
-    assert_eq!(legacy.status.as_u16(), 201, "{}", legacy.body);
+    let legacy = f.import("instagram", "legacy.zip", None).await;
+    assert_eq!(succeeded(&legacy)["outcome"], "created");
     let reply = f
         .call("GET", "/v1/me/matches", Some(&session_of(&legacy)), None)
         .await;
@@ -1133,11 +1152,9 @@ async fn refreshing_an_instagram_account_proven_by_oauth_points_to_a_newer_expor
     let proven = f.connect("instagram", "?session=bearer", None).await;
     assert_eq!(proven.body["outcome"], "proven", "{}", proven.body);
     let session = session_of(&proven);
-    let uploaded = f
-        .upload("instagram", "legacy.zip", "", Some(&session))
-        .await;
-    assert_eq!(uploaded.status.as_u16(), 201, "{}", uploaded.body);
-    assert_eq!(uploaded.body["account"]["proven"], true);
+    let uploaded = f.import("instagram", "legacy.zip", Some(&session)).await;
+    assert_eq!(succeeded(&uploaded)["outcome"], "created");
+    assert_eq!(succeeded(&uploaded)["account"]["proven"], true);
     let refreshed = f
         .call("POST", "/v1/me/refresh?wait=20", Some(&session), None)
         .await;
@@ -1154,4 +1171,114 @@ async fn refreshing_an_instagram_account_proven_by_oauth_points_to_a_newer_expor
         "{}",
         me.body
     );
+}
+
+/// A zip holding one `name` with `text`: a well-formed archive that is no export.
+fn zip_of(name: &str, text: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    out.start_file(name, zip::write::SimpleFileOptions::default())
+        .unwrap();
+    out.write_all(text.as_bytes()).unwrap();
+    out.finish().unwrap().into_inner()
+}
+
+/// A signed-out upload is a queued job, answered 202 with a session: its uploader follows
+/// it to the connect's answer, nobody else sees it, a broken export ends as a failed job
+/// that stores nothing, `?wait=` answers the ended job, and erasing the person erases it.
+async fn an_upload_is_a_job_its_uploader_follows(f: &Flow) {
+    let accepted = f.upload("instagram", "legacy.zip", "", None).await;
+    assert_eq!(accepted.status.as_u16(), 202, "{}", accepted.body);
+    assert_eq!(accepted.body["kind"], "import-export");
+    assert_eq!(accepted.body["state"], "queued");
+    let id = accepted.body["id"].as_i64().unwrap();
+    let location = format!("/v1/jobs/{id}");
+    assert_eq!(accepted.headers[header::LOCATION], location.as_str());
+    assert_eq!(accepted.headers[header::CACHE_CONTROL], "no-store");
+    assert!(accepted.body["session"]["expires_at"].is_string());
+    assert!(
+        accepted.body["session"]["token"].is_null(),
+        "a cookie session: {}",
+        accepted.body
+    );
+    let uploader = session_of(&accepted);
+    assert!(matches!(uploader, Auth::Cookie(_)));
+    let job = f
+        .call("GET", &format!("{location}?wait=20"), Some(&uploader), None)
+        .await;
+    assert_eq!(job.status.as_u16(), 200, "{}", job.body);
+    let done = succeeded(&job);
+    assert_eq!(done["outcome"], "created");
+    assert_eq!(done["new_principal"], true);
+    assert_eq!(done["account"]["method"], "export");
+    assert_eq!(done["account"]["user_id"], "lea.cooks");
+    assert_eq!(done["profile"]["counts"]["number_of_likes"], 120);
+    assert!(done["session"].is_null(), "{done}");
+    let mut store = f.store();
+    assert!(
+        !store.get_job(id).unwrap().unwrap().has_input,
+        "input dropped"
+    );
+    let me = f.call("GET", "/v1/me", Some(&uploader), None).await;
+    assert_eq!(me.status.as_u16(), 200, "{}", me.body);
+    assert_eq!(me.body["principal"], done["principal"]);
+    assert_eq!(me.body["profiles"][0]["platform"], "instagram");
+    assert_eq!(me.body["profiles"][0]["id"], done["profile"]["id"]);
+    // Another person's session sees no such job.
+    let other = f.connect("tiktok", "?session=bearer", None).await;
+    f.call("GET", &location, Some(&session_of(&other)), None)
+        .await
+        .assert_problem(404, "not-found");
+
+    // A zip that is no export: the import fails, says what is missing, stores nothing.
+    let all = Listing {
+        unproven: true,
+        ..Listing::default()
+    };
+    let before = store.count_profiles(&all).unwrap();
+    let broken = f
+        .import_zip("instagram", zip_of("notes.txt", "hello"), Some(&uploader))
+        .await;
+    let error = failed(&broken);
+    assert!(
+        error.contains("Instagram data export Toker can read; nothing was stored"),
+        "{error}"
+    );
+    assert!(
+        error.contains("(export: no "),
+        "names what is missing: {error}"
+    );
+    assert!(!error.contains("/tmp"), "no server path: {error}");
+    assert_eq!(broken.body["attempts"], 1, "not retried: {}", broken.body);
+    assert_eq!(store.count_profiles(&all).unwrap(), before);
+    let broken_id = broken.body["id"].as_i64().unwrap();
+    assert!(!store.get_job(broken_id).unwrap().unwrap().has_input);
+
+    // A bearer upload that waits: 200 with the ended job and the session's token.
+    let waited = f.import("instagram", "legacy.zip", None).await;
+    assert_eq!(succeeded(&waited)["outcome"], "created");
+    assert!(set_cookie(&waited, "toker_session").is_none(), "no cookie");
+    let bearer = session_of(&waited);
+    assert!(matches!(bearer, Auth::Bearer(_)));
+    let listed = f.call("GET", "/v1/profiles", Some(&bearer), None).await;
+    assert_eq!(
+        listed.body["items"][0]["id"],
+        succeeded(&waited)["profile"]["id"]
+    );
+
+    // Erasing the uploader erases their jobs with them.
+    let erased = f.call("DELETE", "/v1/me", Some(&uploader), None).await;
+    assert_eq!(erased.status.as_u16(), 200, "{}", erased.body);
+    assert_eq!(erased.body["erased"]["jobs"], 2, "{}", erased.body);
+    assert!(store.get_job(id).unwrap().is_none());
+    assert!(store.get_job(broken_id).unwrap().is_none());
+    f.assert_no_secret_answered();
+}
+
+#[tokio::test]
+async fn an_upload_is_a_job_its_uploader_follows_on_sqlite_and_postgres() {
+    an_upload_is_a_job_its_uploader_follows(&Flow::sqlite().await).await;
+    if let Some(db) = toker_store::testing::TestDb::postgres() {
+        an_upload_is_a_job_its_uploader_follows(&Flow::with(db, |_| {}).await).await;
+    }
 }

@@ -4,7 +4,7 @@
 
 use crate::connect_support;
 
-use connect_support::{Auth, Flow, SECRETS, session_of};
+use connect_support::{Auth, Flow, SECRETS, session_of, succeeded};
 use toker_testkit::LogCapture;
 
 #[tokio::test]
@@ -47,8 +47,8 @@ async fn no_token_code_state_or_session_is_ever_logged() {
     let instagram = f.connect("instagram", "", None).await;
     assert_eq!(instagram.status.as_u16(), 200, "{}", instagram.body);
     let lea = session_of(&instagram);
-    let uploaded = f.upload("instagram", "legacy.zip", "", Some(&lea)).await;
-    assert_eq!(uploaded.status.as_u16(), 201);
+    let uploaded = f.import("instagram", "legacy.zip", Some(&lea)).await;
+    assert_eq!(succeeded(&uploaded)["outcome"], "created");
     // Failures: an expired code, a replayed state.
     let (authorize, cookie) = f.start("x", "", None).await;
     let back = f.consent(&authorize, Some("expire")).await;

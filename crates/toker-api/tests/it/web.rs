@@ -360,14 +360,101 @@ async fn the_upload_form_needs_its_token_and_a_bad_archive_says_what_to_do() {
     );
     assert!(html(&broken).contains("What to do next"));
 
+    assert_eq!(imports(&f), 0, "nothing refused is queued");
+
+    // The upload is queued and the browser follows its import, signed in.
     let uploaded = f.send(send(Some(token), archive)).await;
     assert_eq!(uploaded.status.as_u16(), 303, "{}", uploaded.body);
-    assert_eq!(uploaded.headers[header::LOCATION], "/me");
-    assert!(
-        set_cookie(&uploaded, "toker_session").is_some(),
-        "signed in"
-    );
+    let job = uploaded.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(job.starts_with("/me/jobs/"), "{job}");
+    let session = set_cookie(&uploaded, "toker_session").expect("signed in");
+    assert_eq!(imports(&f), 1);
+    // Once the import is done, its page is the person's page, which shows the profile.
+    let followed = f
+        .send(page("GET", &job, &session).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(followed.status.as_u16(), 303, "{}", followed.body);
+    assert_eq!(followed.headers[header::LOCATION], "/me");
     assert_eq!(profiles(&f), 1);
+    let me = f
+        .send(page("GET", "/me", &session).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(me.status.as_u16(), 200, "{}", me.body);
+    assert!(html(&me).contains("Instagram @lea.cooks"), "{}", me.body);
+    assert!(
+        !html(&me).contains("http-equiv"),
+        "nothing under way: the page stays"
+    );
+    // Nobody else follows it.
+    let (other, _) = signed_in(&f).await;
+    let foreign = f
+        .send(page("GET", &job, &other).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(foreign.status.as_u16(), 404, "{}", foreign.body);
+}
+
+/// The export imports queued so far.
+fn imports(f: &Flow) -> usize {
+    f.store().list_jobs(Some("import-export")).unwrap().len()
+}
+
+#[tokio::test]
+async fn an_import_under_way_is_a_page_that_looks_again_by_itself() {
+    let f = Flow::with(toker_store::testing::TestDb::sqlite(), |c| {
+        // The page waits half the request timeout at most for the import to end.
+        c.request_timeout = std::time::Duration::from_secs(2);
+    })
+    .await;
+    let (session, _) = signed_in(&f).await;
+    let me = f
+        .call("GET", "/v1/me", Some(&Auth::Cookie(session.clone())), None)
+        .await;
+    let principal = me.body["principal"].as_str().unwrap().to_owned();
+    // An import no worker takes yet: due in an hour.
+    let payload = serde_json::json!({ "platform": "tiktok", "principal": principal });
+    let job = f
+        .store()
+        .enqueue_job(&toker_store::NewJob {
+            kind: "import-export",
+            payload: &payload,
+            input: Some(b"PK\x05\x06"),
+            owner: Some(&principal),
+            max_attempts: 1,
+            run_after: chrono::Utc::now() + chrono::Duration::hours(1),
+            dedup_key: None,
+        })
+        .unwrap()
+        .job;
+    // Its page and the person's page say so, and look again by themselves.
+    let job_page = format!("/me/jobs/{}", job.id);
+    for (uri, says) in [
+        (
+            job_page.as_str(),
+            "Your TikTok upload is being imported as soon as it is its turn",
+        ),
+        (
+            "/me",
+            "Your TikTok upload is being imported; this page looks again by itself",
+        ),
+    ] {
+        let shown = f
+            .send(page("GET", uri, &session).body(Body::empty()).unwrap())
+            .await;
+        assert_eq!(shown.status.as_u16(), 200, "{uri}: {}", shown.body);
+        let text = html(&shown);
+        assert!(text.contains(says), "{uri}: {text}");
+        assert!(
+            text.contains(r#"<meta http-equiv="refresh" content="2">"#),
+            "{uri}: {text}"
+        );
+        assert!(
+            text.contains(&format!(r#"href="{job_page}""#)),
+            "{uri}: {text}"
+        );
+    }
 }
 
 /// `text` as maud escapes it.
@@ -392,7 +479,7 @@ async fn too_few_likes_and_a_rate_limit_are_pages_that_say_what_to_do() {
         Some(&token_of(html(&start))),
         &toker_testkit::zip_folder("tiktok/export/few_likes"),
     );
-    let few = f
+    let queued = f
         .send(
             page("POST", "/upload/tiktok", &csrf)
                 .header(header::CONTENT_TYPE, content_type)
@@ -400,12 +487,21 @@ async fn too_few_likes_and_a_rate_limit_are_pages_that_say_what_to_do() {
                 .unwrap(),
         )
         .await;
-    assert_eq!(few.status.as_u16(), 422, "{}", few.body);
+    assert_eq!(queued.status.as_u16(), 303, "{}", queued.body);
+    let job = queued.headers[header::LOCATION].to_str().unwrap();
+    let session = set_cookie(&queued, "toker_session").expect("signed in");
+    // The import's page says why it failed and what to do, and looks no more.
+    let few = f
+        .send(page("GET", job, &session).body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(few.status.as_u16(), 200, "{}", few.body);
     let text = html(&few);
-    assert!(text.contains("Invalid profile"), "{text}");
+    assert!(text.contains("Your upload could not be imported"), "{text}");
     assert!(text.contains("at least 100 likes you gave"), "{text}");
-    assert!(text.contains("<code>number_of_likes</code>"), "{text}");
+    assert!(text.contains("number_of_likes"), "{text}");
     assert!(text.contains("connect another platform"), "{text}");
+    assert!(text.contains("Nothing of this upload was stored"), "{text}");
+    assert!(!text.contains("http-equiv"), "{text}");
     assert_eq!(profiles(&f), 0);
 
     // The connect start's budget: one a minute here.

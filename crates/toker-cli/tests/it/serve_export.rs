@@ -1,6 +1,7 @@
 //! `toker serve`'s anonymous export upload over a real socket: a zip bomb is answered with
 //! a small 413 naming the limit, before it is decompressed, and nothing is stored; an
-//! export with many odd items is stored and answered with its warnings counted per kind.
+//! export with many odd items is queued, imported by the server's in-process worker on
+//! SQLite, and its job's result counts its warnings per kind.
 
 use crate::common;
 
@@ -80,13 +81,28 @@ async fn an_uploaded_zip_bomb_is_a_small_413_and_odd_items_are_counted_per_kind(
     assert!(!detail.contains("/tmp"), "no server path: {detail}");
     assert_eq!(stored_profiles(&db), 0);
 
-    // 150 real likes and 20,001 items naming no post: stored, with one warning group.
+    // 150 real likes and 20,001 items naming no post: queued, then imported by the
+    // server's own worker on its SQLite database, with one warning group.
     let odd = tempfile::tempdir().unwrap();
     let export = instagram_export_zip(odd.path(), 150, 20_000);
     let (status, _, body) = upload(&base, &export).await;
-    assert_eq!(status, 201, "{body}");
+    assert_eq!(status, 202, "{body}");
+    let accepted: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(accepted["kind"], "import-export", "{body}");
+    let token = accepted["session"]["token"].as_str().unwrap();
+    let answer = reqwest::Client::new()
+        .get(format!("{base}/v1/jobs/{}?wait=20", accepted["id"]))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 200);
+    let body = answer.text().await.unwrap();
     assert!(body.len() < 8 * 1024, "{} bytes", body.len());
-    let reply: Value = serde_json::from_str(&body).unwrap();
+    let job: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(job["state"], "succeeded", "{body}");
+    let reply = &job["result"];
+    assert_eq!(reply["outcome"], "created", "{body}");
     let warnings = reply["warnings"].as_array().unwrap();
     assert_eq!(warnings.len(), 1, "{warnings:?}");
     assert_eq!(warnings[0]["kind"], "item_unnamed");

@@ -324,6 +324,17 @@ impl Store {
         dispatch!(self.conn_mut(), |c, q| q::jobs::list(c, kind))
     }
 
+    /// The queued and running jobs of `kind` that `owner` owns, oldest first (e.g. the
+    /// imports a person's page says are under way).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`], or [`StoreError::Invalid`] for a corrupt row.
+    pub fn unfinished_jobs_of(&mut self, owner: &str, kind: &str) -> Result<Vec<Job>, StoreError> {
+        dispatch!(self.conn_mut(), |c, q| q::jobs::unfinished_of(
+            c, owner, kind
+        ))
+    }
+
     /// How many jobs (of `kind`, or of every kind) are in each state.
     ///
     /// # Errors

@@ -47,6 +47,20 @@ pub(crate) fn list(c: &mut Conn, kind: Option<&str>) -> Result<Vec<Job>, StoreEr
         .collect()
 }
 
+pub(crate) fn unfinished_of(c: &mut Conn, owner: &str, kind: &str) -> Result<Vec<Job>, StoreError> {
+    jobs::table
+        .filter(jobs::owner.eq(owner))
+        .filter(jobs::kind.eq(kind))
+        .filter(jobs::state.eq_any(UNFINISHED))
+        .select((JobDbRow::as_select(), jobs::input.is_not_null()))
+        .order(jobs::id)
+        .load::<(JobDbRow, bool)>(c)
+        .map_err(db(format!("listing the unfinished {kind} jobs of {owner}")))?
+        .into_iter()
+        .map(|(row, has_input)| row.job(has_input))
+        .collect()
+}
+
 pub(crate) fn count(c: &mut Conn, kind: Option<&str>) -> Result<JobCounts, StoreError> {
     let rows: Vec<(String, i64)> = match kind {
         Some(kind) => jobs::table

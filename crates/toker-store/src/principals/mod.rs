@@ -31,6 +31,7 @@ use toker_model::{Platform, Profile};
 use crate::backend::dispatch;
 use crate::connection::Transactions;
 use crate::error::StoreError;
+use crate::jobs::{Enqueued, NewJob};
 use crate::profiles::Written;
 use crate::store::Store;
 
@@ -309,6 +310,9 @@ pub struct PrincipalErasure {
     pub sessions: u64,
     /// OAuth states of connects in progress.
     pub oauth_states: u64,
+    /// Their jobs (queued, running or ended), with the files they carried (e.g. an
+    /// uploaded export).
+    pub jobs: u64,
 }
 
 impl Store {
@@ -341,13 +345,65 @@ impl Store {
         account: &ConnectAccount<'_>,
         decide: &mut dyn FnMut(&AccountClaim) -> Result<Placement, R>,
     ) -> Result<Result<ConnectedAccount, R>, StoreError> {
+        self.connect(account, decide, None)
+    }
+
+    /// [`Store::connect_account`] for `principal_id`, who is stored already (e.g. the
+    /// uploader a queued import runs for) and whom `decide` must name: when they are no
+    /// longer stored (erased meanwhile), nothing is written, so that an erased person's
+    /// data never comes back.
+    ///
+    /// # Errors
+    /// [`StoreError::NotFound`] for a principal that is not stored;
+    /// [`StoreError::Invalid`] when `decide` names another; as [`Store::connect_account`]
+    /// otherwise.
+    pub fn connect_account_for<R>(
+        &mut self,
+        principal_id: &str,
+        account: &ConnectAccount<'_>,
+        decide: &mut dyn FnMut(&AccountClaim) -> Result<Placement, R>,
+    ) -> Result<Result<ConnectedAccount, R>, StoreError> {
+        self.connect(account, decide, Some(principal_id))
+    }
+
+    /// [`Store::connect_account`]; with `existing`, only for that stored principal.
+    fn connect<R>(
+        &mut self,
+        account: &ConnectAccount<'_>,
+        decide: &mut dyn FnMut(&AccountClaim) -> Result<Placement, R>,
+        existing: Option<&str>,
+    ) -> Result<Result<ConnectedAccount, R>, StoreError> {
         let context = format!(
             "connecting account {}:{}",
             account.platform, account.user_id
         );
         let (conn, vectorizer) = self.conn_and_vectorizer();
         dispatch!(conn, |c, q| c.write(&context, |c| {
-            q::principals::connect_account(c, account, decide, vectorizer)
+            q::principals::connect_account(c, account, decide, vectorizer, existing)
+        }))
+    }
+
+    /// Creates principal `principal_id` with its first session and queues `job` (owned by
+    /// them, say), all in one transaction: a person's first request that hands work to a
+    /// worker (an export upload) signs them in and lets them follow the job.
+    ///
+    /// # Errors
+    /// [`StoreError::AlreadyExists`] for a principal id or session token hash that is
+    /// taken; as [`Store::enqueue_job`] for the job (then nothing is written).
+    pub fn create_principal_with_job(
+        &mut self,
+        principal_id: &str,
+        session: &NewSession,
+        job: &NewJob<'_>,
+    ) -> Result<Enqueued, StoreError> {
+        let context = format!(
+            "signing up principal {principal_id} with a {} job",
+            job.kind
+        );
+        dispatch!(self.conn_mut(), |c, q| c.write(&context, |c| {
+            q::principals::create_principal(c, principal_id, crate::columns::DbTime::now())?;
+            q::principals::create_session(c, principal_id, session)?;
+            q::jobs::enqueue(c, job)
         }))
     }
 
@@ -511,8 +567,9 @@ impl Store {
 
     /// Erases a principal and everything they own, in one transaction: their profiles
     /// (with links, vectors and videos no other profile has), accounts with their tokens,
-    /// sessions and OAuth states. On SQLite the erased rows are then overwritten in the
-    /// database file and its log as well (secure delete and a checkpoint).
+    /// sessions, OAuth states and jobs (with their inputs). On SQLite the erased rows are
+    /// then overwritten in the database file and its log as well (secure delete and a
+    /// checkpoint).
     ///
     /// # Errors
     /// [`StoreError::NotFound`] if no such principal is stored (nothing is erased).

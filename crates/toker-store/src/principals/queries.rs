@@ -18,7 +18,7 @@ use crate::principals::{
 };
 use crate::profiles::{OnConflict, Written};
 use crate::profiles::rows::PreparedProfile;
-use crate::schema::{oauth_states, principal_accounts, principals, profiles, sessions};
+use crate::schema::{jobs, oauth_states, principal_accounts, principals, profiles, sessions};
 use crate::vectors::ProfileVectorizer;
 
 fn count(n: usize) -> u64 {
@@ -128,11 +128,23 @@ fn write_profile(
         })
 }
 
+/// Creates principal `id`.
+pub(crate) fn create_principal(c: &mut Conn, id: &str, now: DbTime) -> Result<(), StoreError> {
+    diesel::insert_into(principals::table)
+        .values((principals::id.eq(id), principals::created_at.eq(now)))
+        .execute(c)
+        .map(drop)
+        .map_err(db_insert(format!("creating principal {id}"), || {
+            format!("principal {id}")
+        }))
+}
+
 pub(crate) fn connect_account<R>(
     c: &mut Conn,
     account: &ConnectAccount<'_>,
     decide: &mut dyn FnMut(&AccountClaim) -> Result<Placement, R>,
     vectorizer: Option<&dyn ProfileVectorizer>,
+    only_for: Option<&str>,
 ) -> Result<Result<ConnectedAccount, R>, StoreError> {
     let (platform, user_id) = (account.platform, account.user_id);
     if let Some((profile, _)) = account.profile
@@ -155,14 +167,21 @@ pub(crate) fn connect_account<R>(
     };
     let now = DbTime::now();
     let new_principal = get_principal(c, &principal_id)?.is_none();
+    if let Some(only_for) = only_for {
+        if only_for != principal_id {
+            return Err(StoreError::Invalid {
+                record: format!("account {platform}:{user_id}"),
+                message: format!("connected for principal {only_for}, not {principal_id}"),
+            });
+        }
+        if new_principal {
+            return Err(StoreError::NotFound {
+                what: format!("principal {principal_id}"),
+            });
+        }
+    }
     if new_principal {
-        diesel::insert_into(principals::table)
-            .values((
-                principals::id.eq(&principal_id),
-                principals::created_at.eq(now),
-            ))
-            .execute(c)
-            .map_err(db(format!("creating principal {principal_id}")))?;
+        create_principal(c, &principal_id, now)?;
     }
 
     let copy = unproven_copy(c, platform, user_id, &principal_id)?;
@@ -470,6 +489,10 @@ pub(crate) fn delete_principal(c: &mut Conn, id: &str) -> Result<PrincipalErasur
     let oauth_states = diesel::delete(oauth_states::table.filter(oauth_states::principal_id.eq(id)))
         .execute(c)
         .map_err(db(format!("erasing the connect states of principal {id}")))?;
+    // Their jobs go with them (the foreign key would take them too), with their inputs.
+    let jobs = diesel::delete(jobs::table.filter(jobs::owner.eq(id)))
+        .execute(c)
+        .map_err(db(format!("erasing the jobs of principal {id}")))?;
     diesel::delete(principals::table.find(id))
         .execute(c)
         .map_err(db(format!("erasing principal {id}")))?;
@@ -478,5 +501,6 @@ pub(crate) fn delete_principal(c: &mut Conn, id: &str) -> Result<PrincipalErasur
         accounts: count(accounts),
         sessions: count(sessions),
         oauth_states: count(oauth_states),
+        jobs: count(jobs),
     })
 }

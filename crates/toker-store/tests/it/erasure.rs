@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use toker_model::{Platform, Profile};
 use toker_store::testing::TestDb;
-use toker_store::{AccountMethod, ConnectAccount, NewSession, Placement, Store};
+use toker_store::{AccountMethod, NewSession, Placement, Store};
 use toker_testkit::samples::{profile, raw};
 
 /// A username no other stored data contains.
@@ -100,18 +100,11 @@ fn an_erased_principal_is_overwritten_in_the_sqlite_file() {
     let mut store = store_with_neighbours(&db);
     let p = canary_profile("account");
     let r = raw(&p);
-    let account = ConnectAccount {
-        platform: Platform::X,
-        user_id: &p.user_id,
-        username: &p.username,
-        profile: Some((&p, &r)),
-        method: AccountMethod::OAuth,
-        tokens: None,
-        session: Some(NewSession {
-            token_hash: "erased-session".to_owned(),
-            expires_at: Utc::now() + Duration::days(30),
-        }),
+    let session = NewSession {
+        token_hash: "erased-session".to_owned(),
+        expires_at: Utc::now() + Duration::days(30),
     };
+    let account = crate::principals::account_of(&p, &r, AccountMethod::OAuth, Some(session));
     let connected = store
         .connect_account(&account, &mut |_| {
             Ok::<_, ()>(Placement::Proven("usr_canary".to_owned()))

@@ -20,6 +20,7 @@ on_both_backends!(
     a_spent_state_is_remembered_once_and_purged_after_expiry,
     erasing_a_principal_leaves_nothing_of_theirs,
     the_planner_finds_oauth_people_with_no_unfinished_job,
+    an_upload_signs_up_with_its_job_and_stores_only_for_a_principal_still_there,
 );
 
 fn tokens(tag: u8) -> AccountTokens {
@@ -29,6 +30,24 @@ fn tokens(tag: u8) -> AccountTokens {
         refresh_token: Some(vec![tag + 1; 40]),
         refresh_expires_at: None,
         scope: Some("like.read".to_owned()),
+    }
+}
+
+/// What a connect of `p` (from its raw JSON `r`) brings: no tokens, maybe a session.
+pub(crate) fn account_of<'a>(
+    p: &'a toker_model::Profile,
+    r: &'a serde_json::Value,
+    method: AccountMethod,
+    session: Option<NewSession>,
+) -> ConnectAccount<'a> {
+    ConnectAccount {
+        platform: Platform::X,
+        user_id: &p.user_id,
+        username: &p.username,
+        profile: Some((p, r)),
+        method,
+        tokens: None,
+        session,
     }
 }
 
@@ -54,17 +73,13 @@ fn connect_profile(
     session: Option<&str>,
 ) -> toker_store::ConnectedAccount {
     let r = raw(p);
+    let session = session.map(|hash| NewSession {
+        token_hash: hash.to_owned(),
+        expires_at: Utc::now() + Duration::days(30),
+    });
     let account = ConnectAccount {
-        platform: Platform::X,
-        user_id: &p.user_id,
-        username: &p.username,
-        profile: Some((p, &r)),
-        method,
         tokens,
-        session: session.map(|hash| NewSession {
-            token_hash: hash.to_owned(),
-            expires_at: Utc::now() + Duration::days(30),
-        }),
+        ..account_of(p, &r, method, session)
     };
     store
         .connect_account(&account, &mut |claim| {
@@ -128,18 +143,11 @@ fn connecting_writes_principal_profile_account_and_session_together(store: &mut 
 fn a_refusal_writes_nothing(store: &mut Store) {
     let p = profile(2);
     let r = raw(&p);
-    let account = ConnectAccount {
-        platform: Platform::X,
-        user_id: &p.user_id,
-        username: &p.username,
-        profile: Some((&p, &r)),
-        method: AccountMethod::Export,
-        tokens: None,
-        session: Some(NewSession {
-            token_hash: "h".to_owned(),
-            expires_at: Utc::now(),
-        }),
+    let session = NewSession {
+        token_hash: "h".to_owned(),
+        expires_at: Utc::now(),
     };
+    let account = account_of(&p, &r, AccountMethod::Export, Some(session));
     let mut seen = None;
     let refused = store
         .connect_account(&account, &mut |claim| {
@@ -552,4 +560,90 @@ fn the_planner_finds_oauth_people_with_no_unfinished_job(store: &mut Store) {
         store.principals_without_job("refresh:", 10).unwrap(),
         ["usr_a", "usr_b"]
     );
+}
+
+fn an_upload_signs_up_with_its_job_and_stores_only_for_a_principal_still_there(store: &mut Store) {
+    let payload = serde_json::json!({ "platform": "x", "principal": "usr_up" });
+    let zip = b"PK\x05\x06 an export".to_vec();
+    let job = |owner| NewJob {
+        kind: "import-export",
+        payload: &payload,
+        input: Some(&zip),
+        owner,
+        max_attempts: 3,
+        run_after: Utc::now(),
+        dedup_key: None,
+    };
+    let session = NewSession {
+        token_hash: "up-1".to_owned(),
+        expires_at: Utc::now() + Duration::days(30),
+    };
+    // The principal, its session and its job, together.
+    let queued = store
+        .create_principal_with_job("usr_up", &session, &job(Some("usr_up")))
+        .unwrap();
+    assert!(queued.created && queued.job.has_input);
+    assert_eq!(queued.job.owner.as_deref(), Some("usr_up"));
+    let under_way = store.unfinished_jobs_of("usr_up", "import-export").unwrap();
+    assert_eq!(under_way, std::slice::from_ref(&queued.job));
+    assert!(
+        store
+            .unfinished_jobs_of("usr_up", "refresh")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .unfinished_jobs_of("usr_x", "import-export")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.get_principal("usr_up").unwrap().is_some());
+    assert_eq!(
+        store.get_session("up-1").unwrap().unwrap().principal_id,
+        "usr_up"
+    );
+    // A job that cannot be queued (an owner nobody is) leaves no principal behind.
+    let refused = store.create_principal_with_job(
+        "usr_half",
+        &NewSession {
+            token_hash: "half-1".to_owned(),
+            expires_at: Utc::now() + Duration::days(1),
+        },
+        &job(Some("usr_nobody")),
+    );
+    assert!(refused.is_err());
+    assert!(store.get_principal("usr_half").unwrap().is_none());
+    assert!(store.get_session("half-1").unwrap().is_none());
+
+    // The import stores for the principal it is for, and never for another or a new one.
+    let p = profile(9);
+    let r = raw(&p);
+    let account = account_of(&p, &r, AccountMethod::Export, None);
+    let as_ = |who: &'static str| {
+        move |_: &toker_store::AccountClaim| Ok::<_, ()>(Placement::Unproven(who.to_owned()))
+    };
+    let err = store
+        .connect_account_for("usr_up", &account, &mut as_("usr_other"))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Invalid { .. }), "{err}");
+    let done = store
+        .connect_account_for("usr_up", &account, &mut as_("usr_up"))
+        .unwrap()
+        .unwrap();
+    assert!(!done.new_principal && !done.proven);
+    // Erased meanwhile: the import writes nothing, and the person stays erased.
+    let erased = store.delete_principal("usr_up").unwrap();
+    assert_eq!((erased.profiles, erased.sessions, erased.jobs), (1, 1, 1));
+    assert!(store.get_job(queued.job.id).unwrap().is_none());
+    let err = store
+        .connect_account_for("usr_up", &account, &mut as_("usr_up"))
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
+    assert!(store.get_principal("usr_up").unwrap().is_none());
+    let all = Listing {
+        unproven: true,
+        ..Listing::default()
+    };
+    assert_eq!(store.count_profiles(&all).unwrap(), 0);
 }

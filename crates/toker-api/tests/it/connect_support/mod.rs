@@ -227,15 +227,26 @@ impl Flow {
         query: &str,
         auth: Option<&Auth>,
     ) -> Reply {
-        let bytes = std::fs::read(
-            toker_testkit::fixtures()
-                .join(platform)
-                .join("export")
-                .join(fixture),
-        )
-        .unwrap();
+        let bytes = export_fixture(platform, fixture);
         self.upload_bytes(platform, bytes, "application/zip", query, auth)
             .await
+    }
+
+    /// [`Flow::import_zip`] of the export fixture `fixture`.
+    pub async fn import(&self, platform: &str, fixture: &str, auth: Option<&Auth>) -> Reply {
+        let zip = export_fixture(platform, fixture);
+        self.import_zip(platform, zip, auth).await
+    }
+
+    /// Uploads a zip (`session=bearer`) and waits for its import to end (`wait=20`): the
+    /// upload's 200 answer, whose body is the ended import job (see [`succeeded`] and
+    /// [`failed`]).
+    pub async fn import_zip(&self, platform: &str, zip: Vec<u8>, auth: Option<&Auth>) -> Reply {
+        let query = waiting("?session=bearer");
+        let reply = self
+            .upload_bytes(platform, zip, "application/zip", &query, auth)
+            .await;
+        ended_import(reply)
     }
 
     pub async fn upload_bytes(
@@ -358,4 +369,52 @@ pub fn sqlite_cells(path: &str) -> Vec<(String, String)> {
 pub fn expected(platform: &str, name: &str) -> Value {
     let path = toker_testkit::fixtures().join(platform).join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The export fixture `name` of `platform`.
+pub fn export_fixture(platform: &str, name: &str) -> Vec<u8> {
+    let path = toker_testkit::fixtures()
+        .join(platform)
+        .join("export")
+        .join(name);
+    std::fs::read(path).unwrap()
+}
+
+/// `query` with `wait=20` added.
+fn waiting(query: &str) -> String {
+    if query.is_empty() {
+        "?wait=20".to_owned()
+    } else {
+        format!("{query}&wait=20")
+    }
+}
+
+/// Checks that `reply` is an upload's answer with its ended import job.
+fn ended_import(reply: Reply) -> Reply {
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
+    assert_eq!(reply.body["kind"], "import-export", "{}", reply.body);
+    assert!(
+        reply.headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/v1/jobs/"),
+        "{:?}",
+        reply.headers
+    );
+    reply
+}
+
+/// The connect answer an import job (an upload's answer or `GET /v1/jobs/{id}`) came to:
+/// fails unless it succeeded.
+pub fn succeeded(reply: &Reply) -> &Value {
+    assert_eq!(reply.body["state"], "succeeded", "{}", reply.body);
+    assert!(reply.body["error"].is_null(), "{}", reply.body);
+    &reply.body["result"]
+}
+
+/// Why an import job failed for good: fails unless it did, with no result.
+pub fn failed(reply: &Reply) -> String {
+    assert_eq!(reply.body["state"], "failed", "{}", reply.body);
+    assert!(reply.body["result"].is_null(), "{}", reply.body);
+    reply.body["error"].as_str().unwrap().to_owned()
 }
