@@ -91,7 +91,7 @@ impl utoipa::Modify for SessionSchemes {
 /// A connected account, without its tokens.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct MeAccount {
-    /// The platform.
+    /// The platform the account is on.
     #[schema(value_type = PlatformDoc)]
     platform: Platform,
     /// The person's id there (the profile's `user_id`).
@@ -401,7 +401,7 @@ fn clear_session_cookie(state: &AppState, response: &mut Response) {
 /// What a refresh did to one account.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct RefreshResult {
-    /// The platform.
+    /// The platform of the refreshed account.
     #[schema(value_type = PlatformDoc)]
     platform: Platform,
     /// The account's id there.

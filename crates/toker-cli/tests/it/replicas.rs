@@ -3,7 +3,9 @@
 //! A key made once works on both replicas; a refit queued through one is run by the
 //! worker; the other replica answers matches from the new vocabulary within 5 s, and no
 //! answer mixes two vocabularies. A profile created through one replica is among the
-//! other's matches within 5 s, with no refit, and gone from them once deleted.
+//! other's matches within 5 s, with no refit, and gone from them once deleted. An export
+//! uploaded to one replica by a signed-out person is imported by the worker, and the
+//! person follows the job and finds their account through the other replica.
 
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -25,7 +27,10 @@ fn toker(database: &str) -> Process {
     let mut cmd = Process::new(assert_cmd::cargo::cargo_bin("toker"));
     cmd.env_remove("DATABASE_URL")
         .env_remove("TOKER_LOG")
-        .env_remove("TOKER_SECRET_KEY")
+        .env(
+            "TOKER_SECRET_KEY",
+            "5c1e9a3f7b2d4e6f8a0c2e4a6c8e0a2c4e6a8c0e2a4c6e8a0c2e4a6c8e0a2c4e",
+        )
         .arg("--database")
         .arg(database);
     cmd
@@ -248,4 +253,28 @@ async fn two_replicas_and_a_worker_on_postgres_behave_as_one_service() {
         !ids.contains(&twin_id)
     })
     .await;
+
+    // A signed-out person uploads an export to A; the worker imports it; they follow the
+    // job, and find their account, through B.
+    let exports = tempfile::tempdir().unwrap();
+    let export = crate::common::instagram_export_zip(exports.path(), 150, 0);
+    let accepted = http
+        .post(format!("{a}/v1/connect/instagram/export?session=bearer"))
+        .header("content-type", "application/zip")
+        .body(std::fs::read(&export).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 202);
+    let accepted: Value = accepted.json().await.unwrap();
+    let token = accepted["session"]["token"].as_str().unwrap().to_owned();
+    let id = accepted["id"].as_i64().unwrap();
+    let job = job_end(&http, &b, &token, id).await;
+    assert_eq!(job["state"], "succeeded", "{job}");
+    assert_eq!(job["result"]["outcome"], "created", "{job}");
+    let me = crate::common::get_json(&http, &format!("{b}/v1/me"), &token).await;
+    // An upload nobody proved by connecting: the person's own copy of the profile.
+    let profiles = me["profiles"].as_array().unwrap();
+    assert_eq!(profiles.len(), 1, "{me}");
+    assert_eq!(profiles[0]["platform"], "instagram", "{me}");
 }
