@@ -8,7 +8,7 @@
 //! ever read by two runs at once; each person follows their job to its end through the
 //! replica they did not ask. The X app's request budget, shared by the workers through
 //! the database, holds: no window saw more requests than it allows.
-//! `TOKER_FLEET_ACCOUNTS` sets how many accounts (default 300).
+//! `TOKER_FLEET_ACCOUNTS` sets how many accounts (default 1,000; fewer for a quick look).
 
 use std::process::{Child, Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -183,7 +183,7 @@ async fn three_workers_killed_mid_job_refresh_every_account_asked_through_two_re
     let accounts: u64 = std::env::var("TOKER_FLEET_ACCOUNTS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(300);
+        .unwrap_or(1000);
     let replay = Replay::start("127.0.0.1:0").await;
     // A platform that takes its time: runs are long enough to be killed in the middle.
     replay.set_delay(Duration::from_millis(15));
