@@ -51,8 +51,7 @@ pub const REFRESH: &str = "refresh";
 
 /// The kind of an uploaded export's import; its payload is `{"platform": "…",
 /// "principal": "<id>", "new_principal": bool}` (whether the upload signed them up), its
-/// input the zip and its result the connect's answer (`POST /v1/connect/{platform}/export`,
-/// [`crate::connect::upload`]).
+/// input the zip and its result the connect's answer (`POST /v1/connect/{platform}/export`).
 pub const IMPORT_EXPORT: &str = "import-export";
 
 /// The kind of the planner of schedules ([`start_schedules`]); its result is
