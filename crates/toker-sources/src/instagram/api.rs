@@ -15,7 +15,8 @@ use toker_model::{Platform, Profile};
 use crate::error::SourceError;
 use crate::http::parse::{self, count};
 use crate::http::{
-    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, Reply, Secret, Verdict, env,
+    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, PageRequest, Reply, Secret,
+    Verdict, env,
 };
 use crate::source::{RawProfile, UserRef};
 use crate::warnings::{WarningKind, Warnings};
@@ -97,18 +98,13 @@ impl ApiClient for InstagramApi {
         })
     }
 
-    async fn fetch_page(
-        &self,
-        _account: &Account,
-        listing: Listing,
-        cursor: Option<&str>,
-        max_items: Option<u64>,
-    ) -> Result<Page, SourceError> {
-        if listing != Listing::Posts {
+    async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError> {
+        if request.listing != Listing::Posts {
             return Err(SourceError::Config {
                 platform: PLATFORM,
                 message: format!(
-                    "the Instagram API has no {listing} list: import the data export for likes"
+                    "the Instagram API has no {} list: import the data export for likes",
+                    request.listing
                 ),
             });
         }
@@ -117,11 +113,11 @@ impl ApiClient for InstagramApi {
             .query(
                 "limit",
                 self.config
-                    .page_size(DEFAULT_PAGE, 1, MAX_PAGE, max_items)
+                    .page_size(DEFAULT_PAGE, 1, MAX_PAGE, request.max_items)
                     .to_string(),
             )
             .bearer(&self.token);
-        if let Some(cursor) = cursor {
+        if let Some(cursor) = request.cursor {
             call = call.query("after", cursor);
         }
         let endpoint = call.endpoint();
@@ -132,13 +128,7 @@ impl ApiClient for InstagramApi {
             message,
         })?;
         redact_paging(&mut raw);
-        Ok(Page::trimmed(
-            listing,
-            raw,
-            Some("/data"),
-            max_items,
-            next_cursor,
-        ))
+        Ok(request.page(raw, Some("/data"), next_cursor))
     }
 
     crate::http::api_client_shared_methods!();

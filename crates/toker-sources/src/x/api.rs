@@ -15,7 +15,8 @@ use toker_model::{Platform, Profile, Video};
 use crate::error::SourceError;
 use crate::http::parse::{self, count, flag, list};
 use crate::http::{
-    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, Reply, Secret, Verdict,
+    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, PageRequest, Reply, Secret,
+    Verdict,
 };
 use crate::source::{RawProfile, UserRef};
 use crate::warnings::{WarningKind, Warnings};
@@ -142,25 +143,20 @@ impl ApiClient for XApi {
         })
     }
 
-    async fn fetch_page(
-        &self,
-        account: &Account,
-        listing: Listing,
-        cursor: Option<&str>,
-        max_items: Option<u64>,
-    ) -> Result<Page, SourceError> {
-        let call = match listing {
-            Listing::Liked => Call::get(format!("/2/users/{}/liked_tweets", account.key)).query(
-                "max_results",
-                self.config
-                    .page_size(MAX_PAGE, 10, MAX_PAGE, max_items)
-                    .to_string(),
-            ),
-            Listing::Posts => Call::get(format!("/2/users/{}/tweets", account.key))
+    async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError> {
+        let call = match request.listing {
+            Listing::Liked => Call::get(format!("/2/users/{}/liked_tweets", request.account.key))
                 .query(
                     "max_results",
                     self.config
-                        .page_size(MAX_PAGE, 5, MAX_PAGE, max_items)
+                        .page_size(MAX_PAGE, 10, MAX_PAGE, request.max_items)
+                        .to_string(),
+                ),
+            Listing::Posts => Call::get(format!("/2/users/{}/tweets", request.account.key))
+                .query(
+                    "max_results",
+                    self.config
+                        .page_size(MAX_PAGE, 5, MAX_PAGE, request.max_items)
                         .to_string(),
                 )
                 .query("expansions", "referenced_tweets.id"),
@@ -172,18 +168,12 @@ impl ApiClient for XApi {
             }
         };
         let mut call = call.query("tweet.fields", TWEET_FIELDS).bearer(&self.token);
-        if let Some(cursor) = cursor {
+        if let Some(cursor) = request.cursor {
             call = call.query("pagination_token", cursor);
         }
         let raw = self.http.send(&call, classify).await?;
         let next_cursor = parse::text_at(&raw, "/meta/next_token").map(str::to_owned);
-        Ok(Page::trimmed(
-            listing,
-            raw,
-            Some("/data"),
-            max_items,
-            next_cursor,
-        ))
+        Ok(request.page(raw, Some("/data"), next_cursor))
     }
 
     crate::http::api_client_shared_methods!();
