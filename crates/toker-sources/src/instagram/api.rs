@@ -32,10 +32,13 @@ const DEFAULT_PAGE: u32 = 25;
 /// The most media per page.
 const MAX_PAGE: u32 = 100;
 
-const TOKEN_HINT: &str = "reconnect the Instagram account and set TOKER_INSTAGRAM_TOKEN to a new \
-                          token (long-lived tokens last 60 days unless refreshed)";
-const PERMISSION_HINT: &str = "the token lacks the instagram_business_basic permission, or the \
-                               account is not a professional (Business/Creator) account";
+/// What to tell the person when Instagram refuses the token or a permission.
+const HINTS: Hints<'static> = Hints {
+    token: "reconnect the Instagram account and set TOKER_INSTAGRAM_TOKEN to a new \
+            token (long-lived tokens last 60 days unless refreshed)",
+    permission: "the token lacks the instagram_business_basic permission, or the \
+                 account is not a professional (Business/Creator) account",
+};
 
 /// The Instagram Graph API client.
 #[derive(Debug)]
@@ -253,13 +256,9 @@ pub fn profile_from_raw(raw: &Value) -> Result<RawProfile, SourceError> {
 
 /// Judges a Graph API reply by its `error.code`.
 fn classify(reply: &Reply) -> Verdict {
-    let hints = Hints {
-        token: TOKEN_HINT,
-        permission: PERMISSION_HINT,
-    };
-    let body = match reply.json() {
+    let body = match Verdict::json_body(reply, HINTS) {
         Ok(body) => body,
-        Err(message) => return Verdict::not_json(reply, message, hints),
+        Err(verdict) => return verdict,
     };
     let Some(error) = body.get("error").filter(|e| e.is_object()) else {
         return if reply.is_success() {
@@ -268,7 +267,7 @@ fn classify(reply: &Reply) -> Verdict {
             Verdict::by_status(
                 reply,
                 format!("HTTP {}: {}", reply.status, reply.snippet()),
-                hints,
+                HINTS,
             )
         };
     };
@@ -290,7 +289,7 @@ fn classify(reply: &Reply) -> Verdict {
                 endpoint,
                 status,
                 message,
-                hint: format!("{why}{TOKEN_HINT}"),
+                hint: format!("{why}{}", HINTS.token),
             })
         }
         Some(10 | 200..=299) => Verdict::Fail(SourceError::PermissionDenied {
@@ -298,7 +297,7 @@ fn classify(reply: &Reply) -> Verdict {
             endpoint,
             status,
             message,
-            hint: PERMISSION_HINT.to_owned(),
+            hint: HINTS.permission.to_owned(),
         }),
         Some(4 | 17 | 32 | 613) => match regain_access(reply) {
             Some(wait) => Verdict::WaitFor { wait, message },
@@ -312,7 +311,7 @@ fn classify(reply: &Reply) -> Verdict {
             status,
             message,
         }),
-        _ => Verdict::by_status(reply, message, hints),
+        _ => Verdict::by_status(reply, message, HINTS),
     }
 }
 

@@ -531,10 +531,7 @@ fn token_hint(reply: &Reply) -> String {
 
 /// The reply's JSON body, or the verdict on one that is not JSON.
 fn json_body(reply: &Reply) -> Result<Value, Verdict> {
-    reply.json().map_err(|message| {
-        let hint = token_hint(reply);
-        Verdict::not_json(reply, message, hints(&hint))
-    })
+    Verdict::json_body(reply, hints(&token_hint(reply)))
 }
 
 /// Judges a Research or Display API reply by its envelope's `error.code`.

@@ -36,10 +36,13 @@ const MAX_PAGE: u32 = 100;
 /// billing period ends, so one request an hour asks again.
 const USAGE_CAP_PAUSE: std::time::Duration = std::time::Duration::from_secs(3600);
 
-const TOKEN_HINT: &str = "reconnect the X account and set TOKER_X_TOKEN to a fresh user token \
-                          (access tokens last 2 hours)";
-const PERMISSION_HINT: &str = "the token lacks a scope (tweet.read, users.read, like.read) or \
-                               the app's access level does not include this endpoint";
+/// What to tell the person when X refuses the token or a permission.
+const HINTS: Hints<'static> = Hints {
+    token: "reconnect the X account and set TOKER_X_TOKEN to a fresh user token \
+            (access tokens last 2 hours)",
+    permission: "the token lacks a scope (tweet.read, users.read, like.read) or \
+                 the app's access level does not include this endpoint",
+};
 
 /// The X API v2 client.
 #[derive(Debug)]
@@ -461,13 +464,9 @@ fn problem_message(body: &Value) -> String {
 /// Judges an X reply: problem JSON (`{"title","detail","type","status"}`) or v1.1-style
 /// `{"errors":[{"code","message"}]}`.
 fn classify(reply: &Reply) -> Verdict {
-    let hints = Hints {
-        token: TOKEN_HINT,
-        permission: PERMISSION_HINT,
-    };
-    let body = match reply.json() {
+    let body = match Verdict::json_body(reply, HINTS) {
         Ok(body) => body,
-        Err(message) => return Verdict::not_json(reply, message, hints),
+        Err(verdict) => return verdict,
     };
     let v1_code = body.pointer("/errors/0/code").and_then(Value::as_u64);
     if reply.is_success() && (v1_code.is_none() || body.get("data").is_some()) {
@@ -501,5 +500,5 @@ fn classify(reply: &Reply) -> Verdict {
     if reply.status == 429 || v1_code == Some(88) {
         return Verdict::wait_or_throttle(reply, message);
     }
-    Verdict::by_status(reply, message, hints)
+    Verdict::by_status(reply, message, HINTS)
 }
