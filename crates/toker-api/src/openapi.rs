@@ -10,6 +10,21 @@ use crate::dto::{PlatformDoc, VideoDoc};
 use crate::problem::{PROBLEM_JSON, ProblemBody, ProblemKind, ProblemViolation};
 use crate::routes::{admin, connect, health, insights, jobs, me, metrics, profiles};
 
+/// Declares `$name`, a problem answer (`application/problem+json`, a [`ProblemBody`]) with
+/// `$status` and `$description` that several operations share: `responses(..., $name)` in
+/// their `#[utoipa::path]` documents it, so its words are written once. The type is never
+/// built.
+macro_rules! problem_response {
+    ($name:ident, $status:tt, $description:tt) => {
+        #[doc = concat!("The documented ", stringify!($status), " answer: ", $description, ".")]
+        #[derive(utoipa::IntoResponses)]
+        #[response(status = $status, description = $description, content_type = "application/problem+json")]
+        #[allow(dead_code, reason = "a documentation type: only its IntoResponses impl is used")]
+        pub(crate) struct $name($crate::problem::ProblemBody);
+    };
+}
+pub(crate) use problem_response;
+
 #[derive(OpenApi)]
 #[openapi(
     info(

@@ -7,7 +7,7 @@ use std::pin::pin;
 use serde_json::Value;
 use toker_model::{Profile, ValidationRules};
 use toker_processing::prepare::{Prepared, Rejected, prepare_profile};
-use toker_sources::http::{Account, ApiClient, Listing, Page};
+use toker_sources::http::{Account, ApiClient, Listing, Page, PageRequest};
 use toker_sources::{SourceError, UserRef};
 use toker_store::{
     CollectionRun, ListingState, NewPage, NewRun, PageCommit, ProfileWrite, RunEnd, RunMode,
@@ -356,9 +356,12 @@ impl<'s> Runner<'s> {
                     break;
                 }
                 let fetched = tokio::select! {
-                    page = self.client.fetch_page(
-                        &self.account, listing, at.next_cursor.as_deref(), wanted
-                    ) => page,
+                    page = self.client.fetch_page(PageRequest {
+                        account: &self.account,
+                        listing,
+                        cursor: at.next_cursor.as_deref(),
+                        max_items: wanted,
+                    }) => page,
                     () = &mut stop => return Err(self.stopped(StopCause::Interrupted)),
                 };
                 match fetched {

@@ -34,7 +34,7 @@ use toker_model::Platform;
 
 pub use budget::{Budget, SharedBudget};
 pub use config::{ApiConfig, Secret, default_base_url, env};
-pub use paging::{Account, ApiClient, Listing, Page, collect};
+pub use paging::{Account, ApiClient, Listing, Page, PageRequest, collect};
 pub(crate) use retry::{Body, Call, Hints, Http, Reply, Verdict};
 pub use retry::{Sleeper, TokioSleeper, Wait, WaitReason};
 

@@ -15,6 +15,8 @@ use crate::problem::{Problem, ProblemBody};
 use crate::state::AppState;
 use toker_collect::vectorize_store;
 
+crate::openapi::problem_response!(NotAnAdmin, 403, "The key is not an admin's");
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new().route("/v1/stats", get(stats))
 }
@@ -73,7 +75,7 @@ impl From<toker_collect::VectorizeReport> for VectorizeReport {
     request_body(content = Option<VectorizeRequest>, content_type = "application/json"),
     responses(
         (status = 200, description = "The refit", body = VectorizeReport),
-        (status = 403, description = "The key is not an admin's", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnAdmin,
         (status = 422, description = "A setting out of range", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -116,7 +118,7 @@ pub(crate) async fn vectorize(
     tag = "admin",
     responses(
         (status = 200, description = "The numbers", body = StatsResponse),
-        (status = 403, description = "The caller is not an admin", body = ProblemBody, content_type = "application/problem+json"),
+        NotAnAdmin,
     ),
     security(("api_key" = []))
 )]

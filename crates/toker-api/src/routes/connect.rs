@@ -59,6 +59,17 @@ use crate::routes::jobs::{JobDoc, job_answer_as};
 use crate::state::AppState;
 use toker_collect::tokens::TokenCipher as Cipher;
 
+crate::openapi::problem_response!(
+    ConnectNotEnabled,
+    404,
+    "Unknown platform, or connecting with it is not enabled"
+);
+crate::openapi::problem_response!(
+    ConnectRateLimited,
+    429,
+    "This client address used up its connect starts and callbacks for now (`Retry-After`)"
+);
+
 /// Random characters of a `state` (about 256 bits).
 const STATE_LEN: usize = 43;
 /// Random characters of a PKCE verifier (RFC 7636 allows 43 to 128).
@@ -192,8 +203,8 @@ pub(crate) struct StartResponse {
     params(("platform" = PlatformDoc, Path, description = "The platform to connect"), StartParams),
     responses(
         (status = 302, description = "To the platform's consent page (`Location`); sets the `HttpOnly` cookie that carries the connect sealed and binds it to this browser (nothing is stored)", body = StartResponse),
-        (status = 404, description = "Unknown platform, or connecting with it is not enabled", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "This client address used up its connect starts and callbacks for now (`Retry-After`)", body = ProblemBody, content_type = "application/problem+json"),
+        ConnectNotEnabled,
+        ConnectRateLimited,
     ),
     security(())
 )]
@@ -319,11 +330,11 @@ impl<P: DeserializeOwned + Send> FromRequestParts<AppState> for Connect<P> {
         (status = 200, description = "Connected again: the stored profile was updated; or the account is proven without data for a profile (`outcome` `proven`, e.g. Instagram, whose API has no likes): the person's upload of it, if any, is now its profile", body = ConnectResponse),
         (status = 400, description = "Missing, unknown, used, expired or foreign `state`; or the platform refused the code (e.g. expired)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 403, description = "The person did not grant access", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown platform, or connecting with it is not enabled", body = ProblemBody, content_type = "application/problem+json"),
+        ConnectNotEnabled,
         (status = 409, description = "The account belongs to someone else here", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "The profile breaks the rules (other than too few likes, which still proves the account)", body = ProblemBody, content_type = "application/problem+json"),
         (status = 502, description = "The platform failed", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 429, description = "This client address used up its connect starts and callbacks for now (`Retry-After`)", body = ProblemBody, content_type = "application/problem+json"),
+        ConnectRateLimited,
     ),
     security(())
 )]
@@ -669,7 +680,7 @@ pub(crate) fn session_cookie(state: &AppState, token: &str) -> HeaderValue {
         (status = 202, description = "Queued: follow the import at the Location (GET /v1/jobs/{id}); signed in (unless already) with a session cookie, or for `session=bearer` the token in `session.token`. Unless the signed-in person proved the account, what it stores is their private copy (`account.proven` false in the result): the result is the same whether or not anyone else stored the account", body = UploadAccepted),
         (status = 200, description = "The import ended within the wait: `result` (succeeded) is a ConnectResponse; `error` (failed) names what is wrong with the export (unreadable, over a limit, too few likes, or, for a person who proved the account, its profile held by an API client here)", body = UploadAccepted),
         (status = 400, description = "An empty or broken-off upload, or a bad parameter", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown platform, or connecting accounts is not enabled", body = ProblemBody, content_type = "application/problem+json"),
+        ConnectNotEnabled,
         (status = 413, description = "Larger than the server's export limit, or a zip whose index unpacks to more than its limits allow (total size, compression ratio: a zip bomb is refused before it is decompressed); the detail names the limit and its value", body = ProblemBody, content_type = "application/problem+json"),
         (status = 415, description = "Not a zip", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "Not a zip archive, or a damaged one", body = ProblemBody, content_type = "application/problem+json"),

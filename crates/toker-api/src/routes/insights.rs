@@ -17,6 +17,8 @@ use crate::dto::{MatchItem, MatchesResponse, PlatformDoc, Ranked, SharedFeature,
 use crate::extract::{ApiQuery, ProfileId};
 use crate::matches::Snapshot;
 use crate::problem::{Problem, ProblemBody, ProblemKind};
+use crate::routes::me::{NotAPerson, NotSignedIn};
+use crate::routes::profiles::NoSuchProfile;
 use crate::routes::{may_see, rows_by_id, visible_row};
 use crate::state::AppState;
 
@@ -58,7 +60,7 @@ pub(crate) struct Doc;
     params(("id" = i64, Path, description = "The profile's id")),
     responses(
         (status = 200, description = "The summary", body = SummaryResponse),
-        (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
+        NoSuchProfile,
     ),
     security(("api_key" = []), ("session" = []), ("session_token" = []))
 )]
@@ -102,7 +104,7 @@ pub(crate) struct MatchParams {
     params(("id" = i64, Path, description = "The query profile's id"), MatchParams),
     responses(
         (status = 200, description = "The best matches", body = MatchesResponse),
-        (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
+        NoSuchProfile,
         (status = 409, description = "No vectors are stored yet: an admin vectorizes first (after that, every stored profile is stored with its vector)", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []), ("session" = []), ("session_token" = []))
@@ -256,8 +258,8 @@ pub(crate) struct MyProfileMatches {
     params(MatchParams),
     responses(
         (status = 200, description = "The person's profiles, each with its matches", body = MyMatchesResponse),
-        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "An API key, not a person", body = ProblemBody, content_type = "application/problem+json"),
+        NotSignedIn,
+        NotAPerson,
     ),
     security(("session" = []), ("session_token" = []))
 )]

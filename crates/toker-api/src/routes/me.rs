@@ -29,6 +29,9 @@ use crate::problem::{Problem, ProblemBody, ProblemKind};
 use crate::routes::jobs::{JobDoc, WaitQuery, job_answer};
 use crate::state::AppState;
 
+crate::openapi::problem_response!(NotSignedIn, 401, "Not signed in");
+crate::openapi::problem_response!(NotAPerson, 403, "An API key, not a person");
+
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1/me", get(me).delete(erase))
@@ -148,8 +151,8 @@ pub(crate) struct MeResponse {
     tag = "me",
     responses(
         (status = 200, description = "The signed-in person", body = MeResponse),
-        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "An API key, not a person", body = ProblemBody, content_type = "application/problem+json"),
+        NotSignedIn,
+        NotAPerson,
     ),
     security(("session" = []), ("session_token" = []))
 )]
@@ -250,7 +253,7 @@ pub(crate) struct MeExport {
     tag = "me",
     responses(
         (status = 200, description = "All of it (a download)", body = MeExport),
-        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+        NotSignedIn,
     ),
     security(("session" = []), ("session_token" = []))
 )]
@@ -331,7 +334,7 @@ pub(crate) struct ErasureResponse {
     tag = "me",
     responses(
         (status = 200, description = "Erased", body = ErasureResponse),
-        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+        NotSignedIn,
     ),
     security(("session" = []), ("session_token" = []))
 )]
@@ -367,7 +370,7 @@ pub(crate) async fn erase(
     tag = "me",
     responses(
         (status = 204, description = "Signed out"),
-        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+        NotSignedIn,
     ),
     security(("session" = []), ("session_token" = []))
 )]
@@ -474,7 +477,7 @@ pub(crate) struct RefreshReport {
         (status = 202, description = "Queued or running: follow it at the Location (GET /v1/jobs/{id})", body = JobDoc),
         (status = 200, description = "Ended within the wait; `result` is a RefreshReport", body = JobDoc),
         (status = 400, description = "A wait that is not a whole number of seconds", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 401, description = "Not signed in", body = ProblemBody, content_type = "application/problem+json"),
+        NotSignedIn,
     ),
     security(("session" = []), ("session_token" = []))
 )]

@@ -30,6 +30,14 @@ use crate::routes::{
 };
 use crate::state::AppState;
 
+crate::openapi::problem_response!(MalformedJson, 400, "Malformed JSON");
+crate::openapi::problem_response!(
+    NeedsApiKey,
+    403,
+    "A signed-in person (role `session`): this needs an API key (admin or member)"
+);
+crate::openapi::problem_response!(NoSuchProfile, 404, "No such profile, or not the caller's");
+
 /// The most profiles one listing page returns.
 pub(crate) const MAX_PAGE: u64 = 500;
 /// The listing page size when none is asked for.
@@ -125,10 +133,10 @@ pub(crate) struct GenerateRequest {
     request_body(content = ProfileDoc, content_type = "application/json"),
     responses(
         (status = 201, description = "Stored; `Location` names it", body = ProfileResponse),
-        (status = 400, description = "Malformed JSON", body = ProblemBody, content_type = "application/problem+json"),
+        MalformedJson,
         (status = 409, description = "The platform and user id are already stored", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "The profile breaks the rules; every violation is listed", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A signed-in person (role `session`): this needs an API key (admin or member)", body = ProblemBody, content_type = "application/problem+json"),
+        NeedsApiKey,
     ),
     security(("api_key" = []))
 )]
@@ -257,7 +265,7 @@ pub(crate) async fn list_profiles(
     responses(
         (status = 200, description = "Per-record results", body = BatchReport),
         (status = 400, description = "Malformed JSON: nothing stored", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A signed-in person (role `session`): this needs an API key (admin or member)", body = ProblemBody, content_type = "application/problem+json"),
+        NeedsApiKey,
         (status = 422, description = "The batch holds no profile (`violations` names `$`): nothing stored", body = ProblemBody, content_type = "application/problem+json"),
     ),
     security(("api_key" = []))
@@ -301,9 +309,9 @@ pub(crate) async fn create_batch(
     request_body(content = GenerateRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "Per-profile results", body = BatchReport),
-        (status = 400, description = "Malformed JSON", body = ProblemBody, content_type = "application/problem+json"),
+        MalformedJson,
         (status = 422, description = "A bad count or platform", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A signed-in person (role `session`): this needs an API key (admin or member)", body = ProblemBody, content_type = "application/problem+json"),
+        NeedsApiKey,
     ),
     security(("api_key" = []))
 )]
@@ -441,7 +449,7 @@ async fn store_records(
     params(("id" = i64, Path, description = "The profile's id")),
     responses(
         (status = 200, description = "The profile", body = ProfileResponse),
-        (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
+        NoSuchProfile,
     ),
     security(("api_key" = []), ("session" = []), ("session_token" = []))
 )]
@@ -469,10 +477,10 @@ pub(crate) async fn get_profile(
     request_body(content = ProfileDoc, content_type = "application/json"),
     responses(
         (status = 200, description = "The replaced profile", body = ProfileResponse),
-        (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
+        NoSuchProfile,
         (status = 409, description = "The new user id belongs to another stored profile", body = ProblemBody, content_type = "application/problem+json"),
         (status = 422, description = "The profile breaks the rules", body = ProblemBody, content_type = "application/problem+json"),
-        (status = 403, description = "A signed-in person (role `session`): this needs an API key (admin or member)", body = ProblemBody, content_type = "application/problem+json"),
+        NeedsApiKey,
     ),
     security(("api_key" = []))
 )]
@@ -513,7 +521,7 @@ pub(crate) async fn replace_profile(
     params(("id" = i64, Path, description = "The profile's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 404, description = "No such profile, or not the caller's", body = ProblemBody, content_type = "application/problem+json"),
+        NoSuchProfile,
     ),
     security(("api_key" = []), ("session" = []), ("session_token" = []))
 )]

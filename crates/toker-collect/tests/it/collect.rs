@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 use toker_collect::{CollectError, CollectRequest, NoProgress, Start, StopCause, collect_api};
 use toker_model::{Platform, ValidationRules};
-use toker_sources::http::{Account, ApiClient, Listing, Page};
+use toker_sources::http::{Account, ApiClient, Listing, Page, PageRequest};
 use toker_sources::{RawProfile, Source, SourceError, SourceKind, UserRef};
 use toker_store::testing::TestDb;
 use toker_store::{ListingState, RunStatus, Store, Written};
@@ -106,13 +106,8 @@ impl ApiClient for Scripted {
         })
     }
 
-    async fn fetch_page(
-        &self,
-        _account: &Account,
-        listing: Listing,
-        cursor: Option<&str>,
-        max_items: Option<u64>,
-    ) -> Result<Page, SourceError> {
+    async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError> {
+        let (listing, cursor) = (request.listing, request.cursor);
         self.requests
             .lock()
             .unwrap()
@@ -149,7 +144,7 @@ impl ApiClient for Scripted {
         let end = (start + self.per_page).min(all.len());
         let mut items: Vec<Value> = all[start.min(end)..end].to_vec();
         let before = items.len();
-        if let Some(max) = max_items {
+        if let Some(max) = request.max_items {
             items.truncate(usize::try_from(max).unwrap());
         }
         let has_more = end < all.len();

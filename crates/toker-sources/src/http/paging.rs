@@ -81,22 +81,65 @@ pub struct Page {
     pub warnings: Vec<String>,
 }
 
-impl Page {
-    /// A page from its body, keeping at most `max_items` of the items at `items` (a JSON
-    /// pointer, `None` when the page has no item list).
-    pub(crate) fn trimmed(
-        listing: Listing,
+/// What [`ApiClient::fetch_page`] reads: one page of `listing` for `account`, from
+/// `cursor` (`None` = the first page), asking for at most `max_items` items (and keeping no
+/// more than that).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PageRequest<'a> {
+    /// Whose list.
+    pub account: &'a Account,
+    /// Which list.
+    pub listing: Listing,
+    /// The cursor of the page; `None` = the first page.
+    pub cursor: Option<&'a str>,
+    /// The most items wanted from the page; `None` = all of them.
+    pub max_items: Option<u64>,
+}
+
+impl<'a> PageRequest<'a> {
+    /// The first page of `listing`, with no item bound.
+    #[must_use]
+    pub const fn first(account: &'a Account, listing: Listing) -> Self {
+        PageRequest {
+            account,
+            listing,
+            cursor: None,
+            max_items: None,
+        }
+    }
+
+    /// The same request from `cursor` on.
+    #[must_use]
+    pub const fn after(self, cursor: &'a str) -> Self {
+        PageRequest {
+            cursor: Some(cursor),
+            ..self
+        }
+    }
+
+    /// The same request for at most `max_items` items.
+    #[must_use]
+    pub const fn at_most(self, max_items: u64) -> Self {
+        PageRequest {
+            max_items: Some(max_items),
+            ..self
+        }
+    }
+
+    /// The page its body `raw` makes, keeping at most `max_items` of the items at `items`
+    /// (a JSON pointer, `None` when the page has no item list).
+    pub(crate) fn page(
+        self,
         mut raw: Value,
         items: Option<&str>,
-        max_items: Option<u64>,
         next_cursor: Option<String>,
     ) -> Page {
         let (before, kept) = match items {
-            Some(pointer) => crate::http::parse::trim_items(&mut raw, pointer, max_items),
+            Some(pointer) => crate::http::parse::trim_items(&mut raw, pointer, self.max_items),
             None => (0, 0),
         };
         Page {
-            listing,
+            listing: self.listing,
             raw,
             item_count: kept,
             next_cursor,
@@ -119,18 +162,11 @@ pub trait ApiClient: Source {
     /// A [`SourceError`] naming the platform, endpoint and what to do.
     async fn fetch_account(&self, user: &UserRef) -> Result<Account, SourceError>;
 
-    /// Reads one page of `listing`, from `cursor` (`None` = the first page), asking for at
-    /// most `max_items` items (and keeping no more than that).
+    /// Reads the page `request` names (see [`PageRequest`]).
     ///
     /// # Errors
     /// A [`SourceError`] naming the platform, endpoint and what to do.
-    async fn fetch_page(
-        &self,
-        account: &Account,
-        listing: Listing,
-        cursor: Option<&str>,
-        max_items: Option<u64>,
-    ) -> Result<Page, SourceError>;
+    async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError>;
 
     /// Builds the profile from `{"user": …, "<listing>": [page, …], …}` (see
     /// [`Listing::raw_key`]); a listing that is absent was not read and its counts are
@@ -203,7 +239,12 @@ async fn collect_listing(
             break;
         }
         let page = client
-            .fetch_page(account, listing, cursor.as_deref(), wanted)
+            .fetch_page(PageRequest {
+                account,
+                listing,
+                cursor: cursor.as_deref(),
+                max_items: wanted,
+            })
             .await?;
         got += page.item_count;
         warnings.extend(page.warnings);

@@ -273,6 +273,13 @@ impl Verdict {
         }
     }
 
+    /// The reply's JSON body, or (a body that is not JSON) the verdict of [`Verdict::not_json`].
+    pub(crate) fn json_body(reply: &Reply, hints: Hints<'_>) -> Result<Value, Verdict> {
+        reply
+            .json()
+            .map_err(|message| Verdict::not_json(reply, message, hints))
+    }
+
     /// The verdict for a body that is not JSON (gateway pages, cut bodies): a success is
     /// unreadable (retried once), anything else is judged by status with the body's start.
     pub(crate) fn not_json(reply: &Reply, parse_error: String, hints: Hints<'_>) -> Verdict {

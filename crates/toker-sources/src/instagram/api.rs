@@ -15,7 +15,8 @@ use toker_model::{Platform, Profile};
 use crate::error::SourceError;
 use crate::http::parse::{self, count};
 use crate::http::{
-    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, Reply, Secret, Verdict, env,
+    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, PageRequest, Reply, Secret,
+    Verdict, env,
 };
 use crate::source::{RawProfile, UserRef};
 use crate::warnings::{WarningKind, Warnings};
@@ -31,10 +32,13 @@ const DEFAULT_PAGE: u32 = 25;
 /// The most media per page.
 const MAX_PAGE: u32 = 100;
 
-const TOKEN_HINT: &str = "reconnect the Instagram account and set TOKER_INSTAGRAM_TOKEN to a new \
-                          token (long-lived tokens last 60 days unless refreshed)";
-const PERMISSION_HINT: &str = "the token lacks the instagram_business_basic permission, or the \
-                               account is not a professional (Business/Creator) account";
+/// What to tell the person when Instagram refuses the token or a permission.
+const HINTS: Hints<'static> = Hints {
+    token: "reconnect the Instagram account and set TOKER_INSTAGRAM_TOKEN to a new \
+            token (long-lived tokens last 60 days unless refreshed)",
+    permission: "the token lacks the instagram_business_basic permission, or the \
+                 account is not a professional (Business/Creator) account",
+};
 
 /// The Instagram Graph API client.
 #[derive(Debug)]
@@ -97,18 +101,13 @@ impl ApiClient for InstagramApi {
         })
     }
 
-    async fn fetch_page(
-        &self,
-        _account: &Account,
-        listing: Listing,
-        cursor: Option<&str>,
-        max_items: Option<u64>,
-    ) -> Result<Page, SourceError> {
-        if listing != Listing::Posts {
+    async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError> {
+        if request.listing != Listing::Posts {
             return Err(SourceError::Config {
                 platform: PLATFORM,
                 message: format!(
-                    "the Instagram API has no {listing} list: import the data export for likes"
+                    "the Instagram API has no {} list: import the data export for likes",
+                    request.listing
                 ),
             });
         }
@@ -117,11 +116,11 @@ impl ApiClient for InstagramApi {
             .query(
                 "limit",
                 self.config
-                    .page_size(DEFAULT_PAGE, 1, MAX_PAGE, max_items)
+                    .page_size(DEFAULT_PAGE, 1, MAX_PAGE, request.max_items)
                     .to_string(),
             )
             .bearer(&self.token);
-        if let Some(cursor) = cursor {
+        if let Some(cursor) = request.cursor {
             call = call.query("after", cursor);
         }
         let endpoint = call.endpoint();
@@ -132,13 +131,7 @@ impl ApiClient for InstagramApi {
             message,
         })?;
         redact_paging(&mut raw);
-        Ok(Page::trimmed(
-            listing,
-            raw,
-            Some("/data"),
-            max_items,
-            next_cursor,
-        ))
+        Ok(request.page(raw, Some("/data"), next_cursor))
     }
 
     crate::http::api_client_shared_methods!();
@@ -263,13 +256,9 @@ pub fn profile_from_raw(raw: &Value) -> Result<RawProfile, SourceError> {
 
 /// Judges a Graph API reply by its `error.code`.
 fn classify(reply: &Reply) -> Verdict {
-    let hints = Hints {
-        token: TOKEN_HINT,
-        permission: PERMISSION_HINT,
-    };
-    let body = match reply.json() {
+    let body = match Verdict::json_body(reply, HINTS) {
         Ok(body) => body,
-        Err(message) => return Verdict::not_json(reply, message, hints),
+        Err(verdict) => return verdict,
     };
     let Some(error) = body.get("error").filter(|e| e.is_object()) else {
         return if reply.is_success() {
@@ -278,7 +267,7 @@ fn classify(reply: &Reply) -> Verdict {
             Verdict::by_status(
                 reply,
                 format!("HTTP {}: {}", reply.status, reply.snippet()),
-                hints,
+                HINTS,
             )
         };
     };
@@ -300,7 +289,7 @@ fn classify(reply: &Reply) -> Verdict {
                 endpoint,
                 status,
                 message,
-                hint: format!("{why}{TOKEN_HINT}"),
+                hint: format!("{why}{}", HINTS.token),
             })
         }
         Some(10 | 200..=299) => Verdict::Fail(SourceError::PermissionDenied {
@@ -308,7 +297,7 @@ fn classify(reply: &Reply) -> Verdict {
             endpoint,
             status,
             message,
-            hint: PERMISSION_HINT.to_owned(),
+            hint: HINTS.permission.to_owned(),
         }),
         Some(4 | 17 | 32 | 613) => match regain_access(reply) {
             Some(wait) => Verdict::WaitFor { wait, message },
@@ -322,7 +311,7 @@ fn classify(reply: &Reply) -> Verdict {
             status,
             message,
         }),
-        _ => Verdict::by_status(reply, message, hints),
+        _ => Verdict::by_status(reply, message, HINTS),
     }
 }
 

@@ -18,8 +18,8 @@ use tokio::sync::Mutex;
 use crate::error::SourceError;
 use crate::http::parse::{self, count, flag, id_of, list};
 use crate::http::{
-    Account, ApiClient, ApiConfig, Body, Call, Hints, Http, Listing, Page, Reply, Secret, Verdict,
-    env,
+    Account, ApiClient, ApiConfig, Body, Call, Hints, Http, Listing, Page, PageRequest, Reply,
+    Secret, Verdict, env,
 };
 use crate::source::{RawProfile, UserRef};
 use crate::warnings::{WarningKind, Warnings};
@@ -282,14 +282,8 @@ impl ApiClient for TikTokApi {
         }
     }
 
-    async fn fetch_page(
-        &self,
-        account: &Account,
-        listing: Listing,
-        cursor: Option<&str>,
-        max_items: Option<u64>,
-    ) -> Result<Page, SourceError> {
-        let (path, keys): (&str, &[&str]) = match listing {
+    async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError> {
+        let (path, keys): (&str, &[&str]) = match request.listing {
             Listing::Liked => (LIKED_PATH, &LIKED_KEYS),
             Listing::Reposted => (REPOSTED_PATH, &REPOSTED_KEYS),
             Listing::Posts => {
@@ -304,20 +298,21 @@ impl ApiClient for TikTokApi {
             return Err(SourceError::Config {
                 platform: PLATFORM,
                 message: format!(
-                    "{listing} videos need the Research API: set {} and {}",
+                    "{} videos need the Research API: set {} and {}",
+                    request.listing,
                     env::TIKTOK_CLIENT_KEY,
                     env::TIKTOK_CLIENT_SECRET
                 ),
             });
         }
         let mut body = json!({
-            "username": account.key,
-            "max_count": self.config.page_size(MAX_PAGE, 1, MAX_PAGE, max_items),
+            "username": request.account.key,
+            "max_count": self.config.page_size(MAX_PAGE, 1, MAX_PAGE, request.max_items),
         });
-        if let Some(cursor) = cursor {
+        if let Some(cursor) = request.cursor {
             let value: i64 = cursor.trim().parse().map_err(|_| SourceError::Config {
                 platform: PLATFORM,
-                message: format!("{listing} cursor {cursor:?} is not a number"),
+                message: format!("{} cursor {cursor:?} is not a number", request.listing),
             })?;
             body["cursor"] = json!(value);
         }
@@ -345,13 +340,7 @@ impl ApiClient for TikTokApi {
             .iter()
             .find(|k| data.get(**k).is_some_and(Value::is_array))
             .map(|key| format!("/data/{key}"));
-        Ok(Page::trimmed(
-            listing,
-            raw,
-            items.as_deref(),
-            max_items,
-            next_cursor,
-        ))
+        Ok(request.page(raw, items.as_deref(), next_cursor))
     }
 
     crate::http::api_client_shared_methods!();
@@ -542,10 +531,7 @@ fn token_hint(reply: &Reply) -> String {
 
 /// The reply's JSON body, or the verdict on one that is not JSON.
 fn json_body(reply: &Reply) -> Result<Value, Verdict> {
-    reply.json().map_err(|message| {
-        let hint = token_hint(reply);
-        Verdict::not_json(reply, message, hints(&hint))
-    })
+    Verdict::json_body(reply, hints(&token_hint(reply)))
 }
 
 /// Judges a Research or Display API reply by its envelope's `error.code`.

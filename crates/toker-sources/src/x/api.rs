@@ -15,7 +15,8 @@ use toker_model::{Platform, Profile, Video};
 use crate::error::SourceError;
 use crate::http::parse::{self, count, flag, list};
 use crate::http::{
-    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, Reply, Secret, Verdict,
+    Account, ApiClient, ApiConfig, Call, Hints, Http, Listing, Page, PageRequest, Reply, Secret,
+    Verdict,
 };
 use crate::source::{RawProfile, UserRef};
 use crate::warnings::{WarningKind, Warnings};
@@ -35,10 +36,13 @@ const MAX_PAGE: u32 = 100;
 /// billing period ends, so one request an hour asks again.
 const USAGE_CAP_PAUSE: std::time::Duration = std::time::Duration::from_secs(3600);
 
-const TOKEN_HINT: &str = "reconnect the X account and set TOKER_X_TOKEN to a fresh user token \
-                          (access tokens last 2 hours)";
-const PERMISSION_HINT: &str = "the token lacks a scope (tweet.read, users.read, like.read) or \
-                               the app's access level does not include this endpoint";
+/// What to tell the person when X refuses the token or a permission.
+const HINTS: Hints<'static> = Hints {
+    token: "reconnect the X account and set TOKER_X_TOKEN to a fresh user token \
+            (access tokens last 2 hours)",
+    permission: "the token lacks a scope (tweet.read, users.read, like.read) or \
+                 the app's access level does not include this endpoint",
+};
 
 /// The X API v2 client.
 #[derive(Debug)]
@@ -142,25 +146,20 @@ impl ApiClient for XApi {
         })
     }
 
-    async fn fetch_page(
-        &self,
-        account: &Account,
-        listing: Listing,
-        cursor: Option<&str>,
-        max_items: Option<u64>,
-    ) -> Result<Page, SourceError> {
-        let call = match listing {
-            Listing::Liked => Call::get(format!("/2/users/{}/liked_tweets", account.key)).query(
-                "max_results",
-                self.config
-                    .page_size(MAX_PAGE, 10, MAX_PAGE, max_items)
-                    .to_string(),
-            ),
-            Listing::Posts => Call::get(format!("/2/users/{}/tweets", account.key))
+    async fn fetch_page(&self, request: PageRequest<'_>) -> Result<Page, SourceError> {
+        let call = match request.listing {
+            Listing::Liked => Call::get(format!("/2/users/{}/liked_tweets", request.account.key))
                 .query(
                     "max_results",
                     self.config
-                        .page_size(MAX_PAGE, 5, MAX_PAGE, max_items)
+                        .page_size(MAX_PAGE, 10, MAX_PAGE, request.max_items)
+                        .to_string(),
+                ),
+            Listing::Posts => Call::get(format!("/2/users/{}/tweets", request.account.key))
+                .query(
+                    "max_results",
+                    self.config
+                        .page_size(MAX_PAGE, 5, MAX_PAGE, request.max_items)
                         .to_string(),
                 )
                 .query("expansions", "referenced_tweets.id"),
@@ -172,18 +171,12 @@ impl ApiClient for XApi {
             }
         };
         let mut call = call.query("tweet.fields", TWEET_FIELDS).bearer(&self.token);
-        if let Some(cursor) = cursor {
+        if let Some(cursor) = request.cursor {
             call = call.query("pagination_token", cursor);
         }
         let raw = self.http.send(&call, classify).await?;
         let next_cursor = parse::text_at(&raw, "/meta/next_token").map(str::to_owned);
-        Ok(Page::trimmed(
-            listing,
-            raw,
-            Some("/data"),
-            max_items,
-            next_cursor,
-        ))
+        Ok(request.page(raw, Some("/data"), next_cursor))
     }
 
     crate::http::api_client_shared_methods!();
@@ -471,13 +464,9 @@ fn problem_message(body: &Value) -> String {
 /// Judges an X reply: problem JSON (`{"title","detail","type","status"}`) or v1.1-style
 /// `{"errors":[{"code","message"}]}`.
 fn classify(reply: &Reply) -> Verdict {
-    let hints = Hints {
-        token: TOKEN_HINT,
-        permission: PERMISSION_HINT,
-    };
-    let body = match reply.json() {
+    let body = match Verdict::json_body(reply, HINTS) {
         Ok(body) => body,
-        Err(message) => return Verdict::not_json(reply, message, hints),
+        Err(verdict) => return verdict,
     };
     let v1_code = body.pointer("/errors/0/code").and_then(Value::as_u64);
     if reply.is_success() && (v1_code.is_none() || body.get("data").is_some()) {
@@ -511,5 +500,5 @@ fn classify(reply: &Reply) -> Verdict {
     if reply.status == 429 || v1_code == Some(88) {
         return Verdict::wait_or_throttle(reply, message);
     }
-    Verdict::by_status(reply, message, hints)
+    Verdict::by_status(reply, message, HINTS)
 }

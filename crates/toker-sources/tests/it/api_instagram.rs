@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use api_support::*;
 use toker_model::{Platform, ValidationRules};
-use toker_sources::http::{ApiClient, ApiConfig, Listing, WaitReason};
+use toker_sources::http::{ApiClient, ApiConfig, Listing, PageRequest, WaitReason};
 use toker_sources::instagram::api::InstagramApi;
 use toker_sources::{Source, SourceError, UserRef};
 use wiremock::matchers::{header, method, path, query_param};
@@ -103,7 +103,7 @@ async fn fetch_page_exposes_each_page_and_its_cursor() {
     let account = api.fetch_account(&UserRef::new("me")).await.unwrap();
     assert_eq!(account.listings, [Listing::Posts]);
     let first = api
-        .fetch_page(&account, Listing::Posts, None, None)
+        .fetch_page(PageRequest::first(&account, Listing::Posts))
         .await
         .unwrap();
     assert_eq!(
@@ -111,12 +111,12 @@ async fn fetch_page_exposes_each_page_and_its_cursor() {
         (10, Some(AFTER))
     );
     let second = api
-        .fetch_page(&account, Listing::Posts, Some(AFTER), None)
+        .fetch_page(PageRequest::first(&account, Listing::Posts).after(AFTER))
         .await
         .unwrap();
     assert_eq!((second.item_count, second.next_cursor), (8, None));
     let err = api
-        .fetch_page(&account, Listing::Liked, None, None)
+        .fetch_page(PageRequest::first(&account, Listing::Liked))
         .await
         .unwrap_err();
     assert!(err.to_string().contains("import the data export"), "{err}");

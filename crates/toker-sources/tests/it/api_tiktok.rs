@@ -9,7 +9,9 @@ use std::time::Duration;
 use api_support::*;
 use serde_json::json;
 use toker_model::Platform;
-use toker_sources::http::{Account, ApiClient, ApiConfig, Listing, Secret, WaitReason};
+use toker_sources::http::{
+    Account, ApiClient, ApiConfig, Listing, PageRequest, Secret, WaitReason,
+};
 use toker_sources::tiktok::api::TikTokApi;
 use toker_sources::{Source, SourceError, SourceKind, UserRef};
 use wiremock::matchers::{body_partial_json, body_string_contains, header, method, path};
@@ -123,7 +125,7 @@ async fn fetch_page_exposes_each_page_and_its_cursor() {
     assert_eq!(account.listings, [Listing::Liked, Listing::Reposted]);
 
     let first = api
-        .fetch_page(&account, Listing::Liked, None, None)
+        .fetch_page(PageRequest::first(&account, Listing::Liked))
         .await
         .unwrap();
     assert_eq!(first.item_count, 100);
@@ -131,7 +133,7 @@ async fn fetch_page_exposes_each_page_and_its_cursor() {
     assert!(!first.truncated);
     // A collector resumes from the stored cursor.
     let second = api
-        .fetch_page(&account, Listing::Liked, Some("1754173037"), None)
+        .fetch_page(PageRequest::first(&account, Listing::Liked).after("1754173037"))
         .await
         .unwrap();
     assert_eq!(second.item_count, 20);
@@ -186,7 +188,7 @@ async fn a_page_with_more_items_than_wanted_is_trimmed_and_marked() {
         .await;
     let (api, _) = client(config(P, &server));
     let page = api
-        .fetch_page(&account(), Listing::Liked, None, Some(30))
+        .fetch_page(PageRequest::first(&account(), Listing::Liked).at_most(30))
         .await
         .unwrap();
     assert_eq!(page.item_count, 30);

@@ -9,7 +9,7 @@ use std::time::Duration;
 use api_support::*;
 use serde_json::json;
 use toker_model::Platform;
-use toker_sources::http::{ApiClient, ApiConfig, Listing, WaitReason};
+use toker_sources::http::{ApiClient, ApiConfig, Listing, PageRequest, WaitReason};
 use toker_sources::x::api::XApi;
 use toker_sources::{Source, SourceError, UserRef};
 use wiremock::matchers::{header, method, path, query_param};
@@ -115,13 +115,13 @@ async fn fetch_page_exposes_each_page_and_its_cursor() {
     let (api, _) = client(config(P, &server));
     let account = api.fetch_account(&UserRef::new("me")).await.unwrap();
     let first = api
-        .fetch_page(&account, Listing::Liked, None, None)
+        .fetch_page(PageRequest::first(&account, Listing::Liked))
         .await
         .unwrap();
     assert_eq!(first.item_count, 100);
     assert_eq!(first.next_cursor.as_deref(), Some(PAGE2_TOKEN));
     let second = api
-        .fetch_page(&account, Listing::Liked, Some(PAGE2_TOKEN), None)
+        .fetch_page(PageRequest::first(&account, Listing::Liked).after(PAGE2_TOKEN))
         .await
         .unwrap();
     assert_eq!(
