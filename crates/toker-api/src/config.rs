@@ -15,7 +15,7 @@ pub(crate) const DEFAULT_AUTH_FAILURES_PER_MINUTE: u32 = 30;
 /// 30 failed sign-ins per minute per client address, 30 s per request, 100 likes minimum,
 /// 10 s to send a request's head, 60 s idle connections, at most 1,024 connections (fewer
 /// if the open-files limit needs it), heavy request work on as many threads as cores.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ServeConfig {
     /// The socket address to listen on, e.g. `127.0.0.1:8080` (`:0` picks a free port).
     pub bind: String,
@@ -90,6 +90,10 @@ pub struct ServeConfig {
     /// planned in the job table when the last one ends, within ±10 % of it); zero plans
     /// no refreshes (a person's own still run).
     pub refresh_period: Duration,
+    /// The drift (the share of profiles written since the vocabulary was fitted, see
+    /// `toker_store::Stats::drift`) past which the planner of schedules queues a refit as
+    /// a job; `None` never does (refits are then only asked for).
+    pub refit_drift: Option<f64>,
     /// Whether `GET /metrics` answers without a key (for a scraper on a private network;
     /// limited per client address then); `false` (the default) asks for an admin key.
     pub metrics_open: bool,
@@ -125,6 +129,7 @@ impl Default for ServeConfig {
             workers: None,
             shared_limits: None,
             refresh_period: Duration::from_secs(24 * 3600),
+            refit_drift: Some(toker_store::REFIT_ADVISED_DRIFT),
             metrics_open: false,
         }
     }
@@ -173,6 +178,12 @@ impl ServeConfig {
                     message: format!("{name:?} is not a header name"),
                 });
             }
+        }
+        if self.refit_drift.is_some_and(|d| !(d > 0.0 && d <= 1.0)) {
+            return bad(
+                "refit_drift",
+                "must be a share above 0 and at most 1 (or unset for no automatic refit)",
+            );
         }
         if self.request_timeout.is_zero() {
             return bad("request_timeout", "must be longer than zero");

@@ -17,10 +17,14 @@
 //! refresh is planned for yet (newly connected, or a database from before schedules) are
 //! found by the [`PLAN`] job, which plans each a first run at a random point within one
 //! period and queues itself again; [`start_schedules`] queues it when a worker starts.
-//! Dedup keys keep one planned job per person and one planner however many workers run.
+//! The planner also queues a refit ([`VECTORIZE`]) once the share of profiles written
+//! since the vocabulary was fitted passes [`ServeConfig::refit_drift`] (default 0.2).
+//! Dedup keys keep one planned job per person, one planner and one queued refit however
+//! many workers run.
 //!
 //! [`ServeConfig::workers`]: crate::ServeConfig::workers
 //! [`ServeConfig::refresh_period`]: crate::ServeConfig::refresh_period
+//! [`ServeConfig::refit_drift`]: crate::ServeConfig::refit_drift
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -55,7 +59,7 @@ pub const REFRESH: &str = "refresh";
 pub const IMPORT_EXPORT: &str = "import-export";
 
 /// The kind of the planner of schedules ([`start_schedules`]); its result is
-/// `{"planned": n}`.
+/// `{"planned": n, "refit_queued": bool}`.
 pub const PLAN: &str = "plan-refreshes";
 
 /// How many attempts a refresh gets before it is a dead letter.
@@ -126,12 +130,13 @@ pub fn spawn_workers(
     };
     let open = opener(&state.config().database_url);
     let runners = Arc::new(runners(state));
-    let period = state.config().refresh_period;
+    let (period, drift) = (state.config().refresh_period, state.config().refit_drift);
     tokio::spawn(async move {
         let opening = Arc::clone(&open);
-        let started = tokio::task::spawn_blocking(move || start_schedules(&mut opening()?, period))
-            .await
-            .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
+        let started =
+            tokio::task::spawn_blocking(move || start_schedules(&mut opening()?, period, drift))
+                .await
+                .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
         if let Err(e) = started {
             tracing::error!(error = %e, "could not queue the planner of refreshes");
         }
@@ -139,13 +144,17 @@ pub fn spawn_workers(
     })
 }
 
-/// Queues the planner of scheduled refreshes, due now (nothing if it is queued already
-/// or `period` is zero).
+/// Queues the planner of scheduled refreshes and due refits, due now (nothing if it is
+/// queued already, or if `period` is zero and `refit_drift` `None`).
 ///
 /// # Errors
 /// [`StoreError`] if the job cannot be queued.
-pub fn start_schedules(store: &mut Store, period: Duration) -> Result<(), StoreError> {
-    if period.is_zero() {
+pub fn start_schedules(
+    store: &mut Store,
+    period: Duration,
+    refit_drift: Option<f64>,
+) -> Result<(), StoreError> {
+    if period.is_zero() && refit_drift.is_none() {
         return Ok(());
     }
     store.enqueue_job(&planner_at(Utc::now()).as_new())?;
@@ -189,8 +198,22 @@ fn jittered(now: DateTime<Utc>, period: Duration, range: std::ops::Range<f64>) -
 }
 
 /// Plans a first refresh for every person with an OAuth account and none planned, each at
-/// a random point within one period, then queues itself again.
+/// a random point within one period; queues a refit when the corpus drifted past
+/// [`ServeConfig::refit_drift`](crate::ServeConfig::refit_drift) since the last one; then
+/// queues itself again.
 struct PlanRunner(AppState);
+
+/// A refit queued because the corpus drifted: one at a time however many planners look.
+fn due_refit(at: DateTime<Utc>) -> Planned {
+    Planned {
+        kind: VECTORIZE.to_owned(),
+        payload: json!({ "reason": "drift" }),
+        owner: None,
+        max_attempts: 3,
+        run_after: at,
+        dedup_key: Some(VECTORIZE.to_owned()),
+    }
+}
 
 #[async_trait(?Send)]
 impl JobRunner for PlanRunner {
@@ -217,15 +240,33 @@ impl JobRunner for PlanRunner {
                 }
             }
         }
-        Ok(json!({ "planned": planned }))
+        let mut refit_queued = false;
+        if let Some(threshold) = self.0.config().refit_drift {
+            let drift = store
+                .drift()
+                .map_err(|e| JobFailure::Retry(e.to_string()))?;
+            if drift.is_some_and(|d| d > threshold) {
+                store
+                    .enqueue_job(&due_refit(Utc::now()).as_new())
+                    .map_err(|e| JobFailure::Retry(e.to_string()))?;
+                refit_queued = true;
+            }
+        }
+        Ok(json!({ "planned": planned, "refit_queued": refit_queued }))
     }
 
     fn next(&self, _job: &Job, _outcome: &Result<Value, JobFailure>) -> Option<Planned> {
-        let period = self.0.config().refresh_period;
-        (!period.is_zero()).then(|| {
-            let every = PLAN_EVERY.min(period / 2).max(Duration::from_secs(1));
-            planner_at(jittered(Utc::now(), every, 1.0..1.1))
-        })
+        let config = self.0.config();
+        let period = config.refresh_period;
+        if period.is_zero() && config.refit_drift.is_none() {
+            return None;
+        }
+        let every = if period.is_zero() {
+            PLAN_EVERY
+        } else {
+            PLAN_EVERY.min(period / 2).max(Duration::from_secs(1))
+        };
+        Some(planner_at(jittered(Utc::now(), every, 1.0..1.1)))
     }
 }
 

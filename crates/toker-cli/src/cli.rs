@@ -353,12 +353,26 @@ pub(crate) struct ScheduleArgs {
         value_name = "MINUTES"
     )]
     pub(crate) refresh_minutes: u64,
+    /// Queue a refit of the vectors once this share of the profiles was written since the
+    /// last one (checked every few minutes, one refit at a time); 0 never does.
+    #[arg(
+        long = "refit-drift",
+        default_value_t = toker_store::REFIT_ADVISED_DRIFT,
+        env = "TOKER_REFIT_DRIFT",
+        value_name = "SHARE"
+    )]
+    pub(crate) refit_drift: f64,
 }
 
 impl ScheduleArgs {
     /// The refresh period.
     pub(crate) fn period(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.refresh_minutes.saturating_mul(60))
+    }
+
+    /// The drift that queues a refit, `None` for never (`--refit-drift 0`).
+    pub(crate) fn refit_drift(&self) -> Option<f64> {
+        (self.refit_drift != 0.0).then_some(self.refit_drift)
     }
 }
 

@@ -29,6 +29,7 @@ pub(crate) fn run(ctx: &mut Ctx, args: &ServeArgs) -> CliResult {
             .cpu_jobs
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         refresh_period: args.schedule.period(),
+        refit_drift: args.schedule.refit_drift(),
         metrics_open: args.metrics_open,
         workers: args
             .workers

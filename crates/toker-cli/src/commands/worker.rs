@@ -33,11 +33,15 @@ pub(crate) fn run(ctx: &mut Ctx, args: &WorkerArgs) -> CliResult {
         pool_size: Some(1 + usize::from(args.metrics_bind.is_some())),
         workers: Some(0),
         refresh_period: args.schedule.period(),
+        refit_drift: args.schedule.refit_drift(),
         metrics_open: args.metrics_open,
         ..ServeConfig::default()
     };
+    // Checked before anything is queued: a bad share is the command's error, not a job's.
+    config.validate()?;
     let state = AppState::open(config)?;
-    toker_api::jobs::start_schedules(ctx.store()?, args.schedule.period())?;
+    let (period, drift) = (state.config().refresh_period, state.config().refit_drift);
+    toker_api::jobs::start_schedules(ctx.store()?, period, drift)?;
     let runners = toker_api::jobs::runners(&state);
     let open = toker_api::jobs::opener(&url);
     let options = WorkerOptions {

@@ -62,6 +62,60 @@ fn worker_once_drains_the_queue() {
 }
 
 #[test]
+fn worker_queues_a_refit_once_the_corpus_drifted() {
+    let (_dir, database) = five_profiles();
+    toker(&database).arg("vectorize").assert().success();
+    let mut store = Store::open(&database).unwrap();
+    let fitted = store.load_vocabulary().unwrap().unwrap().version;
+    assert_eq!(store.drift().unwrap(), Some(0.0));
+    // Five more: half the corpus written since the fit.
+    toker(&database)
+        .args(["create", "tiktok", "--count", "5", "--seed", "2"])
+        .assert()
+        .success();
+    assert_eq!(store.drift().unwrap(), Some(0.5));
+    toker(&database)
+        .args(["worker", "--once", "--refresh-minutes", "0"])
+        .assert()
+        .success();
+    let refits = store.list_jobs(Some("vectorize")).unwrap();
+    assert_eq!(refits.len(), 1, "{refits:?}");
+    assert_eq!(refits[0].state, JobState::Succeeded);
+    assert_eq!(refits[0].payload["reason"], "drift");
+    assert_eq!(refits[0].result.as_ref().unwrap()["profiles"], 10);
+    let refitted = store.load_vocabulary().unwrap().unwrap().version;
+    assert_ne!(fitted, refitted);
+    assert_eq!(store.drift().unwrap(), Some(0.0));
+
+    // Below the threshold, or with --refit-drift 0, none is queued.
+    toker(&database)
+        .args(["create", "tiktok", "--count", "1", "--seed", "3"])
+        .assert()
+        .success();
+    toker(&database)
+        .args(["worker", "--once", "--refresh-minutes", "0"])
+        .assert()
+        .success();
+    toker(&database)
+        .args(["create", "tiktok", "--count", "9", "--seed", "4"])
+        .assert()
+        .success();
+    toker(&database)
+        .args([
+            "worker",
+            "--once",
+            "--refresh-minutes",
+            "0",
+            "--refit-drift",
+            "0",
+        ])
+        .assert()
+        .success();
+    assert_eq!(store.list_jobs(Some("vectorize")).unwrap().len(), 1);
+    assert_eq!(store.load_vocabulary().unwrap().unwrap().version, refitted);
+}
+
+#[test]
 fn worker_refuses_bad_options() {
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("toker.db").display().to_string();
@@ -70,6 +124,11 @@ fn worker_refuses_bad_options() {
         .assert()
         .code(2)
         .stderr(predicates::str::contains("--concurrency"));
+    toker(&database)
+        .args(["worker", "--once", "--refit-drift", "1.5"])
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("refit_drift"));
 }
 
 #[cfg(unix)]

@@ -175,17 +175,22 @@ impl Stats {
     /// [`Stats::profiles`]), from 0 to 1; `None` before the first refit. A refit
     /// (`toker vectorize`) is advised above [`REFIT_ADVISED_DRIFT`].
     #[must_use]
-    #[allow(
-        clippy::cast_precision_loss,
-        reason = "a share: 2^53 profiles are far away"
-    )]
     pub fn drift(&self) -> Option<f64> {
         self.vocabulary_version.as_ref()?;
-        if self.profiles == 0 {
-            return Some(0.0);
-        }
-        Some((self.changed_since_refit.min(self.profiles) as f64) / (self.profiles as f64))
+        Some(share(self.changed_since_refit, self.profiles))
     }
+}
+
+/// `changed` of `profiles` as a share from 0 to 1 (0 of none).
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "a share: 2^53 profiles are far away"
+)]
+pub(crate) fn share(changed: u64, profiles: u64) -> f64 {
+    if profiles == 0 {
+        return 0.0;
+    }
+    (changed.min(profiles) as f64) / (profiles as f64)
 }
 
 /// The [`Stats::drift`] above which a refit is advised: a fifth of the corpus written
@@ -463,5 +468,17 @@ impl Store {
     pub fn stats(&mut self) -> Result<Stats, StoreError> {
         dispatch!(self.conn_mut(), |c, q| c
             .read("reading statistics", |c| { q::profiles::stats(c) }))
+    }
+
+    /// [`Stats::drift`], reading only the two counts it needs (what a planner checks
+    /// now and then to queue a refit when due).
+    ///
+    /// # Errors
+    /// [`StoreError::Database`].
+    pub fn drift(&mut self) -> Result<Option<f64>, StoreError> {
+        dispatch!(self.conn_mut(), |c, q| c
+            .read("reading the drift since the refit", |c| {
+                q::profiles::drift(c)
+            }))
     }
 }

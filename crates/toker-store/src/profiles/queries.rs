@@ -834,14 +834,7 @@ pub(crate) fn stats(c: &mut Conn) -> Result<Stats, StoreError> {
         .map_err(db("counting vectors"))?;
     let stamp = super::vectors::vocabulary_stamp(c)?;
     let changed_since_refit = match &stamp {
-        Some((_, fitted_at)) => {
-            let n: i64 = profiles::table
-                .filter(profiles::updated_at.gt(*fitted_at))
-                .count()
-                .get_result(c)
-                .map_err(db("counting the profiles written since the refit"))?;
-            count(n)
-        }
+        Some((_, fitted_at)) => changed_since(c, *fitted_at)?,
         None => 0,
     };
     let vocabulary_version = stamp.map(|(version, _)| version);
@@ -860,6 +853,32 @@ pub(crate) fn stats(c: &mut Conn) -> Result<Stats, StoreError> {
         changed_since_refit,
         vocabulary_version,
     })
+}
+
+/// How many profiles were created or replaced after `fitted_at`.
+fn changed_since(c: &mut Conn, fitted_at: crate::columns::DbTime) -> Result<u64, StoreError> {
+    let n: i64 = profiles::table
+        .filter(profiles::updated_at.gt(fitted_at))
+        .count()
+        .get_result(c)
+        .map_err(db("counting the profiles written since the refit"))?;
+    Ok(count_out(Some(n)).unwrap_or_default())
+}
+
+/// [`Stats::drift`] from the two counts it needs (not every table's).
+pub(crate) fn drift(c: &mut Conn) -> Result<Option<f64>, StoreError> {
+    let Some((_, fitted_at)) = super::vectors::vocabulary_stamp(c)? else {
+        return Ok(None);
+    };
+    let profiles: i64 = profiles::table
+        .count()
+        .get_result(c)
+        .map_err(db("counting profiles"))?;
+    let changed = changed_since(c, fitted_at)?;
+    Ok(Some(crate::profiles::share(
+        changed,
+        count_out(Some(profiles)).unwrap_or_default(),
+    )))
 }
 
 /// `SELECT 1`.
