@@ -154,11 +154,16 @@ pub fn start_schedules(
     period: Duration,
     refit_drift: Option<f64>,
 ) -> Result<(), StoreError> {
-    if period.is_zero() && refit_drift.is_none() {
+    if !plans_anything(period, refit_drift) {
         return Ok(());
     }
     store.enqueue_job(&planner_at(Utc::now()).as_new())?;
     Ok(())
+}
+
+/// Whether the planner has anything to do: refreshes to plan or refits to queue.
+fn plans_anything(period: Duration, refit_drift: Option<f64>) -> bool {
+    !period.is_zero() || refit_drift.is_some()
 }
 
 /// The planner's job, due at `at`.
@@ -258,7 +263,7 @@ impl JobRunner for PlanRunner {
     fn next(&self, _job: &Job, _outcome: &Result<Value, JobFailure>) -> Option<Planned> {
         let config = self.0.config();
         let period = config.refresh_period;
-        if period.is_zero() && config.refit_drift.is_none() {
+        if !plans_anything(period, config.refit_drift) {
             return None;
         }
         let every = if period.is_zero() {

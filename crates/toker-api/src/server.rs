@@ -109,10 +109,7 @@ impl Server {
     ) -> Result<(), ApiError> {
         let config = self.state.config();
         let drain_limit = config.request_timeout + DRAIN_GRACE;
-        let timeouts = Timeouts {
-            header: config.header_read_timeout,
-            idle: config.idle_timeout,
-        };
+        let timeouts = Timeouts::of(config);
         tracing::info!(
             addr = %self.local_addr,
             backend = ?self.state.pool().backend(),
@@ -192,10 +189,7 @@ pub async fn serve_operations(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let config = state.config();
-    let timeouts = Timeouts {
-        header: config.header_read_timeout,
-        idle: config.idle_timeout,
-    };
+    let timeouts = Timeouts::of(config);
     let cap = connection_cap(config);
     let app = crate::app::operations_router(state);
     let (stopping_tx, stopping_rx) = watch::channel(false);
@@ -243,6 +237,15 @@ fn open_files_limit() -> Option<usize> {
 struct Timeouts {
     header: Duration,
     idle: Duration,
+}
+
+impl Timeouts {
+    fn of(config: &ServeConfig) -> Self {
+        Timeouts {
+            header: config.header_read_timeout,
+            idle: config.idle_timeout,
+        }
+    }
 }
 
 /// What a rejected connection is told before it is closed.
